@@ -1,0 +1,50 @@
+"""pmkit: evidence in, blameless postmortem out.
+
+``import pmkit as pm``; ``inc = pm.Incident.load("data/samples/INC-2025-0142")``;
+then ``inc.events``, ``inc.series``, ``inc.rejects`` and ``inc.report`` are polars
+frames (``.to_pandas()`` for pandas).
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from pmkit.errors import PmkitError, SchemaError, SourceError, SpecError, UnknownFormatError
+from pmkit.incident import Incident
+from pmkit.schema import EVENTS_SCHEMA, REJECTS_SCHEMA, SERIES_SCHEMA
+from pmkit.sources.base import LoadRequest, LoadResult
+from pmkit.sources.registry import formats, register
+from pmkit.spec import IncidentSpec, load_spec
+
+try:
+    __version__ = version("pmkit")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0"
+
+
+def load(path: str, *, kind: str, format: str = "", **options: object) -> LoadResult:
+    """Load one source (file, glob or folder) into a frame; see :class:`LoadRequest` for options."""
+    from pmkit.sources.base import run
+
+    return run(LoadRequest(kind=kind, format=format, path=str(path), **options))  # type: ignore[arg-type]
+
+
+__all__ = [
+    "EVENTS_SCHEMA",
+    "REJECTS_SCHEMA",
+    "SERIES_SCHEMA",
+    "Incident",
+    "IncidentSpec",
+    "LoadRequest",
+    "LoadResult",
+    "PmkitError",
+    "SchemaError",
+    "SourceError",
+    "SpecError",
+    "UnknownFormatError",
+    "__version__",
+    "formats",
+    "load",
+    "load_spec",
+    "register",
+]

@@ -1,0 +1,164 @@
+"""The ``pmkit`` command. Each subcommand is a thin layer over the library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+
+from pmkit.errors import PmkitError
+
+OUTPUT_SUFFIXES = (".parquet", ".csv", ".jsonl")
+
+
+def write_frame(df: pl.DataFrame, path: str) -> None:
+    """Write a frame by its file suffix: .parquet, .csv or .jsonl."""
+    p = Path(path)
+    if p.suffix not in OUTPUT_SUFFIXES:
+        raise PmkitError(f"{path}: unknown output type {p.suffix or '(none)'!r}; expected one of {', '.join(OUTPUT_SUFFIXES)}")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if p.suffix == ".parquet":
+        df.write_parquet(p)
+    elif p.suffix == ".csv":
+        df.write_csv(p)
+    else:
+        df.write_ndjson(p)
+
+
+def format_table(df: pl.DataFrame, columns: Sequence[str]) -> str:
+    """A plain aligned text table (numbers right-aligned) for the terminal."""
+    rows = [[("" if v is None else (f"{v:,}" if isinstance(v, int) else str(v))) for v in r] for r in df.select(columns).iter_rows()]
+    numeric = [df.schema[c].is_numeric() for c in columns]
+    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
+
+    def fmt(cells: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric, strict=True)).rstrip()
+
+    return "\n".join([fmt(columns), fmt(["-" * w for w in widths]), *(fmt(r) for r in rows)])
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from pmkit.scaffold import new_incident
+
+    root = new_incident(args.id, args.dir)
+    print(f"created {root}/incident.yaml and folders logs/ metrics/ deploys/ chat/ alerts/")
+    print(f"next: copy the evidence in, list it under sources:, then `pmkit load {root}`")
+    return 0
+
+
+def _print_rejects(rejects: pl.DataFrame, limit: int = 5) -> None:
+    if rejects.height == 0:
+        return
+    print(f"first rejects (of {rejects.height:,}):")
+    for r in rejects.head(limit).iter_rows(named=True):
+        print(f"  {r['origin']}: {r['reason']}")
+
+
+def _cmd_load(args: argparse.Namespace) -> int:
+    from pmkit.incident import Incident
+    from pmkit.sources.base import LoadRequest, run
+
+    target = Path(args.source)
+    if target.is_dir() and (target / "incident.yaml").is_file() and not args.kind:
+        inc = Incident.load(target)
+        print(inc.summary())
+        print()
+        print(format_table(inc.report, ["source", "kind", "format", "unit", "inputs", "parsed", "rejected", "rows"]))
+        for r in inc.report.iter_rows(named=True):
+            if r["notes"]:
+                print(f"note: {r['source']}: {r['notes']}")
+        _print_rejects(inc.rejects)
+        if args.output:
+            write_frame(inc.events, args.output)
+            print(f"wrote {inc.events.height:,} events to {args.output}")
+            if inc.series.height:
+                out = Path(args.output)
+                series_out = out.with_name(out.stem + ".series" + out.suffix)
+                write_frame(inc.series, str(series_out))
+                print(f"wrote {inc.series.height:,} metric samples to {series_out}")
+        if args.rejects:
+            write_frame(inc.rejects, args.rejects)
+        return 0
+    if not args.kind:
+        hint = "" if not target.is_dir() else f" ({target} has no incident.yaml)"
+        raise PmkitError(f"--kind is required when loading a single source{hint}; one of logs, metrics, deploys, chat, alerts")
+    req = LoadRequest(
+        kind=args.kind,
+        format=args.format or "",
+        path=args.source,
+        name=args.name or "",
+        service=args.service,
+        timezone=args.timezone,
+        ts_format=args.ts_format,
+        year=args.year,
+        pattern=args.pattern,
+    )
+    res = run(req)
+    print(f"parsed {res.parsed:,}, rejected {res.rejected:,}")
+    for note in res.notes:
+        print(f"note: {note}")
+    _print_rejects(res.rejects)
+    if args.output:
+        write_frame(res.frame, args.output)
+        print(f"wrote {res.frame.height:,} rows to {args.output}")
+    if args.rejects:
+        write_frame(res.rejects, args.rejects)
+        print(f"wrote {res.rejects.height:,} rejects to {args.rejects}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from pmkit import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="pmkit",
+        description="Postmortem analysis workbench: load incident evidence into one UTC timeline.",
+    )
+    parser.add_argument("--version", action="version", version=f"pmkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("new", help="scaffold an incident folder with a commented incident.yaml")
+    p.add_argument("id", metavar="INC-ID", help="incident id, e.g. INC-2025-0142")
+    p.add_argument("--dir", default=".", help="parent folder (default: current folder)")
+    p.set_defaults(func=_cmd_new)
+
+    p = sub.add_parser(
+        "load",
+        help="load one source or a whole incident folder and report what was parsed",
+        description="Load SOURCE (a file, glob or folder) with --kind/--format, or an incident folder (incident.yaml) as a whole.",
+    )
+    p.add_argument("source", metavar="SOURCE", help="file, glob or folder; or an incident folder")
+    p.add_argument("--kind", choices=["logs", "metrics", "deploys", "chat", "alerts"])
+    p.add_argument("--format", help="format name (`pmkit formats`); sniffed from the first lines when omitted")
+    p.add_argument("--timezone", help="IANA zone for naive timestamps (default UTC)")
+    p.add_argument("--ts-format", dest="ts_format", help="strftime format, or epoch, epoch_ms, epoch_us, epoch_ns")
+    p.add_argument("--year", type=int, help="year for year-less timestamps (syslog RFC 3164)")
+    p.add_argument("--pattern", help="grok expression (format grok)")
+    p.add_argument("--service", help="service the events belong to")
+    p.add_argument("--name", help="source name (default: the file name)")
+    p.add_argument("-o", "--output", metavar="OUT", help="write the frame to OUT.parquet, OUT.csv or OUT.jsonl")
+    p.add_argument("--rejects", metavar="REJ", help="write the rejects to REJ.csv (or .parquet/.jsonl)")
+    p.set_defaults(func=_cmd_load)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args))
+    except PmkitError as exc:
+        print(f"pmkit: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,115 @@
+"""Loaders by (kind, format): a dict, a decorator, and entry points looked up lazily.
+
+Built-in loaders live in the modules of ``pmkit.sources`` and register themselves
+when imported. Third-party packages add formats through the entry-point group
+``pmkit.loaders``; each entry point names a module (or object) whose import calls
+:func:`register`. Nothing is imported until a loader is first asked for.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
+
+from pmkit.errors import UnknownFormatError
+
+if TYPE_CHECKING:
+    from pmkit.sources.base import LoadRequest, LoadResult
+
+ENTRY_POINT_GROUP = "pmkit.loaders"
+_NOT_LOADERS = {"base", "registry", "textio"}
+
+
+@dataclass(frozen=True)
+class LoaderInfo:
+    """A registered loader and what ``pmkit formats`` says about it."""
+
+    kind: str
+    format: str
+    func: Callable[[LoadRequest], LoadResult]
+    table: str  # "events" or "series"
+    description: str
+    example: str
+    sniff: Callable[[str], bool] | None = None
+
+
+_LOADERS: dict[tuple[str, str], LoaderInfo] = {}
+_discovered = False
+
+
+def register(
+    kind: str,
+    format: str,
+    *,
+    description: str,
+    example: str,
+    table: str = "events",
+    sniff: Callable[[str], bool] | None = None,
+) -> Callable[[Callable[[LoadRequest], LoadResult]], Callable[[LoadRequest], LoadResult]]:
+    """Register ``func(request) -> LoadResult`` as the loader for ``kind``/``format``.
+
+    ``sniff(head)`` gets the first lines of a file and says whether they look like
+    this format; it is what chooses a format when a source gives none.
+    """
+
+    def deco(func: Callable[[LoadRequest], LoadResult]) -> Callable[[LoadRequest], LoadResult]:
+        _LOADERS[(kind, format)] = LoaderInfo(kind, format, func, table, description, example, sniff)
+        return func
+
+    return deco
+
+
+def _discover() -> None:
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    import pmkit.sources as pkg
+
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        if mod.name not in _NOT_LOADERS and not mod.name.startswith("_"):
+            importlib.import_module(f"pmkit.sources.{mod.name}")
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        ep.load()
+
+
+def formats(kind: str | None = None) -> list[LoaderInfo]:
+    """Every registered loader (optionally of one kind), sorted by kind and format."""
+    _discover()
+    return sorted((i for i in _LOADERS.values() if kind is None or i.kind == kind), key=lambda i: (i.kind, i.format))
+
+
+def format_names(kind: str) -> list[str]:
+    """The format names registered for ``kind``."""
+    return [i.format for i in formats(kind)]
+
+
+def get(kind: str, format: str) -> LoaderInfo:
+    """The loader for ``kind``/``format``; the error lists what exists and suggests the closest."""
+    _discover()
+    info = _LOADERS.get((kind, format))
+    if info is None:
+        known = format_names(kind)
+        if not known:
+            kinds = sorted({k for k, _ in _LOADERS})
+            raise UnknownFormatError(f"unknown kind {kind!r}; expected one of {', '.join(kinds)}")
+        hint = difflib.get_close_matches(format, known, n=1)
+        also = f"; did you mean {hint[0]!r}?" if hint else ""
+        raise UnknownFormatError(
+            f"no {kind} loader for format {format!r}; expected one of {', '.join(known)}{also} "
+            "(`pmkit formats` lists them with examples)"
+        )
+    return info
+
+
+def sniff(kind: str, head: str) -> str | None:
+    """The first registered format of ``kind`` whose sniffer accepts ``head``."""
+    for info in formats(kind):
+        if info.sniff is not None and info.sniff(head):
+            return info.format
+    return None

@@ -1,0 +1,113 @@
+"""Reading raw files: lines with their numbers, JSON documents, gzip, BOMs, CRLF.
+
+Shared by every loader so that "nothing lost" starts with the same count of input
+lines everywhere.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pmkit.errors import SourceError
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes; ``.gz`` files are decompressed (rotated logs usually are)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if path.suffix == ".gz" or data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise SourceError(f"{path}: looks gzip-compressed but cannot be decompressed: {exc}") from None
+    return data
+
+
+def read_lines(path: Path) -> pl.DataFrame:
+    """``line_no`` (1-based, UInt32) and ``line`` (String, no line ending) for every physical line.
+
+    Blank lines stay (as empty strings) so line numbers match what an editor shows; a
+    UTF-8 BOM at the start is dropped, ``\\r`` before ``\\n`` is dropped, bytes that
+    are not UTF-8 are replaced (U+FFFD) rather than failing the file.
+    """
+    data = read_bytes(path)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    return lines_frame(data)
+
+
+def lines_frame(data: bytes) -> pl.DataFrame:
+    """Split bytes into the ``line_no``/``line`` frame of :func:`read_lines`."""
+    schema = {"line_no": pl.UInt32, "line": pl.String}
+    if not data:
+        return pl.DataFrame(schema=schema)
+    if b"\x1f" not in data and b"\r" not in data.replace(b"\r\n", b""):
+        # fast path: polars' CSV reader with a separator that does not occur
+        df = pl.read_csv(
+            io.BytesIO(data),
+            has_header=False,
+            separator="\x1f",
+            quote_char=None,
+            new_columns=["line"],
+            schema={"line": pl.String},
+            encoding="utf8-lossy",
+        ).with_columns(pl.col("line").fill_null(""))
+    else:
+        text = data.decode("utf-8", errors="replace")
+        if text.endswith("\n"):
+            text = text[:-1]
+        df = pl.Series("line", text.split("\n"), dtype=pl.String).to_frame()
+    return df.with_row_index("line_no", offset=1).with_columns(pl.col("line").str.strip_suffix("\r"))
+
+
+def read_json(path: Path, *, allow_comments: bool = False) -> Any:
+    """A whole-file JSON document; ``allow_comments`` strips leading ``/* */`` and ``//`` comments (.jsonc)."""
+    text = read_bytes(path).decode("utf-8-sig", errors="replace")
+    if allow_comments or path.suffix == ".jsonc":
+        text = _strip_comments(text)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+
+
+def _strip_comments(text: str) -> str:
+    """Remove ``/* ... */`` and ``// ...`` comments outside JSON strings."""
+    out: list[str] = []
+    i, n, in_str = 0, len(text), False
+    while i < n:
+        c = text[i]
+        if in_str:
+            out.append(c)
+            if c == "\\" and i + 1 < n:
+                out.append(text[i + 1])
+                i += 1
+            elif c == '"':
+                in_str = False
+        elif c == '"':
+            in_str = True
+            out.append(c)
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = n if end < 0 else end + 1
+        elif text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end - 1
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def head(path: Path, n: int = 20) -> str:
+    """The first ``n`` lines of a file as text (for sniffing formats)."""
+    data = read_bytes(path)[: 64 * 1024]
+    return "\n".join(data.decode("utf-8-sig", errors="replace").splitlines()[:n])

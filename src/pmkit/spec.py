@@ -1,0 +1,298 @@
+"""``incident.yaml``: the incident folder's spec, as a validated pydantic model.
+
+The reference page is ``docs/incident-yaml.md``. Errors name the file, the key path
+(``sources[2].format``), what was found and what was expected; unknown keys are an
+error with a "did you mean" hint, because a misspelt key silently ignored is an
+override silently lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+import zoneinfo
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pmkit.errors import SpecError
+
+SOURCE_KINDS = ("logs", "metrics", "deploys", "chat", "alerts")
+MILESTONES = ("impact_start", "detected", "acknowledged", "declared", "mitigated", "resolved")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|h|d|w)$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _aware(value: dt.datetime | None, what: str = "time") -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError(f"{what} {value.isoformat()} has no UTC offset; write it as 2025-06-15T14:23:00Z")
+    return value.astimezone(dt.timezone.utc) if value is not None else None
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """``30d``, ``28d``, ``6h``, ``5m``, ``1w`` to a timedelta."""
+    m = _DURATION.match(str(text).strip())
+    if not m:
+        raise ValueError(f"{text!r} is not a duration; expected a number and a unit: 5m, 6h, 30d, 4w")
+    n, unit = float(m.group(1)), m.group(2)
+    return {"m": dt.timedelta(minutes=n), "h": dt.timedelta(hours=n), "d": dt.timedelta(days=n), "w": dt.timedelta(weeks=n)}[unit]
+
+
+class SourceSpec(_Strict):
+    """One evidence source: a file, glob or folder in one format."""
+
+    kind: Literal["logs", "metrics", "deploys", "chat", "alerts"]
+    path: str
+    format: str | None = None
+    name: str | None = None
+    service: str | None = None
+    timezone: str | None = None
+    ts_format: str | None = None
+    year: int | None = None
+    pattern: str | None = None
+    patterns: dict[str, str] = Field(default_factory=dict)
+    fields: dict[str, str] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                zoneinfo.ZoneInfo(v)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"{v!r} is not an IANA time zone; expected a name such as UTC or Europe/Berlin") from None
+        return v
+
+    @property
+    def label(self) -> str:
+        """The source's name: ``name`` if set, else the path's stem."""
+        return self.name or Path(self.path.rstrip("/")).name.split(".")[0] or self.kind
+
+
+class SloSpec(_Strict):
+    """A service level objective the incident is measured against (see docs/analyses.md)."""
+
+    name: str
+    objective: float = Field(gt=0, lt=100, description="percent, e.g. 99.9")
+    period: str = "30d"
+    type: Literal["request", "time-slice"] = "request"
+    source: str | None = None
+    good: str | None = None
+    slice: str = "1m"
+    slice_threshold: float | None = None
+    prior_consumed: float | None = Field(default=None, ge=0)
+    declared_bad_minutes: float | None = Field(default=None, ge=0)
+
+    @field_validator("period", "slice")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+
+class Milestones(_Strict):
+    """Author overrides: each set value wins over what pmkit infers."""
+
+    impact_start: dt.datetime | None = None
+    detected: dt.datetime | None = None
+    acknowledged: dt.datetime | None = None
+    declared: dt.datetime | None = None
+    mitigated: dt.datetime | None = None
+    resolved: dt.datetime | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _utc(cls, v: dt.datetime | None) -> dt.datetime | None:
+        return _aware(v)
+
+
+class Window(_Strict):
+    """The analysis window; loaders also use it to anchor year-less timestamps."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+    @field_validator("start", "end")
+    @classmethod
+    def _utc(cls, v: dt.datetime) -> dt.datetime:
+        return _aware(v)  # type: ignore[return-value]
+
+    @model_validator(mode="after")
+    def _order(self) -> Window:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end.isoformat()} is not after start {self.start.isoformat()}")
+        return self
+
+
+class ActionItem(_Strict):
+    action: str
+    owner: str | None = None
+    due: dt.date | None = None
+    priority: str | None = None
+    status: str = "open"
+
+
+class Why(_Strict):
+    why: str
+    answer: str | None = None
+    would_still_happen: bool | None = None
+
+
+class Narrative(_Strict):
+    """What only the author can write. Anything left out renders as a marked TODO."""
+
+    summary: str | None = None
+    root_cause: str | None = None
+    trigger: str | None = None
+    resolution: str | None = None
+    contributing_factors: list[str] = Field(default_factory=list)
+    went_well: list[str] = Field(default_factory=list)
+    went_wrong: list[str] = Field(default_factory=list)
+    lucky: list[str] = Field(default_factory=list)
+    lessons: list[str] = Field(default_factory=list)
+    customer_impact: str | None = None
+
+
+class IncidentSpec(_Strict):
+    """The whole ``incident.yaml``."""
+
+    id: str
+    title: str = ""
+    services: list[str] = Field(default_factory=list)
+    severity: str | None = None
+    status: str | None = None
+    window: Window | None = None
+    roles: dict[str, str] = Field(default_factory=dict)
+    runbook: str | None = None
+    sources: list[SourceSpec] = Field(default_factory=list)
+    slos: list[SloSpec] = Field(default_factory=list)
+    milestones: Milestones = Field(default_factory=Milestones)
+    narrative: Narrative = Field(default_factory=Narrative)
+    five_whys: list[Why] = Field(default_factory=list)
+    action_items: list[ActionItem] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> IncidentSpec:
+        seen: dict[str, int] = {}
+        for i, s in enumerate(self.sources):
+            if s.label in seen:
+                raise ValueError(
+                    f"sources[{i}] is named {s.label!r} like sources[{seen[s.label]}]; give one of them a distinct name:"
+                )
+            seen[s.label] = i
+        return self
+
+
+# --- error messages -------------------------------------------------------------
+
+
+def _loc_text(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class that owns the last key of ``loc`` (for did-you-mean hints)."""
+    model: Any = IncidentSpec
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return None
+        ann = field.annotation
+        for arg in getattr(ann, "__args__", ()) or (ann,):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                model = arg
+                break
+        else:
+            return None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _problem(err: dict[str, Any]) -> str:
+    loc = tuple(err["loc"])
+    where = _loc_text(loc)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        model = _model_at(loc)
+        known = sorted(model.model_fields) if model else []
+        hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        msg = f"{where}: unknown key"
+        if hint:
+            msg += f"; did you mean {hint[0]!r}?"
+        elif known:
+            msg += f"; expected one of {', '.join(known)}"
+        return msg
+    if kind == "missing":
+        return f"{where}: required key is missing"
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        return f"{where}: found {_describe(err.get('input'))}, expected {expected}"
+    msg = err["msg"].removeprefix("Value error, ")
+    found = err.get("input")
+    if isinstance(found, dict | list):
+        return f"{where}: {msg}"
+    return f"{where}: found {_describe(found)}; {msg[0].lower() + msg[1:] if msg else msg}"
+
+
+def _check_formats(spec: IncidentSpec) -> list[str]:
+    """Each source's format must be registered for its kind (plugins included)."""
+    from pmkit.sources import registry
+
+    problems = []
+    for i, src in enumerate(spec.sources):
+        if src.format is None:
+            continue
+        known = registry.format_names(src.kind)
+        if src.format not in known:
+            hint = difflib.get_close_matches(src.format, known, n=1)
+            also = f"; did you mean {hint[0]!r}?" if hint else ""
+            problems.append(
+                f"sources[{i}].format: found {src.format!r}, expected one of {', '.join(known)} for kind {src.kind!r}{also}"
+            )
+    return problems
+
+
+def parse_spec(data: Any, path: str = "incident.yaml") -> IncidentSpec:
+    """Validate already-parsed YAML data; raise :class:`SpecError` listing every problem."""
+    if not isinstance(data, dict):
+        raise SpecError(path, [f"(top level): found {type(data).__name__}, expected a mapping with at least 'id:'"])
+    try:
+        spec = IncidentSpec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(path, [_problem(e) for e in exc.errors()]) from None
+    problems = _check_formats(spec)
+    if problems:
+        raise SpecError(path, problems)
+    return spec
+
+
+def load_spec(path: str | Path) -> IncidentSpec:
+    """Read and validate ``incident.yaml`` (a file, or a folder that holds one)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "incident.yaml"
+    if not path.is_file():
+        raise SpecError(str(path), ["file not found; an incident folder holds an incident.yaml (create one with `pmkit new`)"])
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        raise SpecError(str(path), [f"not valid YAML at {where}: {getattr(exc, 'problem', exc)}"]) from None
+    return parse_spec(data, str(path))

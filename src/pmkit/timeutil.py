@@ -1,0 +1,158 @@
+"""Timestamps to UTC, vectorised.
+
+Every loader turns its time column into ``Datetime(us, UTC)`` here, so all formats
+agree on the rules:
+
+- explicit offsets (``+0400``, ``+04:00``, ``Z``) are honoured;
+- naive times are read in the source's ``timezone`` (UTC when none is given, and
+  the load report says so);
+- ``ts_format`` is a strftime format or ``epoch``, ``epoch_ms``, ``epoch_us``,
+  ``epoch_ns``; when absent it is recognised from the values themselves;
+- comma milliseconds (``16:31:46,143``) and Go's ``time.String()`` form
+  (``2022-08-22 03:51:19.573905004 +0000 UTC m=+0.079858984``) are normalised first.
+
+A value that cannot be read becomes null; loaders send those rows to the rejects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from pmkit.schema import UTC_TS
+
+EPOCH_UNITS = {"epoch": "s", "epoch_ms": "ms", "epoch_us": "us", "epoch_ns": "ns"}
+
+# Tried in this order when no ts_format is given (after normalisation below).
+CANDIDATE_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%.f%#z",
+    "%Y-%m-%d %H:%M:%S%.f%#z",
+    "%Y-%m-%d %H:%M:%S%.f %z",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y/%m/%d %H:%M:%S%.f",
+    "%d/%b/%Y:%H:%M:%S %z",
+    "%d/%b/%Y:%H:%M:%S",
+    "%a, %d %b %Y %H:%M:%S %z",
+    "%a %b %d %H:%M:%S %Y",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%m/%d/%Y %H:%M:%S",
+)
+
+
+def is_aware(fmt: str) -> bool:
+    """Whether a strftime format carries its own UTC offset."""
+    return any(tok in fmt for tok in ("%z", "%#z", "%:z", "%::z"))
+
+
+def normalise(expr: pl.Expr) -> pl.Expr:
+    """Rewrite common variants into forms strptime reads (vectorised, no Python loop)."""
+    return (
+        expr.str.strip_chars()
+        # Go time.String(): drop the monotonic clock reading and the zone name
+        .str.replace(r" m=[+-][0-9.]+$", "")
+        .str.replace(r"(\s[+-]\d{4}) [A-Z]{2,5}$", "$1")
+        # comma milliseconds (log4j, Python logging)
+        .str.replace(r"(\d{2}:\d{2}:\d{2}),(\d+)", "$1.$2")
+    )
+
+
+def _epoch_expr(expr: pl.Expr, unit: str | None) -> pl.Expr:
+    num = expr.cast(pl.Float64, strict=False)
+    if unit is None:  # guess by magnitude, per value
+        mag = num.abs()
+        scale = (
+            pl.when(mag < 1e11)
+            .then(1e6)
+            .when(mag < 1e14)
+            .then(1e3)
+            .when(mag < 1e17)
+            .then(1.0)
+            .otherwise(1e-3)
+        )
+    else:
+        scale = pl.lit({"s": 1e6, "ms": 1e3, "us": 1.0, "ns": 1e-3}[unit])
+    # integers keep full precision for ns input; floats are fine to the microsecond
+    as_int = expr.cast(pl.Int64, strict=False)
+    exact = (
+        pl.when(as_int.is_not_null() & (scale == 1e-3))
+        .then(as_int // 1000)
+        .otherwise((num * scale).round(0).cast(pl.Int64, strict=False))
+    )
+    return exact.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+
+
+def ts_expr(expr: pl.Expr, fmt: str, tz: str | None = None) -> pl.Expr:
+    """An expression turning ``expr`` (strings) into ``Datetime(us, UTC)`` with a known format."""
+    if fmt in EPOCH_UNITS:
+        return _epoch_expr(expr, EPOCH_UNITS[fmt])
+    parsed = normalise(expr).str.strptime(pl.Datetime("us"), fmt, strict=False)
+    if is_aware(fmt):
+        return parsed.dt.convert_time_zone("UTC")
+    return parsed.dt.replace_time_zone(tz or "UTC", ambiguous="earliest", non_existent="null").dt.convert_time_zone(
+        "UTC"
+    )
+
+
+@dataclass(frozen=True)
+class TsGuess:
+    """What :func:`guess_format` chose, so the load report can say it."""
+
+    fmt: str
+    naive: bool
+    matched: int
+    sampled: int
+
+
+def guess_format(values: pl.Series, sample: int = 200) -> TsGuess | None:
+    """Pick the format that reads most of a sample of non-null values (None if none does)."""
+    vals = values.drop_nulls().cast(pl.String)
+    if vals.len() == 0:
+        return None
+    head = vals.head(sample)
+    frame = head.to_frame("v")
+    n = head.len()
+    numeric = frame.select(pl.col("v").str.contains(r"^\s*-?\d+(\.\d+)?\s*$").sum()).item()
+    if numeric == n:
+        return TsGuess("epoch_auto", False, n, n)
+    best: TsGuess | None = None
+    for fmt in CANDIDATE_FORMATS:
+        ok = frame.select(normalise(pl.col("v")).str.strptime(pl.Datetime("us"), fmt, strict=False).is_not_null().sum()).item()
+        if ok and (best is None or ok > best.matched):
+            best = TsGuess(fmt, not is_aware(fmt), ok, n)
+            if ok == n:
+                break
+    return best
+
+
+def parse_ts(values: pl.Series, fmt: str | None = None, tz: str | None = None) -> tuple[pl.Series, TsGuess | None]:
+    """Parse a string (or numeric) Series to ``Datetime(us, UTC)``; nulls where unreadable.
+
+    Returns the parsed series and, when the format was guessed, the guess.
+    """
+    if values.dtype.is_numeric():
+        unit = EPOCH_UNITS.get(fmt or "")
+        return values.to_frame("v").select(_epoch_expr(pl.col("v"), unit)).to_series().alias(values.name), None
+    if values.dtype == UTC_TS or isinstance(values.dtype, pl.Datetime):
+        out = values.cast(pl.Datetime("us", values.dtype.time_zone))  # type: ignore[union-attr]
+        if out.dtype.time_zone is None:  # type: ignore[union-attr]
+            out = out.dt.replace_time_zone(tz or "UTC")
+        return out.dt.convert_time_zone("UTC"), None
+    guess = None
+    if fmt is None:
+        guess = guess_format(values)
+        if guess is None:
+            return pl.Series(values.name, [None] * values.len(), dtype=UTC_TS), None
+        fmt = guess.fmt
+    frame = values.to_frame("v")
+    if fmt == "epoch_auto":
+        expr = _epoch_expr(pl.col("v"), None)
+    else:
+        expr = ts_expr(pl.col("v"), fmt, tz)
+        if guess is not None and guess.matched < guess.sampled:
+            # mixed formats in one column: fall back through the other candidates
+            others = [ts_expr(pl.col("v"), f, tz) for f in CANDIDATE_FORMATS if f != fmt]
+            expr = pl.coalesce([expr, *others])
+    return frame.select(expr).to_series().alias(values.name), guess
