@@ -18,7 +18,9 @@ def write_frame(df: pl.DataFrame, path: str) -> None:
     """Write a frame by its file suffix: .parquet, .csv or .jsonl."""
     p = Path(path)
     if p.suffix not in OUTPUT_SUFFIXES:
-        raise PmkitError(f"{path}: unknown output type {p.suffix or '(none)'!r}; expected one of {', '.join(OUTPUT_SUFFIXES)}")
+        raise PmkitError(
+            f"{path}: unknown output type {p.suffix or '(none)'!r}; expected one of {', '.join(OUTPUT_SUFFIXES)}"
+        )
     p.parent.mkdir(parents=True, exist_ok=True)
     if p.suffix == ".parquet":
         df.write_parquet(p)
@@ -30,12 +32,17 @@ def write_frame(df: pl.DataFrame, path: str) -> None:
 
 def format_table(df: pl.DataFrame, columns: Sequence[str]) -> str:
     """A plain aligned text table (numbers right-aligned) for the terminal."""
-    rows = [[("" if v is None else (f"{v:,}" if isinstance(v, int) else str(v))) for v in r] for r in df.select(columns).iter_rows()]
+    rows = [
+        [("" if v is None else (f"{v:,}" if isinstance(v, int) else str(v))) for v in r]
+        for r in df.select(columns).iter_rows()
+    ]
     numeric = [df.schema[c].is_numeric() for c in columns]
     widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
 
     def fmt(cells: Sequence[str]) -> str:
-        return "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric, strict=True)).rstrip()
+        return "  ".join(
+            c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric, strict=True)
+        ).rstrip()
 
     return "\n".join([fmt(columns), fmt(["-" * w for w in widths]), *(fmt(r) for r in rows)])
 
@@ -84,7 +91,9 @@ def _cmd_load(args: argparse.Namespace) -> int:
         return 0
     if not args.kind:
         hint = "" if not target.is_dir() else f" ({target} has no incident.yaml)"
-        raise PmkitError(f"--kind is required when loading a single source{hint}; one of logs, metrics, deploys, chat, alerts")
+        raise PmkitError(
+            f"--kind is required when loading a single source{hint}; one of logs, metrics, deploys, chat, alerts"
+        )
     req = LoadRequest(
         kind=args.kind,
         format=args.format or "",
@@ -107,6 +116,24 @@ def _cmd_load(args: argparse.Namespace) -> int:
     if args.rejects:
         write_frame(res.rejects, args.rejects)
         print(f"wrote {res.rejects.height:,} rejects to {args.rejects}")
+    return 0
+
+
+def _cmd_formats(args: argparse.Namespace) -> int:
+    from pmkit.sources.registry import formats
+
+    infos = formats(args.kind)
+    if not infos:
+        raise PmkitError(f"no formats registered for kind {args.kind!r}")
+    kind = None
+    for info in infos:
+        if info.kind != kind:
+            kind = info.kind
+            print(f"{kind}:")
+        sniffed = "" if info.sniff is None else "  (sniffed)"
+        print(f"  {info.format:<20} {info.description}{sniffed}")
+        for line in info.example.splitlines()[:3]:
+            print(f"  {'':<20}   e.g. {line}")
     return 0
 
 
@@ -142,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="OUT", help="write the frame to OUT.parquet, OUT.csv or OUT.jsonl")
     p.add_argument("--rejects", metavar="REJ", help="write the rejects to REJ.csv (or .parquet/.jsonl)")
     p.set_defaults(func=_cmd_load)
+
+    p = sub.add_parser("formats", help="list every kind/format pmkit reads, with an example of each")
+    p.add_argument("--kind", choices=["logs", "metrics", "deploys", "chat", "alerts"], help="only this kind")
+    p.set_defaults(func=_cmd_formats)
     return parser
 
 

@@ -39,4 +39,3 @@ class UnknownFormatError(PmkitError, LookupError):
 
     def __str__(self) -> str:  # LookupError would quote the message
         return str(self.args[0]) if self.args else ""
-

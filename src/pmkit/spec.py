@@ -32,7 +32,7 @@ class _Strict(BaseModel):
 def _aware(value: dt.datetime | None, what: str = "time") -> dt.datetime | None:
     if value is not None and value.tzinfo is None:
         raise ValueError(f"{what} {value.isoformat()} has no UTC offset; write it as 2025-06-15T14:23:00Z")
-    return value.astimezone(dt.timezone.utc) if value is not None else None
+    return value.astimezone(dt.UTC) if value is not None else None
 
 
 def parse_duration(text: str) -> dt.timedelta:
@@ -41,7 +41,12 @@ def parse_duration(text: str) -> dt.timedelta:
     if not m:
         raise ValueError(f"{text!r} is not a duration; expected a number and a unit: 5m, 6h, 30d, 4w")
     n, unit = float(m.group(1)), m.group(2)
-    return {"m": dt.timedelta(minutes=n), "h": dt.timedelta(hours=n), "d": dt.timedelta(days=n), "w": dt.timedelta(weeks=n)}[unit]
+    return {
+        "m": dt.timedelta(minutes=n),
+        "h": dt.timedelta(hours=n),
+        "d": dt.timedelta(days=n),
+        "w": dt.timedelta(weeks=n),
+    }[unit]
 
 
 class SourceSpec(_Strict):
@@ -67,7 +72,9 @@ class SourceSpec(_Strict):
             try:
                 zoneinfo.ZoneInfo(v)
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"{v!r} is not an IANA time zone; expected a name such as UTC or Europe/Berlin") from None
+                raise ValueError(
+                    f"{v!r} is not an IANA time zone; expected a name such as UTC or Europe/Berlin"
+                ) from None
         return v
 
     @property
@@ -288,7 +295,9 @@ def load_spec(path: str | Path) -> IncidentSpec:
     if path.is_dir():
         path = path / "incident.yaml"
     if not path.is_file():
-        raise SpecError(str(path), ["file not found; an incident folder holds an incident.yaml (create one with `pmkit new`)"])
+        raise SpecError(
+            str(path), ["file not found; an incident folder holds an incident.yaml (create one with `pmkit new`)"]
+        )
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

@@ -63,15 +63,7 @@ def _epoch_expr(expr: pl.Expr, unit: str | None) -> pl.Expr:
     num = expr.cast(pl.Float64, strict=False)
     if unit is None:  # guess by magnitude, per value
         mag = num.abs()
-        scale = (
-            pl.when(mag < 1e11)
-            .then(1e6)
-            .when(mag < 1e14)
-            .then(1e3)
-            .when(mag < 1e17)
-            .then(1.0)
-            .otherwise(1e-3)
-        )
+        scale = pl.when(mag < 1e11).then(1e6).when(mag < 1e14).then(1e3).when(mag < 1e17).then(1.0).otherwise(1e-3)
     else:
         scale = pl.lit({"s": 1e6, "ms": 1e3, "us": 1.0, "ns": 1e-3}[unit])
     # integers keep full precision for ns input; floats are fine to the microsecond
@@ -119,7 +111,9 @@ def guess_format(values: pl.Series, sample: int = 200) -> TsGuess | None:
         return TsGuess("epoch_auto", False, n, n)
     best: TsGuess | None = None
     for fmt in CANDIDATE_FORMATS:
-        ok = frame.select(normalise(pl.col("v")).str.strptime(pl.Datetime("us"), fmt, strict=False).is_not_null().sum()).item()
+        ok = frame.select(
+            normalise(pl.col("v")).str.strptime(pl.Datetime("us"), fmt, strict=False).is_not_null().sum()
+        ).item()
         if ok and (best is None or ok > best.matched):
             best = TsGuess(fmt, not is_aware(fmt), ok, n)
             if ok == n:

@@ -54,7 +54,9 @@ class LoadRequest:
         if p.is_file():
             return [p]
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and not any(x.startswith(".") for x in f.relative_to(p).parts))
+            found = sorted(
+                f for f in p.rglob("*") if f.is_file() and not any(x.startswith(".") for x in f.relative_to(p).parts)
+            )
         elif any(ch in self.path for ch in "*?["):
             found = sorted(Path(f) for f in globmod.glob(self.path, recursive=True) if Path(f).is_file())
         else:
@@ -96,7 +98,10 @@ class LoadResult:
 def rejects_frame(origins: Iterable[str], reasons: Iterable[str], raws: Iterable[str | None]) -> pl.DataFrame:
     """Build a rejects frame from parallel lists (``source`` is filled by :func:`run`)."""
     return schema.conform(
-        pl.DataFrame({"origin": list(origins), "reason": list(reasons), "raw": list(raws)}, schema={"origin": pl.String, "reason": pl.String, "raw": pl.String}),
+        pl.DataFrame(
+            {"origin": list(origins), "reason": list(reasons), "raw": list(raws)},
+            schema={"origin": pl.String, "reason": pl.String, "raw": pl.String},
+        ),
         "rejects",
     )
 
@@ -142,4 +147,6 @@ def run(req: LoadRequest) -> LoadResult:
             f"{where} lost input: {result.inputs} {result.unit} read, {result.parsed_inputs} parsed + "
             f"{rejects.height} rejected"
         )
-    return replace(result, frame=frame, rejects=rejects, table=info.table, format=req.format, notes=sniffed + tuple(result.notes))
+    return replace(
+        result, frame=frame, rejects=rejects, table=info.table, format=req.format, notes=sniffed + tuple(result.notes)
+    )

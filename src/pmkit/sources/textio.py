@@ -38,15 +38,14 @@ def read_lines(path: Path) -> pl.DataFrame:
     UTF-8 BOM at the start is dropped, ``\\r`` before ``\\n`` is dropped, bytes that
     are not UTF-8 are replaced (U+FFFD) rather than failing the file.
     """
-    data = read_bytes(path)
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    return lines_frame(data)
+    return lines_frame(read_bytes(path))
 
 
 def lines_frame(data: bytes) -> pl.DataFrame:
-    """Split bytes into the ``line_no``/``line`` frame of :func:`read_lines`."""
+    """Split bytes into the ``line_no``/``line`` frame of :func:`read_lines` (a leading BOM dropped)."""
     schema = {"line_no": pl.UInt32, "line": pl.String}
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
     if not data:
         return pl.DataFrame(schema=schema)
     if b"\x1f" not in data and b"\r" not in data.replace(b"\r\n", b""):
