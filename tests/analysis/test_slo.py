@@ -1,0 +1,87 @@
+"""SLO arithmetic against the SRE workbook and Sloth oracles."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from pmkit.analysis import slo
+
+UTC = dt.timezone.utc
+
+
+def test_budget_minutes_oracle() -> None:
+    assert slo.budget_minutes(99.9, "30d") == pytest.approx(43.2)
+    assert slo.budget_minutes(99.9, "28d") == pytest.approx(40.32)
+    assert slo.budget_minutes(99.0, "7d") == pytest.approx(100.8)
+
+
+def test_one_hour_total_outage_uses_about_140_percent() -> None:
+    consumed = slo.consumed_by_outage(60, 99.9, "30d")
+    assert consumed == pytest.approx(60 / 43.2)
+    assert round(consumed, 1) == 1.4
+
+
+def test_burn_rate_definition() -> None:
+    assert slo.burn_rate(0.0144, 99.9) == pytest.approx(14.4)
+    assert slo.burn_rate(0.001, 99.9) == pytest.approx(1.0)
+    assert slo.burn_rate(0.8, 99.9) == pytest.approx(800.0)
+
+
+@pytest.mark.parametrize(
+    ("period", "factors"),
+    [("30d", [14.4, 6.0, 1.0]), ("28d", [13.44, 5.6, 0.9333])],
+)
+def test_workbook_factors_follow_the_period(period: str, factors: list[float]) -> None:
+    got = [a.factor for a in slo.burn_rate_alerts(period)]
+    assert got == pytest.approx(factors, abs=1e-4)
+    windows = [(a.long_window, a.short_window) for a in slo.burn_rate_alerts(period)]
+    assert windows == [
+        (dt.timedelta(hours=1), dt.timedelta(minutes=5)),
+        (dt.timedelta(hours=6), dt.timedelta(minutes=30)),
+        (dt.timedelta(days=3), dt.timedelta(hours=6)),
+    ]
+
+
+def _minutes(error_by_minute: list[float], start: dt.datetime) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "ts": [start + dt.timedelta(minutes=i) for i in range(len(error_by_minute))],
+            "total": [1000.0] * len(error_by_minute),
+            "bad": [1000.0 * e for e in error_by_minute],
+        },
+        schema={"ts": pl.Datetime("us", "UTC"), "total": pl.Float64, "bad": pl.Float64},
+    )
+
+
+def test_replay_fires_the_fast_alert_at_the_right_minute() -> None:
+    start = dt.datetime(2025, 1, 20, 9, 0, tzinfo=UTC)
+    # 75 minutes of 0.05% errors, then 80% errors
+    errors = [0.0005] * 75 + [0.8] * 20
+    fired = slo.replay_alerts(_minutes(errors, start), 99.9, "30d")
+    row = fired.filter(pl.col("alert") == "2% in 1h").row(0, named=True)
+    # 1h window: 60 minutes holding k bad minutes -> burn = (k*0.8 + (60-k)*0.0005)/60/0.001 > 14.4 once k >= 2
+    assert row["fired_at"] == start + dt.timedelta(minutes=76)
+    ticket = fired.filter(pl.col("alert") == "10% in 3d").row(0, named=True)
+    assert ticket["fired_at"] is not None
+
+
+def test_no_errors_fire_nothing() -> None:
+    start = dt.datetime(2025, 1, 20, 9, 0, tzinfo=UTC)
+    fired = slo.replay_alerts(_minutes([0.0] * 120, start), 99.9)
+    assert fired["fired_at"].null_count() == 3
+
+
+def test_minute_counts_fill_gaps() -> None:
+    df = pl.DataFrame(
+        {
+            "ts": [dt.datetime(2025, 1, 1, 0, 0, 10, tzinfo=UTC), dt.datetime(2025, 1, 1, 0, 2, 30, tzinfo=UTC)],
+            "total": [1, 1],
+            "bad": [1, 0],
+        }
+    )
+    out = slo.minute_counts(df)
+    assert out["total"].to_list() == [1.0, 0.0, 1.0]
+    assert out["bad"].to_list() == [1.0, 0.0, 0.0]
