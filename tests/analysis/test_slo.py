@@ -9,7 +9,7 @@ import pytest
 
 from pmkit.analysis import slo
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def test_budget_minutes_oracle() -> None:

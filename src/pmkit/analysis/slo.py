@@ -120,7 +120,9 @@ def replay_alerts(minutes: pl.DataFrame, objective: float, period: str | dt.time
     burns = burn_rate_series(minutes, objective, windows)
     rows = []
     for a in alerts:
-        cond = (pl.col(f"burn_{_label(a.long_window)}") > a.factor) & (pl.col(f"burn_{_label(a.short_window)}") > a.factor)
+        cond = (pl.col(f"burn_{_label(a.long_window)}") > a.factor) & (
+            pl.col(f"burn_{_label(a.short_window)}") > a.factor
+        )
         fired = burns.filter(cond).get_column("ts")
         rows.append(
             {
