@@ -167,6 +167,17 @@ class Narrative(_Strict):
     customer_impact: str | None = None
 
 
+class Facts(_Strict):
+    """What the evidence cannot tell but severity policies ask about."""
+
+    total_users: int | None = Field(default=None, ge=0, description="active users in the period, for the affected share")
+    data_loss: bool = False
+    security_breach: bool = False
+    workaround: bool | None = None
+    revenue_impact: str | None = None
+    user_facing: bool = True
+
+
 class IncidentSpec(_Strict):
     """The whole ``incident.yaml``."""
 
@@ -174,7 +185,9 @@ class IncidentSpec(_Strict):
     title: str = ""
     services: list[str] = Field(default_factory=list)
     severity: str | None = None
+    severity_policy: str = "sev"
     status: str | None = None
+    facts: Facts = Field(default_factory=Facts)
     window: Window | None = None
     roles: dict[str, str] = Field(default_factory=dict)
     runbook: str | None = None
