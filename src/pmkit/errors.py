@@ -39,3 +39,7 @@ class UnknownFormatError(PmkitError, LookupError):
 
     def __str__(self) -> str:  # LookupError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class MilestoneOrderError(PmkitError, ValueError):
+    """Milestones are in an impossible order (e.g. resolved before impact start)."""

@@ -1,0 +1,304 @@
+"""The incident's milestones, each with its evidence and how it was found.
+
+Definitions (also in docs/analyses.md), all times UTC:
+
+- **impact_start**: the first failing request of the incident: the SLI's first bad minute
+  (:func:`pmkit.analysis.sli.detect_impact`), refined to the first failing request in it
+  when request logs exist. Without an SLI: the first alert or page.
+- **detected**: the first alert firing or page triggered at or after impact start minus 10
+  minutes (alerts on the incident's services preferred).
+- **acknowledged**: the first page acknowledgement after detection; else the first chat
+  message acknowledging it ("ack", "acknowledged", "on it", "looking into it").
+- **declared**: the first declaration after detection: a chat message declaring the
+  incident or its severity ("declared", "classified as SEV1", "this is a P0"), or a page
+  priority/severity update, whichever is first.
+- **mitigated**: the SLI back to baseline and staying there (the end of the impact window);
+  without an SLI, the completion of the rollback, else a chat message saying "mitigated".
+- **resolved**: the page resolved; else a chat message resolving or closing the incident;
+  else the last alert resolving.
+
+Every value from ``milestones:`` in incident.yaml wins and is marked ``overridden``; the
+inferred value is still reported beside it. An impossible order (resolved before impact
+start, acknowledged before detection...) is an error, never a negative duration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from pmkit.analysis.sli import ImpactWindow
+from pmkit.errors import MilestoneOrderError
+
+NAMES = ("impact_start", "detected", "acknowledged", "declared", "mitigated", "resolved")
+
+ACK_CHAT = r"(?i)(\back(ed|nowledg\w*)?\b|\bon it\b|\blooking into\b|\binvestigating\b)"
+DECLARE_CHAT = (
+    r"(?i)(incident declared|declar\w*\b.*\b(incident|sev-?[0-4]|p[0-4])\b|\b(sev-?[0-4]|p[0-4])\b.*\bdeclared\b"
+    r"|classified as (sev-?[0-4]|p[0-4])|severity\s*(is|set to|:)\s*(sev-?[0-4]|p[0-4])|this is (a |an )?(sev-?[0-4]|p[0-4])\b)"
+)
+MITIGATED_CHAT = r"(?i)\b(mitigated|mitigation (is )?(in place|complete))\b"
+RESOLVED_CHAT = (
+    r"(?i)(incident resolved|\bresolved\b.*\bincident\b|closing (the|this) incident|incident (is )?closed|\bRESOLVED:)"
+)
+# how long before the SLI's impact start an alert may fire and still be "the" detection
+DETECT_SLACK = dt.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """One milestone: its time, how it was found, the evidence row, and whether an override set it."""
+
+    name: str
+    ts: dt.datetime | None
+    method: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    overridden: bool = False
+    inferred: dt.datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ts": _iso(self.ts),
+            "method": self.method,
+            "evidence": self.evidence,
+            "overridden": self.overridden,
+            "inferred": _iso(self.inferred),
+        }
+
+
+@dataclass(frozen=True)
+class Milestones:
+    """The six milestones in order; ``m["detected"]`` or ``m.detected`` gives one."""
+
+    items: tuple[Milestone, ...]
+
+    def __getitem__(self, name: str) -> Milestone:
+        for m in self.items:
+            if m.name == name:
+                return m
+        raise KeyError(f"{name!r} is not a milestone; expected one of {', '.join(NAMES)}")
+
+    def __getattr__(self, name: str) -> dt.datetime | None:
+        if name in NAMES:
+            return self[name].ts
+        raise AttributeError(name)
+
+    def times(self) -> dict[str, dt.datetime | None]:
+        return {m.name: m.ts for m in self.items}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {m.name: m.to_dict() for m in self.items}
+
+    def to_frame(self) -> pl.DataFrame:
+        return pl.DataFrame(
+            [
+                {
+                    "milestone": m.name,
+                    "ts": m.ts,
+                    "method": m.method,
+                    "overridden": m.overridden,
+                    "source": m.evidence.get("source"),
+                    "origin": m.evidence.get("origin"),
+                    "evidence": m.evidence.get("message"),
+                }
+                for m in self.items
+            ],
+            schema={
+                "milestone": pl.String,
+                "ts": pl.Datetime("us", "UTC"),
+                "method": pl.String,
+                "overridden": pl.Boolean,
+                "source": pl.String,
+                "origin": pl.String,
+                "evidence": pl.String,
+            },
+        )
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{m.name}</td><td>{'' if m.ts is None else f'{m.ts:%Y-%m-%d %H:%M:%S}'}</td>"
+            f"<td>{html.escape(m.method)}{' (override)' if m.overridden else ''}</td>"
+            f"<td>{html.escape(str(m.evidence.get('message', ''))[:200])}</td></tr>"
+            for m in self.items
+        )
+        return (
+            "<table><thead><tr><th>milestone</th><th>time (UTC)</th><th>how</th><th>evidence</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+        )
+
+
+def _iso(ts: dt.datetime | None) -> str | None:
+    return None if ts is None else ts.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _evidence(row: dict[str, Any] | None) -> dict[str, Any]:
+    if row is None:
+        return {}
+    return {k: row.get(k) for k in ("source", "kind", "message", "origin", "actor") if row.get(k) is not None}
+
+
+def _first(frame: pl.DataFrame) -> dict[str, Any] | None:
+    return frame.sort("ts").row(0, named=True) if frame.height else None
+
+
+def _event_type() -> pl.Expr:
+    return pl.col("attrs").str.json_path_match("$.event_type")
+
+
+def _status() -> pl.Expr:
+    return pl.coalesce(pl.col("attrs").str.json_path_match("$.status"), pl.col("attrs").str.json_path_match("$.state"))
+
+
+def find_milestones(
+    events: pl.DataFrame,
+    *,
+    impact: ImpactWindow | None = None,
+    first_failure: dict[str, Any] | None = None,
+    rollback: dict[str, Any] | None = None,
+    services: list[str] | None = None,
+    overrides: dict[str, dt.datetime | None] | None = None,
+) -> Milestones:
+    """Infer the milestones from events and the SLI's impact window, then apply overrides.
+
+    ``first_failure``: the first failing request row of the impact start minute (from the
+    request logs), used as impact start evidence. ``rollback``: the rollback found by
+    :func:`pmkit.analysis.changes.find_rollback` (mitigation fallback).
+    """
+    found: dict[str, Milestone] = {}
+    alerts = events.filter(pl.col("kind").is_in(["alert", "page"]))
+    chat = events.filter(pl.col("kind") == "chat")
+    pages = events.filter(pl.col("kind") == "page")
+
+    # impact start
+    if impact is not None and impact.start is not None:
+        ts = impact.start
+        ev = {"method_detail": impact.method}
+        if first_failure is not None and first_failure["ts"] >= impact.start - dt.timedelta(minutes=1):
+            ts = first_failure["ts"]
+            ev = _evidence(first_failure)
+        found["impact_start"] = Milestone("impact_start", ts, f"SLI: {impact.method}", ev)
+    else:
+        row = _first(alerts.filter(_firing()))
+        found["impact_start"] = Milestone(
+            "impact_start",
+            row["ts"] if row else None,
+            "no SLI; first alert or page" if row else "not found",
+            _evidence(row),
+        )
+    start = found["impact_start"].ts
+
+    # detected
+    cand = alerts.filter(_firing())
+    if start is not None:
+        cand = cand.filter(pl.col("ts") >= start - DETECT_SLACK)
+    preferred = cand.filter(pl.col("service").is_in(services)) if services else cand
+    row = _first(preferred) or _first(cand)
+    found["detected"] = _from_row("detected", row, "first alert firing or page triggered")
+    detected = found["detected"].ts or start
+
+    def after(frame: pl.DataFrame, t: dt.datetime | None) -> pl.DataFrame:
+        return frame if t is None else frame.filter(pl.col("ts") >= t)
+
+    # acknowledged
+    row = _first(after(pages.filter(_event_type().str.contains("(?i)acknowledge")), detected))
+    method = "first page acknowledgement"
+    if row is None:
+        row = _first(after(chat.filter(pl.col("message").str.contains(ACK_CHAT)), detected))
+        method = "first chat message acknowledging the page"
+    found["acknowledged"] = _from_row("acknowledged", row, method)
+
+    # declared
+    chat_decl = _first(after(chat.filter(pl.col("message").str.contains(DECLARE_CHAT)), detected))
+    page_decl = _first(after(pages.filter(_event_type().str.contains("(?i)priority|severity")), detected))
+    options = [(r, m) for r, m in ((chat_decl, "chat declaration"), (page_decl, "page priority update")) if r]
+    if options:
+        row, method = min(options, key=lambda o: o[0]["ts"])
+    else:
+        row, method = None, "not found"
+    found["declared"] = _from_row("declared", row, method)
+
+    # mitigated
+    if impact is not None and impact.end is not None:
+        found["mitigated"] = Milestone(
+            "mitigated", impact.end, "SLI back to baseline and staying there", {"method_detail": impact.method}
+        )
+    elif rollback is not None and rollback.get("completed") is not None:
+        found["mitigated"] = Milestone(
+            "mitigated",
+            rollback["completed"],
+            "rollback completed",
+            {k: v for k, v in rollback.items() if k != "completed"},
+        )
+    else:
+        row = _first(after(chat.filter(pl.col("message").str.contains(MITIGATED_CHAT)), start))
+        found["mitigated"] = _from_row("mitigated", row, "chat message saying mitigated")
+
+    # resolved
+    row = _first(after(pages.filter(_event_type().str.contains("(?i)resolve")), detected))
+    method = "page resolved"
+    if row is None:
+        row = _first(after(chat.filter(pl.col("message").str.contains(RESOLVED_CHAT)), detected))
+        method = "chat message resolving the incident"
+    if row is None:
+        resolved_alerts = after(alerts.filter(_status().str.to_lowercase() == "resolved"), detected)
+        row = resolved_alerts.sort("ts").row(-1, named=True) if resolved_alerts.height else None
+        method = "last alert resolved"
+    found["resolved"] = _from_row("resolved", row, method)
+
+    items = []
+    for name in NAMES:
+        m = found[name]
+        override = (overrides or {}).get(name)
+        if override is not None:
+            m = Milestone(name, override, "set in incident.yaml", m.evidence, True, m.ts)
+        items.append(m)
+    result = Milestones(tuple(items))
+    check_order(result)
+    return result
+
+
+def _firing() -> pl.Expr:
+    et = _event_type().fill_null("")
+    st = _status().fill_null("").str.to_lowercase()
+    is_alert = (pl.col("kind") == "alert") & (st != "resolved")
+    is_page = (pl.col("kind") == "page") & et.str.contains("(?i)trigger")
+    return is_alert | is_page
+
+
+def _from_row(name: str, row: dict[str, Any] | None, method: str) -> Milestone:
+    if row is None:
+        return Milestone(name, None, "not found")
+    return Milestone(name, row["ts"], method, _evidence(row))
+
+
+# (earlier, later): later must not come before earlier
+ORDER_RULES = (
+    ("impact_start", "mitigated"),
+    ("impact_start", "resolved"),
+    ("detected", "acknowledged"),
+    ("mitigated", "resolved"),
+    ("detected", "resolved"),
+)
+
+
+def _how(m: Milestone) -> str:
+    return "set in incident.yaml" if m.overridden else m.method
+
+
+def check_order(ms: Milestones) -> None:
+    """Raise :class:`MilestoneOrderError` when two known milestones are in an impossible order."""
+    problems = []
+    for earlier, later in ORDER_RULES:
+        a, b = ms[earlier], ms[later]
+        if a.ts is not None and b.ts is not None and b.ts < a.ts:
+            problems.append(f"{later} {_iso(b.ts)} ({_how(b)}) is before {earlier} {_iso(a.ts)} ({_how(a)})")
+    if problems:
+        raise MilestoneOrderError(
+            "milestones are in an impossible order: "
+            + "; ".join(problems)
+            + ". Fix or set them under milestones: in incident.yaml"
+        )
