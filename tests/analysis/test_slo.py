@@ -85,3 +85,34 @@ def test_minute_counts_fill_gaps() -> None:
     out = slo.minute_counts(df)
     assert out["total"].to_list() == [1.0, 0.0, 1.0]
     assert out["bad"].to_list() == [1.0, 0.0, 0.0]
+
+
+def test_evaluate_seed_000_shape() -> None:
+    """80% errors 10:15-10:35, 2% until 10:45, 0.05% otherwise, 31,000 requests a minute."""
+    start = dt.datetime(2025, 1, 20, 9, 45, tzinfo=UTC)
+    errors = [0.0005] * 30 + [0.8] * 20 + [0.02] * 10 + [0.0005] * 45
+    m = _minutes(errors, start).with_columns(pl.col("total") * 31, pl.col("bad") * 31)
+    window = (dt.datetime(2025, 1, 20, 10, 15, tzinfo=UTC), dt.datetime(2025, 1, 20, 10, 45, tzinfo=UTC))
+    res = slo.evaluate(
+        m, name="availability", objective=99.9, window=window, declared_bad_minutes=45, type="time-slice"
+    )
+    assert res.budget_minutes == pytest.approx(43.2)
+    assert res.time_slice["bad_minutes"] == 30
+    assert res.consumed == pytest.approx(30 / 43.2)
+    assert res.declared == pytest.approx({"bad_minutes": 45, "consumed": 45 / 43.2, "over_budget_minutes": 1.8})
+    # request-based: 20 min x 80% + 10 min x 2% = 16.2 equivalent minutes at the mean rate
+    mean_rate = float(m["total"].mean())
+    assert res.request_based["equivalent_bad_minutes"] == pytest.approx(31000 * 16.2 / mean_rate)
+    # the 1h window holds only the 31 minutes of data there are, so one 80% minute already burns > 14.4x
+    fired = res.alerts.filter(pl.col("alert") == "2% in 1h")["fired_at"][0]
+    assert fired == dt.datetime(2025, 1, 20, 10, 15, tzinfo=UTC)
+    d = res.to_dict()
+    assert d["budget_minutes"] == 43.2 and d["burn_rate_alerts"][0]["fired_at"] == "2025-01-20T10:15:00Z"
+
+
+def test_remaining_budget_uses_prior_burn() -> None:
+    start = dt.datetime(2025, 1, 20, 9, 0, tzinfo=UTC)
+    m = _minutes([0.0] * 10 + [1.0] * 10 + [0.0] * 10, start)
+    res = slo.evaluate(m, name="a", objective=99.9, type="time-slice", prior_consumed=0.5)
+    assert res.consumed == pytest.approx(10 / 43.2)
+    assert res.remaining == pytest.approx(1 - 0.5 - 10 / 43.2)

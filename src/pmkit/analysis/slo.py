@@ -153,3 +153,138 @@ def _label(w: dt.timedelta) -> str:
         if s % size == 0:
             return f"{s // size}{unit}"
     return f"{s}s"
+
+
+@dataclass(frozen=True)
+class SloResult:
+    """One SLO measured on the incident. See the module docstring for every definition.
+
+    ``consumed`` is the share of the period's budget this incident used (1.0 = all of it),
+    measured the way the SLO is defined (request-based or time-slice); both measures are
+    kept (``request_based`` and ``time_slice``) because postmortems quote both. ``declared``
+    holds the downtime the incident report declares, shown beside the measured figure.
+    """
+
+    name: str
+    objective: float
+    period: str
+    type: str
+    budget_minutes: float
+    consumed: float | None
+    remaining: float | None
+    request_based: dict[str, float | None]
+    time_slice: dict[str, float | None]
+    declared: dict[str, float] | None
+    burn: pl.DataFrame
+    alerts: pl.DataFrame
+    first_page: dt.datetime | None
+
+    def to_dict(self) -> dict[str, object]:
+        alerts = [
+            {**r, "fired_at": None if r["fired_at"] is None else r["fired_at"].isoformat().replace("+00:00", "Z")}
+            for r in self.alerts.to_dicts()
+        ]
+        return {
+            "name": self.name,
+            "objective": self.objective,
+            "period": self.period,
+            "type": self.type,
+            "budget_minutes": round(self.budget_minutes, 4),
+            "consumed": self.consumed,
+            "consumed_minutes": self.consumed * self.budget_minutes if self.consumed is not None else None,
+            "remaining": self.remaining,
+            "request_based": self.request_based,
+            "time_slice": self.time_slice,
+            "declared": self.declared,
+            "burn_rate_alerts": alerts,
+            "first_page": None if self.first_page is None else self.first_page.isoformat().replace("+00:00", "Z"),
+        }
+
+    def _repr_html_(self) -> str:
+        def pct(v: float | None) -> str:
+            return "unknown" if v is None else f"{v:.1%}"
+
+        rows = [
+            ("objective", f"{self.objective}% over {self.period} ({self.type})"),
+            ("budget", f"{self.budget_minutes:.1f} minutes"),
+            ("consumed by this incident", pct(self.consumed)),
+            ("remaining this period", pct(self.remaining)),
+        ]
+        if self.declared:
+            rows.append(
+                (
+                    "declared in the report",
+                    f"{self.declared['bad_minutes']:.1f} bad minutes = {self.declared['consumed']:.1%} of budget",
+                )
+            )
+        body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+        return f"<div><strong>SLO {self.name}</strong><table>{body}</table></div>"
+
+
+def evaluate(
+    minutes: pl.DataFrame,
+    *,
+    name: str,
+    objective: float,
+    period: str = "30d",
+    type: str = "request",
+    window: tuple[dt.datetime, dt.datetime] | None = None,
+    slice_threshold: float | None = None,
+    prior_consumed: float | None = None,
+    declared_bad_minutes: float | None = None,
+    first_page: dt.datetime | None = None,
+) -> SloResult:
+    """Measure one SLO on per-minute SLI counts; ``window`` is the incident's impact window.
+
+    Request-based: bad events in the window over the period's expected events (the mean
+    request rate of the data times the period). Time-slice: minutes in the window whose
+    error ratio exceeds ``slice_threshold`` (default ``1 - objective``).
+    """
+    budget = budget_minutes(objective, period)
+    allowed = 1 - objective / 100
+    m = minutes
+    if window is not None:
+        m = minutes.filter((pl.col("ts") >= window[0]) & (pl.col("ts") < window[1]))
+    rate = float(minutes.get_column("total").mean() or 0.0) if minutes.height else 0.0
+    bad = float(m.get_column("bad").sum()) if m.height else 0.0
+    total = float(m.get_column("total").sum()) if m.height else 0.0
+    equivalent = bad / rate if rate else None
+    req = {
+        "bad_events": bad,
+        "total_events": total,
+        "mean_requests_per_minute": rate,
+        "equivalent_bad_minutes": equivalent,
+        "consumed": equivalent / budget if equivalent is not None else None,
+    }
+    threshold = allowed if slice_threshold is None else slice_threshold
+    ratio = pl.when(pl.col("total") > 0).then(pl.col("bad") / pl.col("total")).otherwise(0.0)
+    bad_minutes = float(m.filter(ratio > threshold).height) if m.height else 0.0
+    ts_ = {"bad_minutes": bad_minutes, "threshold": threshold, "consumed": bad_minutes / budget}
+    consumed = ts_["consumed"] if type == "time-slice" else req["consumed"]
+    remaining = None
+    if prior_consumed is not None and consumed is not None:
+        remaining = 1 - prior_consumed - consumed
+    declared = None
+    if declared_bad_minutes is not None:
+        declared = {
+            "bad_minutes": declared_bad_minutes,
+            "consumed": declared_bad_minutes / budget,
+            "over_budget_minutes": declared_bad_minutes - budget,
+        }
+    alerts = burn_rate_alerts(period)
+    windows = sorted({a.long_window for a in alerts} | {a.short_window for a in alerts})
+    return SloResult(
+        name=name,
+        objective=objective,
+        period=period,
+        type=type,
+        budget_minutes=budget,
+        consumed=consumed,
+        remaining=remaining,
+        request_based=req,
+        time_slice=ts_,
+        declared=declared,
+        burn=burn_rate_series(minutes, objective, windows),
+        alerts=replay_alerts(minutes, objective, period),
+        first_page=first_page,
+    )
