@@ -119,6 +119,26 @@ def _cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_timeline(args: argparse.Namespace) -> int:
+    from pmkit.incident import Incident
+
+    inc = Incident.load(args.incident)
+    tl = inc.timeline()
+    if args.output:
+        write_frame(tl.frame, args.output)
+        print(f"wrote {tl.frame.height:,} events ({tl.key().frame.height:,} key) to {args.output}")
+        return 0
+    shown = tl if args.all else tl.key()
+    print(f"{inc.spec.id}: {shown.frame.height:,} {'events' if args.all else 'key events'} (UTC)")
+    for r in shown.frame.iter_rows(named=True):
+        msg = " ".join(r["message"].split())
+        if len(msg) > 110:
+            msg = msg[:107] + "..."
+        folded = f" (x{r['count']})" if r["count"] > 1 else ""
+        print(f"{r['ts']:%Y-%m-%d %H:%M:%S}  {r['source']:<14} {r['kind']:<6} {msg}{folded}")
+    return 0
+
+
 def _cmd_formats(args: argparse.Namespace) -> int:
     from pmkit.sources.registry import formats
 
@@ -169,6 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="OUT", help="write the frame to OUT.parquet, OUT.csv or OUT.jsonl")
     p.add_argument("--rejects", metavar="REJ", help="write the rejects to REJ.csv (or .parquet/.jsonl)")
     p.set_defaults(func=_cmd_load)
+
+    p = sub.add_parser("timeline", help="print the incident's key events in UTC order, or write the whole timeline")
+    p.add_argument("incident", metavar="INCIDENT_DIR")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="write every event (with count and key) to .parquet/.csv/.jsonl"
+    )
+    p.add_argument("--all", action="store_true", help="print every event, not only the key ones")
+    p.set_defaults(func=_cmd_timeline)
 
     p = sub.add_parser("formats", help="list every kind/format pmkit reads, with an example of each")
     p.add_argument("--kind", choices=["logs", "metrics", "deploys", "chat", "alerts"], help="only this kind")

@@ -18,6 +18,7 @@ import polars as pl
 from pmkit import cache, schema
 from pmkit.sources.base import LoadRequest, LoadResult, run
 from pmkit.spec import IncidentSpec, SourceSpec, load_spec
+from pmkit.timeline import Timeline, build_timeline
 
 REPORT_SCHEMA = {
     "source": pl.String,
@@ -122,6 +123,10 @@ class Incident:
     @property
     def id(self) -> str:
         return self.spec.id
+
+    def timeline(self) -> Timeline:
+        """All events merged into one UTC timeline, duplicates folded, key events flagged."""
+        return build_timeline(self.events)
 
     def summary(self) -> str:
         """A few plain lines: id, title, counts per source, time span of the evidence."""
