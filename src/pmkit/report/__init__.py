@@ -1,0 +1,1 @@
+"""Turning analyses into documents: figures, notebooks, rendered files."""
