@@ -64,6 +64,20 @@ def _print_rejects(rejects: pl.DataFrame, limit: int = 5) -> None:
         print(f"  {r['origin']}: {r['reason']}")
 
 
+def _pairs(items: list[str] | None, flag: str) -> dict[str, object]:
+    """``KEY=VALUE`` arguments to a dict; values are read as YAML scalars (numbers, booleans, dates)."""
+    import yaml
+
+    out: dict[str, object] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise PmkitError(f"{flag} {item!r}: expected KEY=VALUE, e.g. {flag} date=2025-06-15")
+        parsed = yaml.safe_load(value) if value else ""
+        out[key] = parsed.isoformat() if hasattr(parsed, "isoformat") else parsed
+    return out
+
+
 def _cmd_load(args: argparse.Namespace) -> int:
     from pmkit.incident import Incident
     from pmkit.sources.base import LoadRequest, run
@@ -104,6 +118,8 @@ def _cmd_load(args: argparse.Namespace) -> int:
         ts_format=args.ts_format,
         year=args.year,
         pattern=args.pattern,
+        fields=_pairs(args.field, "--field"),
+        options=_pairs(args.option, "--option"),
     )
     res = run(req)
     print(f"parsed {res.parsed:,}, rejected {res.rejected:,}")
@@ -185,6 +201,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", type=int, help="year for year-less timestamps (syslog RFC 3164)")
     p.add_argument("--pattern", help="grok expression (format grok)")
     p.add_argument("--service", help="service the events belong to")
+    p.add_argument(
+        "--field", action="append", metavar="COLUMN=NAME", help="map a column to the file's field (repeatable)"
+    )
+    p.add_argument(
+        "--option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a format option, as under options: in incident.yaml (repeatable)",
+    )
     p.add_argument("--name", help="source name (default: the file name)")
     p.add_argument("-o", "--output", metavar="OUT", help="write the frame to OUT.parquet, OUT.csv or OUT.jsonl")
     p.add_argument("--rejects", metavar="REJ", help="write the rejects to REJ.csv (or .parquet/.jsonl)")

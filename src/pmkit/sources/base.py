@@ -118,8 +118,13 @@ def run(req: LoadRequest) -> LoadResult:
     """Load one source: look up its loader, call it, check the contract and the count rule."""
     sniffed: tuple[str, ...] = ()
     if not req.format:
-        first = req.files()[0]
-        fmt = registry.sniff(req.kind, textio.head(first))
+        files = req.files()
+        fmt, first = None, files[0]
+        for f in files[:50]:  # a folder may start with a README: try its files in order
+            fmt = registry.sniff(req.kind, textio.head(f))
+            if fmt is not None:
+                first = f
+                break
         if fmt is None:
             known = ", ".join(registry.format_names(req.kind))
             raise SourceError(
