@@ -1,0 +1,438 @@
+"""Quality gates (``pmkit check``): seeds/004's Quality Gate, one pass/fail per rule, each saying why.
+
+Gates and their definitions (also in docs/analyses.md):
+
+- ``severity``: ``severity:`` is set to a level, ``SEV1``..``SEV4`` or ``P0``..``P3``.
+- ``utc_timeline``: the milestones detected, declared, mitigated and resolved are all known
+  as time-zone-aware (UTC) times, and in order: detected and declared are not after
+  mitigated or resolved, mitigated is not after resolved. ``spec.milestones`` overrides win
+  over the ``milestones`` passed in (the inferred ones).
+- ``action_items``: at least ``MIN_ACTION_ITEMS`` (2) action items, each with an owner and a
+  due date.
+- ``blameless``: the root cause, the trigger, the contributing factors and the 5 Whys
+  (questions and answers) name no person and use no blame phrasing:
+
+  - a **person** is an entry of ``people`` (chat participants' handles, real names, display
+    names; ``participants()`` collects them from the events, and ``check`` adds them when given
+    ``events``) or a value of ``roles:`` that is not a team handle. Names
+    are matched as whole words, case-insensitively, with or without a leading ``@``. Names
+    shorter than 3 characters and names that are common words (``COMMON_WORDS``: Will, Max,
+    Mark, ...) count only when written as an ``@mention``.
+  - every ``@handle`` in those texts is a person too, unless it is a team handle: one of its
+    parts (split on ``-``, ``_``, ``.``) is a team word (``TEAM_WORDS``: team, sre, oncall,
+    platform, backend, ...) and it is not a known person. ``@backend-team`` may appear in a
+    root cause; ``@jane-doe`` may not. Person handles belong in action-item owners and roles.
+  - **blame phrasing** is any of ``BLAME_PHRASES`` ("human error", "'s fault", "should have
+    known", "careless", "negligent", "forgot", "incompetent", "blame", ...). "failed to" counts
+    only after a person word (engineer, operator, reviewer, he, she, someone, ...): "the pods
+    failed to start" is a system fact, not blame.
+- ``root_cause``: ``narrative.root_cause`` is written (not empty, not TODO/TBD).
+- ``five_whys``: at least ``MIN_WHYS`` (3) levels answered, and the last answered level is
+  not marked ``would_still_happen: true`` (that says: dig deeper). Three, because fewer rarely
+  gets past the symptom (seeds/002: "don't stop at the first why").
+- ``cadence``: the status-update cadence the severity requires was kept (see
+  :mod:`pmkit.analysis.comms`). Given as ``cadence``, or measured here from ``events`` over
+  [declared (else detected), resolved] with the declared severity's interval. No cadence is
+  required for SEV4/P3. Not measured (no cadence, no events) fails: the gate cannot vouch.
+- ``runbook``: ``runbook:`` names the runbook used or updated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from pmkit.analysis import comms, severity
+from pmkit.analysis.comms import CadenceResult
+from pmkit.analysis.whys import FiveWhys
+
+MIN_ACTION_ITEMS = 2
+MIN_WHYS = 3
+MILESTONES = ("detected", "declared", "mitigated", "resolved")
+# (earlier, later): the earlier milestone may not come after the later one
+MILESTONE_ORDER = (
+    ("detected", "mitigated"),
+    ("detected", "resolved"),
+    ("declared", "resolved"),
+    ("mitigated", "resolved"),
+)
+
+# fmt: off
+TEAM_WORDS = frozenset({
+    "team", "teams", "squad", "crew", "guild", "group", "sre", "sres", "oncall", "on-call", "ops", "devops", "dev",
+    "devs", "eng", "engineering", "platform", "infra", "infrastructure", "backend", "frontend", "api", "web", "mobile",
+    "payments", "dba", "dbas", "db", "data", "security", "sec", "secops", "support", "qa", "release", "releases",
+    "network", "netops", "core",
+})
+COMMON_WORDS = frozenset({
+    "will", "max", "mark", "may", "june", "april", "august", "bill", "rich", "sue", "pat", "ray", "rob", "chase",
+    "grant", "hope", "joy", "faith", "summer", "art", "sky", "dawn", "page", "lance", "frank", "victor", "miles",
+    "drew", "gene", "jack", "jay", "dean", "earl", "amber", "ruby", "crystal", "rose", "ivy", "iris", "penny",
+    "sandy", "chip", "dash", "eve", "nick", "guy", "herb", "hunter", "mason", "cash", "price", "case",
+})
+# fmt: on
+BLAME_PHRASES: tuple[tuple[str, str], ...] = (
+    ("human error", r"\bhuman errors?\b"),
+    ("operator error", r"\boperator errors?\b"),
+    ("'s fault", r"\w+'s fault\b|\bfault of\b|\bat fault\b"),
+    (
+        "should have",
+        r"\bshould(?:'ve| have) (?:known|caught|noticed|checked|tested|seen|realized|realised|been more)\b",
+    ),
+    ("careless", r"\bcareless(?:ly|ness)?\b"),
+    ("negligent", r"\bnegligen(?:t|ce|tly)\b"),
+    ("incompetent", r"\bincompeten(?:t|ce)\b"),
+    ("blame", r"\bblam(?:e|ed|es|ing)\b"),
+    ("forgot", r"\bforg(?:ot|otten)\b"),
+    ("sloppy", r"\bsloppy\b|\blazy\b"),
+    ("dropped the ball", r"\bdropped the ball\b|\bscrewed up\b|\bmessed up\b"),
+    ("did not bother", r"\b(?:didn't|did not) bother\b"),
+    ("mistake by", r"\bmistake (?:by|of)\b|\b(?:his|her|their) mistake\b"),
+    (
+        "failed to",
+        r"\b(?:he|she|they|engineers?|developers?|devs?|operators?|on-?call(?:er)?|reviewers?|someone|somebody|"
+        r"nobody|authors?|admins?|the person|team members?)\s+(?:had\s+|has\s+)?failed to\b",
+    ),
+)
+_BLAME = [(label, re.compile(pattern, re.IGNORECASE)) for label, pattern in BLAME_PHRASES]
+_HANDLE = re.compile(r"(?<![\w.@])@([A-Za-z0-9](?:[\w.-]*[A-Za-z0-9_])?)")
+_PLACEHOLDER = re.compile(r"^\s*(?:todo|tbd|tba|n/?a|-+|\?+|\[.*\])\s*\.?\s*$", re.IGNORECASE)
+
+GATE_TITLES = {
+    "severity": "Severity declared",
+    "utc_timeline": "Timeline milestones in UTC",
+    "action_items": "At least two action items with owners and due dates",
+    "blameless": "Blameless root cause",
+    "root_cause": "Root cause written",
+    "five_whys": "5 Whys answered",
+    "cadence": "Status-update cadence kept",
+    "runbook": "Runbook noted",
+}
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One rule: passed or not, and a sentence that tells the author what is missing or wrong."""
+
+    id: str
+    title: str
+    passed: bool
+    why: str
+
+    def to_text(self) -> str:
+        return f"{'PASS' if self.passed else 'FAIL'} {self.id}: {self.why}"
+
+
+@dataclass(frozen=True)
+class GateReport:
+    """Every gate for one incident; ``ok`` when all passed."""
+
+    incident: str
+    gates: tuple[Gate, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(g.passed for g in self.gates)
+
+    @property
+    def failed(self) -> list[Gate]:
+        return [g for g in self.gates if not g.passed]
+
+    def __getitem__(self, gate_id: str) -> Gate:
+        for g in self.gates:
+            if g.id == gate_id:
+                return g
+        raise KeyError(f"no gate {gate_id!r}; gates are {', '.join(g.id for g in self.gates)}")
+
+    def to_text(self) -> str:
+        """One line per gate: ``PASS severity: SEV1 declared`` / ``FAIL action_items: ...``."""
+        return "\n".join(g.to_text() for g in self.gates)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "incident": self.incident,
+            "ok": self.ok,
+            "failed": [g.id for g in self.failed],
+            "gates": [{"id": g.id, "title": g.title, "passed": g.passed, "why": g.why} for g in self.gates],
+        }
+
+    def _repr_html_(self) -> str:
+        e = html.escape
+        rows = "".join(
+            f"<tr><td>{'✅' if g.passed else '❌'}</td><td>{e(g.title)}</td><td>{e(g.why)}</td></tr>"
+            for g in self.gates
+        )
+        head = "all gates pass" if self.ok else f"{len(self.failed)} of {len(self.gates)} gates fail"
+        return (
+            f"<div><strong>Quality gates: {e(self.incident)}</strong> ({head})"
+            f"<table><tbody>{rows}</tbody></table></div>"
+        )
+
+
+# --- helpers -----------------------------------------------------------------------
+
+
+def participants(events: pl.DataFrame) -> list[str]:
+    """Chat participants' names: ``actor`` of chat events plus ``attrs`` ``real_name``/``display_name``/``user_name``."""
+    if events.height == 0 or "actor" not in events.columns:
+        return []
+    chat = events.filter(pl.col("kind") == "chat")
+    cols = [pl.col("actor")]
+    if "attrs" in chat.columns:
+        cols += [
+            pl.col("attrs").str.json_path_match(f"$.{key}").alias(key)
+            for key in ("real_name", "display_name", "user_name")
+        ]
+    names = chat.select(pl.concat_list(cols).alias("n")).explode("n").drop_nulls().get_column("n")
+    return sorted({n.strip() for n in names.to_list() if n and n.strip()})
+
+
+def _short(text: str, n: int = 40) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= n else line[: n - 1] + "…"
+
+
+def _hm(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _blank(text: str | None) -> bool:
+    return text is None or not text.strip() or bool(_PLACEHOLDER.match(text))
+
+
+def _is_team(handle: str) -> bool:
+    parts = {p for p in re.split(r"[-_.]", handle.lower()) if p}
+    return bool(parts & TEAM_WORDS) or handle.lower() in TEAM_WORDS
+
+
+def _person_patterns(people: Iterable[str]) -> list[tuple[str, re.Pattern[str]]]:
+    out = []
+    seen: set[str] = set()
+    for raw in people:
+        name = " ".join(str(raw).split()).lstrip("@")
+        key = name.lower()
+        if not name or key in seen:
+            continue
+        seen.add(key)
+        body = r"\s+".join(re.escape(w) for w in name.split())
+        mention_only = len(name) < 3 or key in COMMON_WORDS
+        prefix = "@" if mention_only else "@?"
+        out.append((name, re.compile(rf"(?<![\w@.-]){prefix}{body}(?![\w-])", re.IGNORECASE)))
+    return out
+
+
+# --- gates -------------------------------------------------------------------------
+
+
+def _gate(gate_id: str, passed: bool, why: str) -> Gate:
+    return Gate(gate_id, GATE_TITLES[gate_id], passed, why)
+
+
+def _severity_gate(spec: Any) -> Gate:
+    declared = spec.severity
+    if declared is None or not str(declared).strip():
+        return _gate("severity", False, "no severity declared; set severity: to SEV1..SEV4 or P0..P3 in incident.yaml")
+    level = severity.normalise_level(declared)
+    if level is None:
+        return _gate(
+            "severity", False, f"severity {declared!r} is not a level; expected SEV1..SEV4 or P0..P3 (e.g. SEV1)"
+        )
+    return _gate("severity", True, f"{level} declared")
+
+
+def _resolved_milestones(spec: Any, milestones: Mapping[str, dt.datetime | None] | None) -> dict[str, Any]:
+    found = {k: (milestones or {}).get(k) for k in MILESTONES}
+    overrides = getattr(spec, "milestones", None)
+    for k in MILESTONES:
+        v = getattr(overrides, k, None) if overrides is not None else None
+        if v is not None:
+            found[k] = v
+    return found
+
+
+def _timeline_gate(times: dict[str, Any]) -> Gate:
+    missing = [k for k in MILESTONES if times[k] is None]
+    naive = [k for k in MILESTONES if times[k] is not None and times[k].utcoffset() is None]
+    problems = []
+    if missing:
+        problems.append(
+            f"missing {', '.join(missing)}: set {'them' if len(missing) > 1 else 'it'} under milestones: "
+            "in incident.yaml as UTC times (2025-06-15T14:23:00Z) or add the evidence"
+        )
+    if naive:
+        problems.append(f"{', '.join(naive)} {'have' if len(naive) > 1 else 'has'} no time zone; write UTC times")
+    for a, b in MILESTONE_ORDER:
+        ta, tb = times[a], times[b]
+        if a in naive or b in naive or ta is None or tb is None:
+            continue
+        if ta > tb:
+            problems.append(f"{a} {_hm(ta)} is after {b} {_hm(tb)} UTC; check the milestones")
+    if problems:
+        return _gate("utc_timeline", False, "; ".join(problems))
+    shown = ", ".join(f"{k} {times[k].astimezone(dt.UTC):%H:%M}" for k in MILESTONES)
+    return _gate("utc_timeline", True, f"{shown} UTC")
+
+
+def _action_items_gate(spec: Any) -> Gate:
+    items = list(spec.action_items)
+    problems = []
+    for i, item in enumerate(items, start=1):
+        lacks = []
+        if _blank(item.owner):
+            lacks.append("no owner")
+        if item.due is None:
+            lacks.append("no due date")
+        if lacks:
+            problems.append(f"action item {i} ({_short(item.action)!r}) has {' and '.join(lacks)}")
+    if len(items) < MIN_ACTION_ITEMS:
+        count = "no action items" if not items else f"only {len(items)} action item"
+        problems.insert(0, f"{count}; write at least {MIN_ACTION_ITEMS}, each with an owner and a due date")
+    if problems:
+        return _gate("action_items", False, "; ".join(problems))
+    return _gate("action_items", True, f"{len(items)} action items, each with an owner and a due date")
+
+
+def _blameless_texts(spec: Any) -> list[tuple[str, str]]:
+    n = spec.narrative
+    texts = [("root cause", n.root_cause), ("trigger", n.trigger)]
+    texts += [(f"contributing factor {i}", t) for i, t in enumerate(n.contributing_factors, start=1)]
+    for i, w in enumerate(spec.five_whys, start=1):
+        texts += [(f"5 Whys question {i}", w.why), (f"5 Whys answer {i}", w.answer)]
+    return [(label, t) for label, t in texts if t]
+
+
+def _blameless_gate(spec: Any, people: Iterable[str]) -> Gate:
+    role_people = [v for v in getattr(spec, "roles", {}).values() if v and not _is_team(v.lstrip("@"))]
+    known = [*people, *role_people]
+    persons = _person_patterns(known)
+    known_keys = {" ".join(str(p).split()).lstrip("@").lower() for p in known}
+    findings = []
+    for label, text in _blameless_texts(spec):
+        found: list[str] = []
+        for name, pattern in persons:
+            if pattern.search(text):
+                found.append(f"names {name!r}")
+        for handle in dict.fromkeys(_HANDLE.findall(text)):
+            if handle.lower() in known_keys or _is_team(handle):
+                continue
+            found.append(f"mentions @{handle}")
+        for _phrase, pattern in _BLAME:
+            m = pattern.search(text)
+            if m:
+                found.append(f"says {m.group(0)!r}")
+        if found:
+            findings.append(f"{label} {', '.join(dict.fromkeys(found))}")
+    if findings:
+        return _gate(
+            "blameless",
+            False,
+            "; ".join(findings) + ". Describe the gap in the process or system, not the person "
+            "(person handles belong in action-item owners and roles only)",
+        )
+    return _gate(
+        "blameless", True, "root cause, contributing factors and 5 Whys name no person and use no blame phrasing"
+    )
+
+
+def _root_cause_gate(spec: Any, whys: FiveWhys) -> Gate:
+    if not _blank(spec.narrative.root_cause):
+        return _gate("root_cause", True, f"written: {_short(spec.narrative.root_cause, 60)!r}")
+    hint = f" (the last 5 Whys answer says: {_short(whys.root_cause, 60)!r})" if whys.root_cause else ""
+    return _gate("root_cause", False, f"narrative.root_cause is empty; write the root cause in incident.yaml{hint}")
+
+
+def _five_whys_gate(whys: FiveWhys) -> Gate:
+    answered = whys.answered
+    if answered == 0:
+        return _gate(
+            "five_whys",
+            False,
+            f"no 5 Whys answered; answer at least {MIN_WHYS} levels under five_whys: in incident.yaml",
+        )
+    if answered < MIN_WHYS:
+        return _gate(
+            "five_whys",
+            False,
+            f"only {answered} of the 5 Whys answered; answer at least {MIN_WHYS} (the first answers are symptoms)",
+        )
+    last = whys.last_answered
+    assert last is not None
+    if whys.dig_deeper:
+        return _gate(
+            "five_whys",
+            False,
+            f"the last answered why (level {last.number}) is marked would_still_happen: true; dig deeper",
+        )
+    return _gate("five_whys", True, f"{answered} levels answered; root cause at level {last.number}")
+
+
+def _cadence_gate(spec: Any, cadence: CadenceResult | None, times: dict[str, Any], events: pl.DataFrame | None) -> Gate:
+    level = severity.normalise_level(spec.severity)
+    if cadence is None and level is not None and severity.cadence_for(level) is None:
+        return _gate("cadence", True, f"no status-update cadence required for {level}")
+    if cadence is None and events is not None:
+        if level is None:
+            return _gate("cadence", False, "cannot measure the cadence: no valid severity declared to set the interval")
+        start = times["declared"] or times["detected"]
+        if start is None or times["resolved"] is None:
+            return _gate(
+                "cadence", False, "cannot measure the cadence: declared (or detected) and resolved times are needed"
+            )
+        if start.utcoffset() is None or times["resolved"].utcoffset() is None:
+            return _gate("cadence", False, "cannot measure the cadence: the milestones have no time zone")
+        cadence = comms.cadence(events, severity.cadence_for(level), start, times["resolved"])
+    if cadence is None:
+        return _gate(
+            "cadence",
+            False,
+            "status-update cadence not measured; load the chat (or PagerDuty) evidence so updates can be found",
+        )
+    return _gate("cadence", cadence.kept, cadence.summary())
+
+
+def _runbook_gate(spec: Any) -> Gate:
+    if _blank(spec.runbook):
+        return _gate(
+            "runbook",
+            False,
+            "no runbook noted; set runbook: to the runbook used or updated during the incident "
+            "(or write an action item to create one and name it here)",
+        )
+    return _gate("runbook", True, f"runbook noted: {_short(spec.runbook, 60)}")
+
+
+def check(
+    spec: Any,
+    *,
+    people: list[str],
+    cadence: CadenceResult | None = None,
+    milestones: Mapping[str, dt.datetime | None] | None = None,
+    events: pl.DataFrame | None = None,
+) -> GateReport:
+    """Run every quality gate on an :class:`~pmkit.spec.IncidentSpec` (see module docstring).
+
+    ``people``: handles and names of the people involved (``participants(events)`` is added when
+    ``events`` is given); ``cadence``: the comms result, else measured from ``events``;
+    ``milestones``: the inferred milestone times (spec overrides win).
+    """
+    times = _resolved_milestones(spec, milestones)
+    if events is not None:
+        people = [*people, *participants(events)]
+    whys = FiveWhys.scaffold(spec.title or spec.id, authored=spec.five_whys)
+    gates = (
+        _severity_gate(spec),
+        _timeline_gate(times),
+        _action_items_gate(spec),
+        _blameless_gate(spec, people),
+        _root_cause_gate(spec, whys),
+        _five_whys_gate(whys),
+        _cadence_gate(spec, cadence, times, events),
+        _runbook_gate(spec),
+    )
+    return GateReport(incident=spec.id, gates=gates)

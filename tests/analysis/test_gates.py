@@ -1,0 +1,386 @@
+"""seeds/004's Quality Gate: a spec that passes every gate, and one broken copy per gate."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from typing import Any
+
+import polars as pl
+import pytest
+
+from pmkit.analysis import comms, gates
+from pmkit.schema import EVENTS_SCHEMA
+from pmkit.spec import IncidentSpec, parse_spec
+
+UTC = dt.UTC
+
+
+def t(h: int, m: int) -> dt.datetime:
+    return dt.datetime(2025, 6, 15, h, m, tzinfo=UTC)
+
+
+GOOD: dict[str, Any] = {
+    "id": "INC-2025-0142",
+    "title": "Payment processing failures",
+    "severity": "SEV1",
+    "runbook": "runbooks/payments-api.md",
+    "roles": {"incident_commander": "@jane-doe", "comms": "@sam-lee"},
+    "narrative": {
+        "root_cause": "Deploy v2.14.3 changed DB_MAX_CONNS from 50 to 5 (a typo during a config refactor); "
+        "under load the pool was exhausted and payments-api pods crashed.",
+        "contributing_factors": [
+            "Env var naming (DB_MAX_CONNS vs DB_MAX_IDLE_CONNS) is error-prone",
+            "Canary checks owned by @payments-team only look at HTTP 200 rate",
+            "The pods failed to start once the pool was exhausted",
+        ],
+    },
+    "five_whys": [
+        {"why": "Why did payments fail?", "answer": "Connection pool exhausted.", "would_still_happen": True},
+        {"why": "Why was the pool exhausted?", "answer": "Max connections set to 5.", "would_still_happen": True},
+        {"why": "Why was it set to 5?", "answer": "A typo in an env var refactor.", "would_still_happen": True},
+        {"why": "Why wasn't the typo caught?", "answer": "No test checks pool size.", "would_still_happen": False},
+    ],
+    "action_items": [
+        {"action": "Add integration test validating connection pool size", "owner": "@backend", "due": "2025-06-22"},
+        {"action": "Add canary checking transaction success rate", "owner": "@sre", "due": "2025-06-20"},
+    ],
+}
+MILESTONES = {"detected": t(14, 23), "declared": t(14, 28), "mitigated": t(14, 42), "resolved": t(15, 47)}
+PEOPLE = ["jane-doe", "Jane Doe", "sam-lee", "Sam", "bob", "Will"]
+
+
+def chat(rows: list[tuple[dt.datetime, str]], actor: str = "jane-doe") -> pl.DataFrame:
+    n = len(rows)
+    return pl.DataFrame(
+        {
+            "ts": [r[0] for r in rows],
+            "source": ["slack"] * n,
+            "kind": ["chat"] * n,
+            "service": [None] * n,
+            "level": [None] * n,
+            "actor": [actor] * n,
+            "message": [r[1] for r in rows],
+            "attrs": [None] * n,
+            "origin": [f"c:{i}" for i in range(n)],
+        },
+        schema=EVENTS_SCHEMA,
+    )
+
+
+# updates every 15 minutes from declared to resolved
+EVERY_15 = chat(
+    [(t(14, 28) + dt.timedelta(minutes=15 * i), f"Update #{i + 1}: status: investigating") for i in range(6)]
+)
+
+
+def spec_with(changes: dict[str, Any] | None = None, drop: tuple[str, ...] = ()) -> IncidentSpec:
+    """A copy of GOOD with top-level or ``a.b`` keys replaced or dropped."""
+    data = copy.deepcopy(GOOD)
+    for key, value in (changes or {}).items():
+        target = data
+        *path, last = key.split(".")
+        for part in path:
+            target = target.setdefault(part, {})
+        target[last] = value
+    for key in drop:
+        data.pop(key, None)
+    return parse_spec(data)
+
+
+def run(spec: IncidentSpec | None = None, **kw: Any) -> gates.GateReport:
+    args: dict[str, Any] = {"people": PEOPLE, "cadence": None, "milestones": MILESTONES, "events": EVERY_15}
+    args.update(kw)
+    return gates.check(spec or spec_with(), **args)
+
+
+def test_a_good_postmortem_passes_every_gate() -> None:
+    report = run()
+    assert report.ok, report.to_text()
+    assert report.failed == []
+    assert report.to_text() == "\n".join(
+        [
+            "PASS severity: SEV1 declared",
+            "PASS utc_timeline: detected 14:23, declared 14:28, mitigated 14:42, resolved 15:47 UTC",
+            "PASS action_items: 2 action items, each with an owner and a due date",
+            "PASS blameless: root cause, contributing factors and 5 Whys name no person and use no blame phrasing",
+            "PASS root_cause: written: 'Deploy v2.14.3 changed DB_MAX_CONNS from 50 to 5 (a typo du…'",
+            "PASS five_whys: 4 levels answered; root cause at level 4",
+            "PASS cadence: kept: 6 status updates, largest gap 15 min within the required 15 min + 2 min grace",
+            "PASS runbook: runbook noted: runbooks/payments-api.md",
+        ]
+    )
+
+
+def the_one_failure(report: gates.GateReport) -> gates.Gate:
+    """The single failed gate of a report where exactly one gate must fail."""
+    assert len(report.failed) == 1, report.to_text()
+    return report.failed[0]
+
+
+# --- severity --------------------------------------------------------------------------
+
+
+def test_severity_missing() -> None:
+    gate = the_one_failure(
+        run(spec_with(drop=("severity",)), events=None, cadence=comms.cadence(EVERY_15, None, t(14, 28), t(15, 47)))
+    )
+    assert (
+        gate.to_text() == "FAIL severity: no severity declared; set severity: to SEV1..SEV4 or P0..P3 in incident.yaml"
+    )
+
+
+def test_severity_not_a_level() -> None:
+    report = run(spec_with({"severity": "critical"}))
+    assert report["severity"].why == "severity 'critical' is not a level; expected SEV1..SEV4 or P0..P3 (e.g. SEV1)"
+    # without a valid level the cadence cannot be measured either
+    assert report["cadence"].why == "cannot measure the cadence: no valid severity declared to set the interval"
+    assert [g.id for g in report.failed] == ["severity", "cadence"]
+
+
+def test_p_levels_are_accepted() -> None:
+    assert run(spec_with({"severity": "p0"}))["severity"].why == "P0 declared"
+
+
+# --- utc_timeline ----------------------------------------------------------------------
+
+
+def test_timeline_missing_milestones() -> None:
+    ms = {"detected": t(14, 23), "declared": None, "mitigated": None, "resolved": t(15, 47)}
+    report = run(milestones=ms, cadence=comms.cadence(EVERY_15, dt.timedelta(minutes=15), t(14, 28), t(15, 47)))
+    gate = the_one_failure(report)
+    assert gate.to_text() == (
+        "FAIL utc_timeline: missing declared, mitigated: set them under milestones: in incident.yaml as UTC times "
+        "(2025-06-15T14:23:00Z) or add the evidence"
+    )
+
+
+def test_timeline_spec_overrides_fill_and_win() -> None:
+    spec = spec_with({"milestones": {"declared": "2025-06-15T14:28:00Z", "mitigated": "2025-06-15T14:45:00+00:00"}})
+    ms = {"detected": t(14, 23), "declared": None, "mitigated": t(14, 40), "resolved": t(15, 47)}
+    assert run(spec, milestones=ms)["utc_timeline"].why == (
+        "detected 14:23, declared 14:28, mitigated 14:45, resolved 15:47 UTC"
+    )
+    assert run(spec, milestones=None, cadence=comms.cadence(EVERY_15, None, None, None))["utc_timeline"].why == (
+        "missing detected, resolved: set them under milestones: in incident.yaml as UTC times (2025-06-15T14:23:00Z) "
+        "or add the evidence"
+    )
+
+
+def test_timeline_naive_and_out_of_order() -> None:
+    naive = {**MILESTONES, "declared": dt.datetime(2025, 6, 15, 14, 28)}
+    report = run(milestones=naive)
+    assert report["utc_timeline"].why == "declared has no time zone; write UTC times"
+    assert report["cadence"].why == "cannot measure the cadence: the milestones have no time zone"
+    backwards = {**MILESTONES, "mitigated": t(14, 20)}
+    gate = the_one_failure(run(milestones=backwards))
+    assert gate.why == "detected 2025-06-15 14:23 is after mitigated 2025-06-15 14:20 UTC; check the milestones"
+
+
+# --- action_items ----------------------------------------------------------------------
+
+
+def test_action_item_without_due_date() -> None:
+    items = copy.deepcopy(GOOD["action_items"])
+    items[1]["action"] = "Add canary"
+    del items[1]["due"]
+    gate = the_one_failure(run(spec_with({"action_items": items})))
+    assert gate.to_text() == "FAIL action_items: action item 2 ('Add canary') has no due date"
+
+
+def test_action_item_without_owner_and_due_date() -> None:
+    items = [*copy.deepcopy(GOOD["action_items"]), {"action": "Review env var change process", "owner": " "}]
+    gate = the_one_failure(run(spec_with({"action_items": items})))
+    assert gate.why == "action item 3 ('Review env var change process') has no owner and no due date"
+
+
+def test_fewer_than_two_action_items() -> None:
+    one = run(spec_with({"action_items": GOOD["action_items"][:1]}))
+    assert one["action_items"].why == "only 1 action item; write at least 2, each with an owner and a due date"
+    none = run(spec_with({"action_items": []}))
+    assert none["action_items"].why == "no action items; write at least 2, each with an owner and a due date"
+    long = [{"action": "Add an integration test that validates the connection pool size under production load"}]
+    assert run(spec_with({"action_items": long}))["action_items"].why == (
+        "only 1 action item; write at least 2, each with an owner and a due date; "
+        "action item 1 ('Add an integration test that validates …') has no owner and no due date"
+    )
+
+
+# --- blameless -------------------------------------------------------------------------
+
+
+BLAME_PREFIX = "FAIL blameless: "
+BLAME_SUFFIX = (
+    ". Describe the gap in the process or system, not the person "
+    "(person handles belong in action-item owners and roles only)"
+)
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "finding"),
+    [
+        ("narrative.root_cause", "Jane Doe changed DB_MAX_CONNS to 5.", "root cause names 'Jane Doe'"),
+        ("narrative.root_cause", "A change by @jane-doe set the pool to 5.", "root cause names 'jane-doe'"),
+        ("narrative.root_cause", "Human error in the env var refactor.", "root cause says 'Human error'"),
+        ("narrative.root_cause", "The deploy was bob's fault.", "root cause names 'bob', says \"bob's fault\""),
+        ("narrative.root_cause", "The engineer failed to check the diff.", "root cause says 'engineer failed to'"),
+        ("narrative.root_cause", "Review should have caught the typo.", "root cause says 'should have caught'"),
+        ("narrative.root_cause", "A careless edit of the env var.", "root cause says 'careless'"),
+        ("narrative.root_cause", "Someone forgot to run the load test.", "root cause says 'forgot'"),
+        ("narrative.root_cause", "@alex.k edited the env var.", "root cause mentions @alex.k"),
+        ("narrative.root_cause", "@will pushed the change.", "root cause names 'Will'"),
+        ("narrative.contributing_factors", ["ok", "Sam approved the PR"], "contributing factor 2 names 'Sam'"),
+        ("narrative.trigger", "The IC @sam-lee paged late.", "trigger names 'sam-lee'"),
+    ],
+)
+def test_blameless_failures(key: str, text: Any, finding: str) -> None:
+    gate = the_one_failure(run(spec_with({key: text})))
+    assert gate.to_text() == BLAME_PREFIX + finding + BLAME_SUFFIX
+
+
+def test_blameless_checks_the_five_whys() -> None:
+    whys = copy.deepcopy(GOOD["five_whys"])
+    whys[3]["answer"] = "Because @bob did not run the tests; negligence."
+    gate = the_one_failure(run(spec_with({"five_whys": whys})))
+    assert gate.why == "5 Whys answer 4 names 'bob', says 'negligence'" + BLAME_SUFFIX
+
+
+def test_blameless_allows_teams_systems_and_common_words() -> None:
+    text = (
+        "The @backend-team review and @sre-on-call runbook missed it; pods failed to start. "
+        "Will this recur? Max connections dropped to 5. The deploy was blameless in process terms."
+    )
+    report = run(spec_with({"narrative.root_cause": text}))
+    assert report["blameless"].passed, report["blameless"].why
+
+
+def test_chat_participants_count_as_people_and_team_roles_do_not() -> None:
+    spec = spec_with({"narrative.root_cause": "Alex changed the pool size.", "roles": {"comms": "@payments-team"}})
+    events = pl.concat([EVERY_15, chat([(t(14, 30), "looking")], actor="Alex")])
+    assert run(spec, people=[], events=events)["blameless"].why.startswith("root cause names 'Alex'")
+    team_ok = spec_with({"narrative.root_cause": "The @payments-team runbook lacked a pool check."})
+    assert run(team_ok, people=[])["blameless"].passed
+
+
+def test_blameless_findings_are_listed_together() -> None:
+    spec = spec_with(
+        {"narrative.root_cause": "Jane Doe forgot the limit.", "narrative.contributing_factors": ["Blame the tooling"]}
+    )
+    assert run(spec)["blameless"].why == (
+        "root cause names 'Jane Doe', says 'forgot'; contributing factor 1 says 'Blame'" + BLAME_SUFFIX
+    )
+
+
+# --- root_cause and five_whys ----------------------------------------------------------
+
+
+def test_root_cause_missing_points_at_the_last_why() -> None:
+    gate = the_one_failure(run(spec_with({"narrative.root_cause": "TODO"})))
+    assert gate.to_text() == (
+        "FAIL root_cause: narrative.root_cause is empty; write the root cause in incident.yaml "
+        "(the last 5 Whys answer says: 'No test checks pool size.')"
+    )
+
+
+def test_root_cause_missing_without_whys() -> None:
+    report = run(spec_with({"narrative.root_cause": None, "five_whys": []}))
+    assert report["root_cause"].why == "narrative.root_cause is empty; write the root cause in incident.yaml"
+    assert report["five_whys"].why == ("no 5 Whys answered; answer at least 3 levels under five_whys: in incident.yaml")
+
+
+def test_too_few_whys() -> None:
+    gate = the_one_failure(run(spec_with({"five_whys": GOOD["five_whys"][:2]})))
+    assert gate.to_text() == (
+        "FAIL five_whys: only 2 of the 5 Whys answered; answer at least 3 (the first answers are symptoms)"
+    )
+
+
+def test_whys_that_stop_at_a_symptom() -> None:
+    gate = the_one_failure(run(spec_with({"five_whys": GOOD["five_whys"][:3]})))
+    assert gate.to_text() == (
+        "FAIL five_whys: the last answered why (level 3) is marked would_still_happen: true; dig deeper"
+    )
+
+
+# --- cadence ---------------------------------------------------------------------------
+
+
+def test_cadence_with_a_silence_fails_with_the_summary() -> None:
+    rows = [
+        (t(14, 28), "INCIDENT DECLARED"),
+        (t(14, 40), "Update: a"),
+        (t(15, 30), "Update: b"),
+        (t(15, 47), "INCIDENT RESOLVED"),
+    ]
+    gate = the_one_failure(run(events=chat(rows)))
+    assert gate.to_text() == (
+        "FAIL cadence: not kept: largest gap 50 min (14:40-15:30 UTC, after update at 14:40) exceeds the required "
+        "15 min + 2 min grace; 1 silence, 4 status updates"
+    )
+
+
+def test_cadence_result_passed_in_wins_over_events() -> None:
+    hourly = comms.cadence(
+        chat([(t(14, 28), "Update: a"), (t(15, 20), "Update: b")]), dt.timedelta(hours=1), t(14, 28), t(15, 47)
+    )
+    assert run(cadence=hourly, events=None)["cadence"].passed is True
+
+
+def test_cadence_not_measured() -> None:
+    gate = the_one_failure(run(events=None))
+    assert gate.to_text() == (
+        "FAIL cadence: status-update cadence not measured; load the chat (or PagerDuty) evidence so updates can be found"
+    )
+
+
+def test_cadence_needs_the_window() -> None:
+    ms = {"detected": None, "declared": None, "mitigated": t(14, 42), "resolved": t(15, 47)}
+    report = run(milestones=ms)
+    assert report["cadence"].why == "cannot measure the cadence: declared (or detected) and resolved times are needed"
+
+
+def test_sev4_needs_no_cadence() -> None:
+    report = run(spec_with({"severity": "SEV4"}), events=None)
+    assert report["cadence"].to_text() == "PASS cadence: no status-update cadence required for SEV4"
+
+
+# --- runbook ---------------------------------------------------------------------------
+
+
+def test_runbook_missing() -> None:
+    gate = the_one_failure(run(spec_with(drop=("runbook",))))
+    assert gate.to_text() == (
+        "FAIL runbook: no runbook noted; set runbook: to the runbook used or updated during the incident "
+        "(or write an action item to create one and name it here)"
+    )
+
+
+# --- report ----------------------------------------------------------------------------
+
+
+def test_report_outputs() -> None:
+    report = run(spec_with(drop=("runbook",)))
+    assert report.ok is False
+    d = report.to_dict()
+    assert json.loads(json.dumps(d)) == d
+    assert (d["incident"], d["ok"], d["failed"]) == ("INC-2025-0142", False, ["runbook"])
+    assert [g["id"] for g in d["gates"]] == list(gates.GATE_TITLES)
+    out = report._repr_html_()
+    assert "1 of 8 gates fail" in out
+    with pytest.raises(KeyError, match="no gate 'nope'"):
+        report["nope"]
+
+
+def test_html_escapes_author_text() -> None:
+    out = run(spec_with({"runbook": "<script>alert(1)</script>"}))._repr_html_()
+    assert "<script>" not in out
+
+
+def test_participants_from_chat_events() -> None:
+    frame = chat([(t(14, 0), "hi"), (t(14, 1), "yo")]).with_columns(
+        pl.Series("actor", ["jane-doe", "U123"]),
+        pl.Series("attrs", ['{"real_name":"Jane Doe","display_name":"Jane"}', '{"real_name":"Bob Smith"}']),
+    )
+    assert gates.participants(frame) == ["Bob Smith", "Jane", "Jane Doe", "U123", "jane-doe"]
+    assert gates.participants(pl.DataFrame(schema=EVENTS_SCHEMA)) == []
