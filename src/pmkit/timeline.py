@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from pmkit import schema
+from pmkit.analysis.comms import STATUS_UPDATE
 
 if TYPE_CHECKING:
     import pandas as pd
 
-# Chat messages that a postmortem timeline keeps (case-insensitive regexes).
-STATUS_UPDATE = r"(?i)(\bupdate\s*#?\d+|\bstatus\s*(update)?\s*:|current status|next update|\bresolved\b|\bmitigated\b|incident (declared|closed)|\bdeclar(e|ed|ing)\b.*\b(sev|p)[0-4]\b)"
+# Chat messages that a postmortem timeline keeps besides status updates (case-insensitive regexes).
 ROLE_CHANGE = r"(?i)(\b(i'?m|i am|taking|take|assum\w*|handing|hand(ed)? (over|off))\b.*\b(ic|incident commander|comms|scribe|tech(nical)? lead)\b|\bis (the )?(ic|incident commander)\b)"
 COMMAND = r"(?i)(`[^`]*\b(kubectl|helm|argocd|terraform|git|psql|curl|systemctl|docker|aws|gcloud)\b[^`]*`|^\s*\$\s+\S|\b(kubectl|helm) (rollout|scale|delete|apply|undo|restart)\b)"
 

@@ -150,7 +150,10 @@ def _event_type() -> pl.Expr:
 
 
 def _status() -> pl.Expr:
-    return pl.coalesce(pl.col("attrs").str.json_path_match("$.status"), pl.col("attrs").str.json_path_match("$.state"))
+    """firing/resolved for alerts: the event's own type first (a resolved alert has a firing event too)."""
+    return pl.coalesce(
+        _event_type(), pl.col("attrs").str.json_path_match("$.status"), pl.col("attrs").str.json_path_match("$.state")
+    )
 
 
 def find_milestones(
