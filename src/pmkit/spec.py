@@ -92,6 +92,8 @@ class SloSpec(_Strict):
     type: Literal["request", "time-slice"] = "request"
     source: str | None = None
     good: str | None = None
+    metric: str | None = None
+    value: Literal["count", "rate"] = "count"
     slice: str = "1m"
     slice_threshold: float | None = None
     prior_consumed: float | None = Field(default=None, ge=0)
