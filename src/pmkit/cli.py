@@ -155,6 +155,68 @@ def _cmd_timeline(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    import json
+
+    from pmkit.analyze import analyze
+    from pmkit.incident import Incident
+
+    result = analyze(Incident.load(args.incident), convention=args.convention)
+    doc = result.to_dict()
+    if args.json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{doc['incident']['id']}: {doc['incident']['title']}  (SLI: {doc['incident']['sli']})")
+    print()
+    frame = result.milestones.to_frame().with_columns(pl.col("ts").dt.strftime("%Y-%m-%d %H:%M:%S"))
+    print(format_table(frame, ["milestone", "ts", "method"]))
+    print()
+    mx = doc["mttx"]
+    print(
+        "  ".join(
+            f"{k.upper() if k != 'duration' else 'duration'} {_mins(mx[k])}"
+            for k in ("mttd", "mtta", "mttm", "mttr", "duration")
+        )
+        + f"  (from {'impact start' if mx['convention'] == 'impact' else 'detection'})"
+    )
+    imp = doc["impact"]
+    if imp["failed_requests"] is not None:
+        print(
+            f"impact: {imp['failed_requests']:,.0f} of {imp['total_requests']:,.0f} requests failed "
+            f"({(imp['error_ratio'] or 0):.1%}), peak {(imp['peak_error_ratio'] or 0):.0%}, "
+            f"affected users {imp['affected_users'] if imp['affected_users'] is not None else 'unknown'}"
+        )
+    for s in doc["slo"]:
+        line = f"SLO {s['name']} {s['objective']}%/{s['period']}: budget {s['budget_minutes']:.1f} min, "
+        line += f"consumed {s['consumed']:.1%}" if s["consumed"] is not None else "consumed unknown"
+        if s["declared"]:
+            line += f" (declared in the report: {s['declared']['bad_minutes']:g} min = {s['declared']['consumed']:.1%})"
+        print(line)
+    sev = doc["severity"]
+    print(
+        f"severity: {sev['final']} (classified {sev['level']} by policy {sev['policy']!r}"
+        + (f"; declared {sev['declared']}, mismatch" if sev.get("mismatch") else "")
+        + ")"
+    )
+    if doc["suspects"]:
+        top = doc["suspects"][0]
+        print(f"top change suspect: {top.get('service')} {top.get('version') or top.get('ref') or ''} at {top['ts']}")
+    return 0
+
+
+def _mins(seconds: float | None) -> str:
+    return "?" if seconds is None else f"{seconds / 60:.0f}m"
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from pmkit.analyze import analyze
+    from pmkit.incident import Incident
+
+    report = analyze(Incident.load(args.incident)).gates()
+    print(report.to_text())
+    return 0 if report.ok else 1
+
+
 def _cmd_formats(args: argparse.Namespace) -> int:
     from pmkit.sources.registry import formats
 
@@ -222,6 +284,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--all", action="store_true", help="print every event, not only the key ones")
     p.set_defaults(func=_cmd_timeline)
+
+    p = sub.add_parser("analyze", help="milestones, MTTx, impact, SLO budget, severity, suspects, signatures, cadence")
+    p.add_argument("incident", metavar="INCIDENT_DIR")
+    p.add_argument("--json", action="store_true", help="print the whole analysis as JSON (docs/analyze-json.md)")
+    p.add_argument(
+        "--convention",
+        choices=["impact", "detection"],
+        default="impact",
+        help="measure MTTM/MTTR from impact start or detection",
+    )
+    p.set_defaults(func=_cmd_analyze)
+
+    p = sub.add_parser("check", help="the postmortem's quality gates; exits 1 when any fails")
+    p.add_argument("incident", metavar="INCIDENT_DIR")
+    p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("formats", help="list every kind/format pmkit reads, with an example of each")
     p.add_argument("--kind", choices=["logs", "metrics", "deploys", "chat", "alerts"], help="only this kind")
