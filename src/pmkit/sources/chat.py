@@ -470,7 +470,7 @@ def _slack_row(msg: _Msg, render: _Renderer, channels: dict[str, _Channel], thre
     }
     reactions = [
         {"name": r.get("name"), "count": r.get("count"), "users": r.get("users")}
-        for r in m.get("reactions") or []
+        for r in (m.get("reactions") if isinstance(m.get("reactions"), list) else [])
         if isinstance(r, dict)
     ]
     if reactions:
