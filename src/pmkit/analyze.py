@@ -109,7 +109,7 @@ class Analysis:
     def to_dict(self) -> dict[str, Any]:
         """The ``pmkit analyze --json`` document (see docs/analyze-json.md)."""
         spec = self.incident.spec
-        return {
+        doc = {
             "incident": {"id": spec.id, "title": spec.title, "services": list(spec.services), "sli": self.sli.basis},
             "milestones": self.milestones.to_dict(),
             "mttx": mttx_seconds(self.milestones, self.convention),
@@ -121,6 +121,7 @@ class Analysis:
             "signatures": _jsonable(self.signatures.drop("origins", strict=False).to_dicts()),
             "cadence": self.cadence.to_dict(),
         }
+        return _jsonable(doc)
 
     def _repr_html_(self) -> str:
         spec = self.incident.spec

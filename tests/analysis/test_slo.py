@@ -103,11 +103,19 @@ def test_evaluate_seed_000_shape() -> None:
     # request-based: 20 min x 80% + 10 min x 2% = 16.2 equivalent minutes at the mean rate
     mean_rate = float(m["total"].mean())
     assert res.request_based["equivalent_bad_minutes"] == pytest.approx(31000 * 16.2 / mean_rate)
-    # the 1h window holds only the 31 minutes of data there are, so one 80% minute already burns > 14.4x
+    # the 1h window reaches 29 minutes before the data: taken at the baseline, so 2 bad minutes are needed
     fired = res.alerts.filter(pl.col("alert") == "2% in 1h")["fired_at"][0]
-    assert fired == dt.datetime(2025, 1, 20, 10, 15, tzinfo=UTC)
+    assert fired == dt.datetime(2025, 1, 20, 10, 16, tzinfo=UTC)
     d = res.to_dict()
-    assert d["budget_minutes"] == 43.2 and d["burn_rate_alerts"][0]["fired_at"] == "2025-01-20T10:15:00Z"
+    assert d["budget_minutes"] == 43.2 and d["burn_rate_alerts"][0]["fired_at"] == "2025-01-20T10:16:00Z"
+    assert res.time_slice["threshold"] == 0.001
+
+
+def test_a_short_evidence_window_does_not_fire_long_alerts_on_noise() -> None:
+    start = dt.datetime(2025, 1, 20, 9, 0, tzinfo=UTC)
+    errors = [0.01] + [0.0] * 59  # one noisy minute right at the start of the evidence
+    fired = slo.replay_alerts(_minutes(errors, start), 99.9)
+    assert fired["fired_at"].null_count() == 3
 
 
 def test_remaining_budget_uses_prior_burn() -> None:

@@ -31,12 +31,19 @@ _ID_FIELDS = ("user", "user_id", "customer_id", "uid")
 
 
 def endpoint_expr() -> pl.Expr:
-    """``METHOD /path`` with numeric, uuid and hex path segments masked as ``{id}``."""
+    """``METHOD /path`` with id-like path segments masked as ``{id}``.
+
+    A segment is an id when it is all digits, a hex string or uuid of 8+ characters, or a
+    prefixed id such as ``pay_8f3k2m1x`` / ``cus_12345``.
+    """
+    segment = r"^(\d+|[0-9a-fA-F-]{8,}|[A-Za-z]+_[A-Za-z0-9]{4,})$"
     path = (
         pl.col("path")
         .fill_null("")
         .str.replace(r"\?.*$", "")
-        .str.replace_all(r"/[0-9a-fA-F-]{8,}(?=/|$)|/\d+", "/{id}")
+        .str.split("/")
+        .list.eval(pl.element().str.replace(segment, "{id}"))
+        .list.join("/")
     )
     return pl.concat_str([pl.col("method").fill_null(""), pl.lit(" "), path]).str.strip_chars()
 
@@ -134,8 +141,7 @@ def assess(
     phase_rows = []
     for name in PHASES:
         lo, hi = bounds[name]
-        m = minutes.filter((pl.col("ts") >= lo) & (pl.col("ts") < hi))
-        total, bad = float(m.get_column("total").sum()), float(m.get_column("bad").sum())
+        total, bad = _counts(minutes, requests, lo, hi)
         row: dict[str, Any] = {
             "phase": name,
             "start": lo,
@@ -149,7 +155,7 @@ def assess(
         phase_rows.append(row)
     phases = pl.DataFrame(phase_rows)
     during = phase_rows[1]
-    m = minutes.filter((pl.col("ts") >= start) & (pl.col("ts") < end)).with_columns(
+    m = minutes.filter((pl.col("ts") >= start.replace(second=0, microsecond=0)) & (pl.col("ts") < end)).with_columns(
         pl.when(pl.col("total") > 0).then(pl.col("bad") / pl.col("total")).otherwise(0.0).alias("ratio")
     )
     peak = m.sort("ratio", descending=True).row(0, named=True) if m.height else None
@@ -170,6 +176,18 @@ def assess(
         phases=phases,
         basis=basis,
     )
+
+
+def _counts(
+    minutes: pl.DataFrame, requests: pl.DataFrame | None, lo: dt.datetime, hi: dt.datetime
+) -> tuple[float, float]:
+    """Total and bad requests in [lo, hi): exact from request rows, else from whole minutes (lo floored)."""
+    if requests is not None and requests.height:
+        r = requests.filter((pl.col("ts") >= lo) & (pl.col("ts") < hi))
+        return float(r.height), float((~r.get_column("ok")).sum())
+    lo_min = lo.replace(second=0, microsecond=0)
+    m = minutes.filter((pl.col("ts") >= lo_min) & (pl.col("ts") < hi))
+    return float(m.get_column("total").sum()), float(m.get_column("bad").sum())
 
 
 def _latency(requests: pl.DataFrame | None, lo: dt.datetime, hi: dt.datetime) -> dict[str, float | None]:

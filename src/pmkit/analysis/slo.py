@@ -97,17 +97,35 @@ def burn_rate_series(minutes: pl.DataFrame, objective: float, windows: list[dt.t
     """Burn rate over trailing windows for each slice of ``minutes`` (``ts``, ``total``, ``bad``).
 
     Column ``burn_<window>`` = (bad / total over the trailing window) / (1 - objective).
-    Windows longer than the data see only the data (the evidence is all we have; say so).
+    Where a window reaches back before the evidence starts, the missing minutes are taken
+    to have run at the evidence's baseline (its median per-minute error ratio and mean
+    traffic): a burn-rate alert has history in production, and without this a 3-day window
+    over two minutes of data would "fire" on one failed request.
     """
     allowed = 1 - objective / 100
+    m = minutes.sort("ts")
+    if m.height == 0:
+        return m.with_columns([pl.lit(0.0).alias(f"burn_{_label(w)}") for w in windows])
+    ratio = pl.when(pl.col("total") > 0).then(pl.col("bad") / pl.col("total"))
+    base_ratio = float(m.select(ratio.median()).item() or 0.0)
+    base_total = float(m.get_column("total").mean() or 0.0)
+    t0 = m.get_column("ts").min()
+    step = _step(m)
     cols = []
     for w in windows:
         name = f"burn_{_label(w)}"
         period = f"{int(w.total_seconds())}s"
-        bad = pl.col("bad").rolling_sum_by("ts", window_size=period)
-        total = pl.col("total").rolling_sum_by("ts", window_size=period)
+        covered = ((pl.col("ts") - t0).dt.total_seconds() + step).clip(upper_bound=w.total_seconds())
+        missing = (w.total_seconds() - covered) / step
+        bad = pl.col("bad").rolling_sum_by("ts", window_size=period) + missing * base_total * base_ratio
+        total = pl.col("total").rolling_sum_by("ts", window_size=period) + missing * base_total
         cols.append(pl.when(total > 0).then(bad / total / allowed).otherwise(0.0).alias(name))
-    return minutes.sort("ts").with_columns(cols)
+    return m.with_columns(cols)
+
+
+def _step(m: pl.DataFrame) -> float:
+    d = m.select(pl.col("ts").diff().dt.total_seconds().median()).item()
+    return float(d) if d else 60.0
 
 
 def replay_alerts(minutes: pl.DataFrame, objective: float, period: str | dt.timedelta = "30d") -> pl.DataFrame:
@@ -243,8 +261,9 @@ def evaluate(
     budget = budget_minutes(objective, period)
     allowed = 1 - objective / 100
     m = minutes
-    if window is not None:
-        m = minutes.filter((pl.col("ts") >= window[0]) & (pl.col("ts") < window[1]))
+    if window is not None:  # whole minutes: the one holding the impact start counts
+        lo = window[0].replace(second=0, microsecond=0)
+        m = minutes.filter((pl.col("ts") >= lo) & (pl.col("ts") < window[1]))
     rate = float(minutes.get_column("total").mean() or 0.0) if minutes.height else 0.0
     bad = float(m.get_column("bad").sum()) if m.height else 0.0
     total = float(m.get_column("total").sum()) if m.height else 0.0
@@ -256,7 +275,7 @@ def evaluate(
         "equivalent_bad_minutes": equivalent,
         "consumed": equivalent / budget if equivalent is not None else None,
     }
-    threshold = allowed if slice_threshold is None else slice_threshold
+    threshold = round(allowed, 12) if slice_threshold is None else slice_threshold
     ratio = pl.when(pl.col("total") > 0).then(pl.col("bad") / pl.col("total")).otherwise(0.0)
     bad_minutes = float(m.filter(ratio > threshold).height) if m.height else 0.0
     ts_ = {"bad_minutes": bad_minutes, "threshold": threshold, "consumed": bad_minutes / budget}
