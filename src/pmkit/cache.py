@@ -1,7 +1,7 @@
 """A parquet cache of parsed sources, so re-opening a notebook is instant.
 
-Key: pmkit's version, the loader's kind/format and every option, and the content
-hash (BLAKE2b) of every input file. Any change to a file or an option is a new key;
+Key: pmkit's version, the loader's source code, its kind/format and every option, and
+the content hash (BLAKE2b) of every input file. Any change to a file or an option is a new key;
 stale entries are simply never read again. Entries live in ``.pmkit-cache/`` inside
 the incident folder (delete it at will).
 """
@@ -9,7 +9,9 @@ the incident folder (delete it at will).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import inspect
 import json
 from pathlib import Path
 
@@ -28,11 +30,24 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
+@functools.cache
+def _code_digest(kind: str, format: str) -> str:
+    """Hash of the loader's module source, so a changed loader never serves stale frames."""
+    from pmkit.sources import registry
+
+    func = registry.get(kind, format).func
+    try:
+        return _file_digest(Path(inspect.getfile(func)))
+    except (OSError, TypeError):
+        return "unknown"
+
+
 def cache_key(req: LoadRequest) -> str:
-    """The key of a request: version + options + content of its files."""
+    """The key of a request: version + loader code + options + content of its files."""
     from pmkit import __version__
 
     opts = dataclasses.asdict(req)
+    opts["code"] = _code_digest(req.kind, req.format) if req.format else ""
     opts["window"] = [t.isoformat() for t in req.window] if req.window else None
     h = hashlib.blake2b(digest_size=16)
     h.update(json.dumps({"v": __version__, "opts": opts}, sort_keys=True, default=str).encode())

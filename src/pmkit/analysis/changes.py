@@ -119,8 +119,12 @@ def fold_changes(events: pl.DataFrame) -> pl.DataFrame:
         pl.coalesce(pl.col("service"), _attr("service")).alias("_service"),
         flag.alias("_flag"),
     )
+    # "Rolled back" on a failed/inactive status says the change was undone, not that it is a rollback
+    undone = (
+        pl.col("_state").is_in(["failure", "error", "inactive"]).fill_null(False) | _attr("rolled_back").is_not_null()
+    )
     fields = fields.with_columns(
-        said.str.extract(ROLLBACK, 0).alias("_rb_word"),
+        pl.when(undone).then(None).otherwise(said.str.extract(ROLLBACK, 0)).alias("_rb_word"),
         text.str.extract(KEYWORDS, 1).str.to_lowercase().alias("_keyword"),
     )
     svc = pl.col("_service").fill_null("")

@@ -9,7 +9,7 @@ Definitions (also in docs/analyses.md):
 - **affected users / tenants / endpoints** = distinct ids with at least one failed request
   during the impact (users from the request's ``user``, ``user_id`` or ``customer_id``;
   endpoints are method + path with numeric and hex ids masked). Without request logs,
-  distinct ids on error-level log events during the impact.
+  distinct ids (those fields, else ``actor``) on error-level log events during the impact.
 - **peak** = the highest per-minute error ratio and its minute; **impact minutes** = the
   number of bad minutes (see :func:`pmkit.analysis.sli.detect_impact`).
 - **latency** p50/p95/p99 from the requests' ``duration_s``, in milliseconds.
@@ -234,7 +234,8 @@ def _affected(
             & (pl.col("ts") >= start)
             & (pl.col("ts") < end)
         )
-        ids = pl.coalesce([pl.col("attrs").str.json_path_match(f"$.{f}") for f in _ID_FIELDS])
+        # a request's user may also sit in actor (a JSON log mapping its user_id field there)
+        ids = pl.coalesce([*(pl.col("attrs").str.json_path_match(f"$.{f}") for f in _ID_FIELDS), pl.col("actor")])
         tenant = pl.coalesce([pl.col("attrs").str.json_path_match(f"$.{f}") for f in ("tenant", "tenant_id")])
         got = errs.select(ids.alias("u"), tenant.alias("t"))
         users = got.get_column("u").drop_nulls().n_unique() or None

@@ -320,7 +320,11 @@ class _GitHub:
         ctx = self.context(dep, repo)
         state = str(st.get("state") or "unknown")
         desc = st.get("description")
-        rollback = ctx["rollback"] or bool(_ROLLBACK.search(str(desc or "")))
+        # "Rolled back" on a failed/inactive status says this deployment was undone, not that it
+        # is a rollback; only a bare status (no deployment object) that succeeds or runs is one.
+        says_rollback = bool(_ROLLBACK.search(str(desc or "")))
+        undone = says_rollback and state in ("failure", "error", "inactive")
+        rollback = ctx["rollback"] or (says_rollback and not undone and not dep.get("id"))
         verb = "rollback" if rollback else ctx["task"]
         env = st.get("environment") or dep.get("environment")
         if not dep.get("id"):
@@ -338,6 +342,7 @@ class _GitHub:
             "environment_url": st.get("environment_url") or None,
             "url": st.get("target_url") or st.get("log_url") or st.get("environment_url") or ctx["attrs"].get("url"),
             "rollback": rollback,
+            "rolled_back": True if undone and not ctx["rollback"] else None,
         }
         attrs = {k: v for k, v in attrs.items() if v is not None}
         actor = _login(st.get("creator")) or _login(dep.get("creator"))
