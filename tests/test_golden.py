@@ -1,0 +1,177 @@
+"""Golden checks: the analyses recover each sample's ground truth (expected.yaml beside it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+import pmkit as pm
+from pmkit.analyze import Analysis, analyze
+from pmkit.cli import main
+
+ROOT = Path(__file__).resolve().parents[1] / "data" / "samples"
+SAMPLES = ["INC-2025-0142", "INC-20250120-103000"]
+
+
+def ts(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@pytest.fixture(scope="module", params=SAMPLES)
+def case(request: pytest.FixtureRequest) -> tuple[Analysis, dict]:
+    root = ROOT / request.param
+    expected = yaml.safe_load((root / "expected.yaml").read_text())
+    return analyze(pm.Incident.load(root, cache=False)), expected
+
+
+def test_every_source_loads_with_the_generated_counts(case: tuple[Analysis, dict]) -> None:
+    result, expected = case
+    report = {r["source"]: r for r in result.incident.report.iter_rows(named=True)}
+    assert set(report) == set(expected["sources"])
+    for name, want in expected["sources"].items():
+        assert report[name]["parsed"] == want["count"], name
+        assert report[name]["rejected"] == 0, name
+    assert result.incident.rejects.height == 0
+
+
+def test_milestones_within_a_minute(case: tuple[Analysis, dict]) -> None:
+    result, expected = case
+    got = result.milestones.times()
+    for name, want in expected["milestones"].items():
+        assert got[name] is not None, name
+        assert abs((got[name] - ts(want)).total_seconds()) <= 60, (name, got[name], want)
+
+
+def test_impact_within_two_percent(case: tuple[Analysis, dict]) -> None:
+    result, expected = case
+    imp = expected["impact"]
+    assert result.impact.failed_requests == pytest.approx(imp["failed_requests"], rel=0.02)
+    assert result.impact.affected_users == pytest.approx(imp["affected_users"], rel=0.02)
+    assert result.impact.peak_error_ratio == pytest.approx(imp["peak_error_ratio"], abs=0.02)
+
+
+def test_culprit_first_and_rollback_found(case: tuple[Analysis, dict]) -> None:
+    result, expected = case
+    top = result.suspects.row(0, named=True)
+    assert top["version"] == expected["culprit"]["ref"]
+    assert top["service"] == expected["culprit"]["service"]
+    assert result.rollback is not None
+    assert result.rollback["version"] == expected["rollback"]["ref"] if "rollback" in expected else True
+    assert abs((result.rollback["start"] - ts(expected["mitigation_action"]["started"])).total_seconds()) <= 60
+
+
+def test_slo_budget_and_consumption(case: tuple[Analysis, dict]) -> None:
+    result, expected = case
+    want = expected["slo"]
+    (slo,) = result.slos
+    assert slo.budget_minutes == pytest.approx(43.2)
+    assert slo.request_based["consumed"] == pytest.approx(want["consumed_fraction"], rel=0.02)
+    assert slo.time_slice["bad_minutes"] == want["bad_minutes_in_impact"]
+
+
+def test_severity_as_expected(case: tuple[Analysis, dict]) -> None:
+    result, expected = case
+    assert result.severity.final == expected["severity"]["declared"]
+    assert result.severity.level == expected["severity"]["expected"]
+    assert not result.severity.mismatch
+
+
+def test_seed_000_declared_versus_measured() -> None:
+    """The seed reports 45 minutes of downtime; its own table gives 30 bad minutes. Both are shown, named."""
+    result = analyze(pm.Incident.load(ROOT / "INC-20250120-103000"))
+    (slo,) = result.slos
+    assert slo.declared == pytest.approx({"bad_minutes": 45, "consumed": 45 / 43.2, "over_budget_minutes": 1.8})
+    assert slo.time_slice["bad_minutes"] == 30
+    doc = result.to_dict()["slo"][0]
+    assert doc["declared"]["over_budget_minutes"] == pytest.approx(1.8)
+    assert doc["time_slice"]["bad_minutes"] == 30
+
+
+def test_analyze_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", str(ROOT / "INC-2025-0142"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    for key in ("milestones", "mttx", "impact", "slo", "severity", "suspects", "signatures", "cadence"):
+        assert key in doc, key
+    assert set(doc["milestones"]) == {"impact_start", "detected", "acknowledged", "declared", "mitigated", "resolved"}
+    assert doc["milestones"]["detected"]["ts"].endswith("Z")
+    assert set(doc["mttx"]) >= {"mttd", "mtta", "mttm", "mttr", "duration"}
+    assert doc["suspects"][0]["version"] == "v2.14.3"
+    assert doc["slo"][0]["budget_minutes"] == 43.2
+
+
+def _copy(tmp_path: Path, name: str = "INC-2025-0142") -> Path:
+    dst = tmp_path / name
+    shutil.copytree(ROOT / name, dst, ignore=shutil.ignore_patterns(".pmkit-cache"))
+    return dst
+
+
+def _edit(root: Path, change: callable) -> None:  # type: ignore[valid-type]
+    path = root / "incident.yaml"
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_overrides_drive_every_duration(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    _edit(
+        root,
+        lambda d: d.update(milestones={"impact_start": "2025-06-15T14:18:00Z", "resolved": "2025-06-15T16:00:00Z"}),
+    )
+    result = analyze(pm.Incident.load(root))
+    assert result.milestones["impact_start"].overridden
+    s = result.to_dict()["mttx"]
+    detected = result.milestones.detected
+    assert s["mttd"] == (detected - ts("2025-06-15T14:18:00Z")).total_seconds()
+    assert s["mttr"] == 102 * 60
+    assert s["mttm"] == (result.milestones.mitigated - ts("2025-06-15T14:18:00Z")).total_seconds()
+    assert result.impact.start == ts("2025-06-15T14:18:00Z")
+
+
+def _drop_update_3(root: Path) -> None:
+    day = root / "chat" / "inc-2025-0142-payments" / "2025-06-15.json"
+    msgs = [m for m in json.loads(day.read_text()) if "Update #3" not in m.get("text", "")]
+    day.write_text(json.dumps(msgs))
+
+
+BROKEN = {
+    "severity": (lambda d: d.pop("severity"), "no severity declared"),
+    "action_items": (lambda d: d.update(action_items=d["action_items"][:1]), "1 action item"),
+    "blameless": (
+        lambda d: d["narrative"].update(root_cause="Raj Patel pushed a typo; human error."),
+        "human error",
+    ),
+    "root_cause": (lambda d: d["narrative"].pop("root_cause"), "root_cause is empty"),
+    "five_whys": (lambda d: d.update(five_whys=[]), "5 Whys"),
+    "runbook": (lambda d: d.pop("runbook"), "runbook"),
+    "utc_timeline": (lambda d: d.update(sources=[s for s in d["sources"] if s["kind"] != "alerts"]), "detected"),
+}
+
+
+@pytest.mark.parametrize("gate", [*BROKEN, "cadence"])
+def test_each_gate_fails_on_a_broken_copy(tmp_path: Path, gate: str, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _copy(tmp_path)
+    if gate == "cadence":
+        _drop_update_3(root)
+        needle = "gap"
+    else:
+        change, needle = BROKEN[gate]
+        _edit(root, change)
+    assert main(["check", str(root)]) == 1
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.split(":")[0].endswith(f" {gate}"))
+    assert line.startswith("FAIL "), out
+    assert needle.lower() in line.lower(), line
+    failed = [ln for ln in out.splitlines() if ln.startswith("FAIL")]
+    assert len(failed) == 1, out
+
+
+def test_samples_pass_every_gate(capsys: pytest.CaptureFixture[str]) -> None:
+    for name in SAMPLES:
+        assert main(["check", str(ROOT / name)]) == 0
+    assert "FAIL" not in capsys.readouterr().out
