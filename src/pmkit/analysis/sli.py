@@ -61,12 +61,17 @@ def request_frame(events: pl.DataFrame, *, source: str | None = None, good: str 
         fields["status"].cast(pl.Int64, strict=False).alias("status"),
         fields["method"].alias("method"),
         fields["path"].alias("path"),
-        pl.coalesce(fields["user"], fields["user_id"], fields["customer_id"]).alias("user"),
-        pl.coalesce(fields["tenant"], fields["tenant_id"]).alias("tenant"),
+        pl.coalesce(*(_id(fields[f]) for f in ("user", "user_id", "customer_id"))).alias("user"),
+        pl.coalesce(_id(fields["tenant"]), _id(fields["tenant_id"])).alias("tenant"),
         fields["duration_s"].cast(pl.Float64, strict=False).alias("duration_s"),
     ).filter(pl.col("status").is_not_null())
     cond = pl.sql_expr(good or DEFAULT_GOOD)
     return df.with_columns(cond.fill_null(False).alias("ok"))
+
+
+def _id(expr: pl.Expr) -> pl.Expr:
+    """An id field, with the log formats' "no value" markers ("-", "") as null."""
+    return pl.when(expr.is_in(["-", ""])).then(None).otherwise(expr)
 
 
 def minutes_from_requests(requests: pl.DataFrame, every: str = "1m") -> pl.DataFrame:
