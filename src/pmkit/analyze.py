@@ -165,6 +165,17 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
         ).sort("ts")
         if failing.height:
             first_failure = failing.row(0, named=True)
+    elif window.start is not None:  # metrics SLI: the first error logged in the onset minute, if any
+        errors = events.filter(
+            (pl.col("kind") == "log")
+            & pl.col("level").is_in(["error", "critical"])
+            & (pl.col("ts") >= window.start)
+            & (pl.col("ts") < window.start + dt.timedelta(minutes=1))
+        )
+        if services:
+            errors = errors.filter(pl.col("service").is_in(services))
+        if errors.height:
+            first_failure = errors.sort("ts").row(0, named=True)
 
     overrides = spec.milestones.model_dump()
     start_guess = overrides.get("impact_start") or (first_failure or {}).get("ts") or window.start

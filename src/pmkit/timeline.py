@@ -9,8 +9,8 @@ Definitions:
   when kind, ts, service and message are all equal (the same line shipped twice).
 - **Key events** (``key`` = true) are what a postmortem timeline lists: alerts and pages,
   deploys and changes, chat status updates, role changes and commands run, and the first
-  and last error of each log template (a template is the message with numbers, hex ids and
-  quoted values masked).
+  and last error of each log template (a template is the message with uuids, hex ids, words
+  holding a digit and quoted values masked).
 """
 
 from __future__ import annotations
@@ -35,13 +35,13 @@ COMMAND = r"(?i)(`[^`]*\b(kubectl|helm|argocd|terraform|git|psql|curl|systemctl|
 _MASK = [
     (r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "<uuid>"),
     (r"\b0x[0-9a-fA-F]+\b|\b[0-9a-f]{12,}\b", "<hex>"),
-    (r"\d+(\.\d+)?", "<n>"),
+    (r"[A-Za-z_./-]*\d[A-Za-z0-9_./-]*", "<id>"),
     (r"\"[^\"]*\"|'[^']*'", "<str>"),
 ]
 
 
 def template_expr(col: str = "message") -> pl.Expr:
-    """A cheap message template: numbers, hex ids, uuids and quoted values masked."""
+    """A cheap message template: uuids, hex ids, words holding a digit (ids, numbers, versions) and quoted values masked."""
     expr = pl.col(col)
     for pattern, repl in _MASK:
         expr = expr.str.replace_all(pattern, repl)

@@ -4,7 +4,8 @@ Definitions (also in docs/analyses.md), all times UTC:
 
 - **impact_start**: the first failing request of the incident: the SLI's first bad minute
   (:func:`pmkit.analysis.sli.detect_impact`), refined to the first failing request in it
-  when request logs exist. Without an SLI: the first alert or page.
+  when request logs exist (with a metrics SLI: the first error logged by the incident's
+  services in that minute). Without an SLI: the first alert or page.
 - **detected**: the first alert firing or page triggered at or after impact start minus 10
   minutes (alerts on the incident's services preferred).
 - **acknowledged**: the first page acknowledgement after detection; else the first chat

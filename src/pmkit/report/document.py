@@ -1,0 +1,519 @@
+"""The postmortem as Markdown sections, in the seeds' order, built from an :class:`~pmkit.analyze.Analysis`.
+
+Facts come from the analysis; prose comes from ``narrative:`` in incident.yaml. What the author
+has not written yet shows as a marked TODO (``> **TODO** ...``), never as invented text.
+Untrusted text (chat, logs, deploy descriptions) is escaped so it cannot inject HTML or break a
+table, and passed through :func:`pmkit.report.redact.redact` when that module is present.
+
+The same sections feed the notebook (``notebooks/postmortem.ipynb``), the Markdown export and
+the seed 000 file set (``incident.md``, ``timeline.md``, ``postmortem.md``, ``action-items.md``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+if TYPE_CHECKING:
+    from pmkit.analyze import Analysis
+
+SECTION_ORDER = (
+    "title",
+    "summary",
+    "metadata",
+    "impact",
+    "timeline",
+    "root_cause",
+    "contributing",
+    "reflection",
+    "action_items",
+    "lessons",
+    "supporting",
+)
+MAX_TIMELINE_ROWS = 40
+
+
+def todo(what: str) -> str:
+    """A visible marker for text only the author can write."""
+    return f"> **TODO** {what}"
+
+
+def esc(text: Any, limit: int = 300) -> str:
+    """Untrusted text made safe for Markdown tables and HTML: one line, escaped, shortened."""
+    s = " ".join(str(text if text is not None else "").split())
+    if len(s) > limit:
+        s = s[: limit - 1] + "…"
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+    return s.replace("`", "'")
+
+
+def _redactor() -> Callable[[str], str]:
+    try:
+        from pmkit.report.redact import redact
+    except ImportError:  # the redaction module is optional while it is being built
+        return lambda s: s
+    return redact
+
+
+def hm(t: dt.datetime | None, *, date: bool = False) -> str:
+    if t is None:
+        return "unknown"
+    return f"{t:%Y-%m-%d %H:%M}" if date else f"{t:%H:%M}"
+
+
+def minutes(td: dt.timedelta | float | None) -> str:
+    """``1 h 27 min`` / ``41 min`` / ``45 s`` from a timedelta or seconds."""
+    if td is None:
+        return "unknown"
+    secs = td.total_seconds() if isinstance(td, dt.timedelta) else float(td)
+    if secs < 60:
+        return f"{secs:.0f} s"
+    m = round(secs / 60)
+    return f"{m // 60} h {m % 60} min" if m >= 60 else f"{m} min"
+
+
+def _num(v: float | int | None) -> str:
+    return "unknown" if v is None else f"{v:,.0f}"
+
+
+def _pct(v: float | None, digits: int = 1) -> str:
+    return "unknown" if v is None else f"{v:.{digits}%}"
+
+
+def _bullets(items: list[str], missing: str) -> str:
+    if not items:
+        return todo(missing)
+    return "\n".join(f"- {esc(i, 2000)}" for i in items)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the document: a key, a title and its Markdown body."""
+
+    key: str
+    title: str
+    markdown: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """The postmortem's sections in order; ``to_markdown()`` joins them, ``files()`` gives the seed file set."""
+
+    incident_id: str
+    sections: tuple[Section, ...]
+    extra: dict[str, str]
+
+    def __getitem__(self, key: str) -> Section:
+        for s in self.sections:
+            if s.key == key:
+                return s
+        raise KeyError(f"{key!r} is not a section; expected one of {', '.join(SECTION_ORDER)}")
+
+    def to_markdown(self) -> str:
+        return "\n\n".join(s.markdown for s in self.sections).rstrip() + "\n"
+
+    def files(self) -> dict[str, str]:
+        """The seed 000 file set: incident.md, timeline.md, postmortem.md, action-items.md."""
+        return {
+            "incident.md": self.extra["incident.md"],
+            "timeline.md": self.extra["timeline.md"],
+            "postmortem.md": self.to_markdown(),
+            "action-items.md": self.extra["action-items.md"],
+        }
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+
+# --- sections ---------------------------------------------------------------------
+
+
+def _title(a: Analysis) -> str:
+    spec = a.incident.spec
+    return f"# Postmortem: {esc(spec.id)} — {esc(spec.title) or 'untitled incident'}"
+
+
+def _summary(a: Analysis) -> str:
+    text = a.incident.spec.narrative.summary
+    body = (
+        esc(text, 5000)
+        if text
+        else todo(
+            "write the executive summary (2-3 sentences: what happened, impact, resolution) under `narrative.summary`."
+        )
+    )
+    return f"## Executive summary\n\n{body}"
+
+
+def _metadata(a: Analysis) -> str:
+    spec = a.incident.spec
+    ms = a.milestones
+    sev = a.severity
+    sev_text = sev.final or "unknown"
+    if sev.declared and sev.level and sev.mismatch:
+        sev_text += f" (declared; the evidence classifies it {sev.level} by policy `{sev.policy}`)"
+    elif not sev.declared:
+        sev_text += f" (classified by policy `{sev.policy}`; not declared)"
+    start, mitigated, resolved = ms.impact_start, ms.mitigated, ms.resolved
+    rows = [
+        ("Incident ID", esc(spec.id)),
+        ("Date", hm(start, date=True)[:10] if start else "unknown"),
+        ("Severity", esc(sev_text)),
+        ("Status", esc(spec.status or "unknown")),
+        ("Services", esc(", ".join(spec.services)) or "unknown"),
+        (
+            "Impact",
+            f"{hm(start, date=True)} → {hm(mitigated)} UTC ({minutes(mitigated - start) if start and mitigated else 'unknown'})",
+        ),
+        ("Resolved", f"{hm(resolved, date=True)} UTC" if resolved else "unknown"),
+    ]
+    for role, who in spec.roles.items():
+        rows.append((esc(role.replace("_", " ").capitalize()), esc(who)))
+    table = "\n".join(f"| {k} | {v} |" for k, v in rows)
+    return f"## Metadata\n\n| | |\n|---|---|\n{table}"
+
+
+def _impact(a: Analysis) -> str:
+    imp = a.impact
+    spec = a.incident.spec
+    parts = ["## Impact", "### Quantitative"]
+    if imp.start is None:
+        parts.append(todo("no impact was found in the SLI; describe the impact, or set `milestones.impact_start`."))
+    else:
+        before = a.impact.phases.filter(pl.col("phase") == "before").to_dicts()
+        during = a.impact.phases.filter(pl.col("phase") == "during").to_dicts()
+        lines = [
+            f"- Duration: {minutes(imp.end - imp.start) if imp.end else 'ongoing'} "
+            f"({hm(imp.start)}–{hm(imp.end)} UTC), {imp.impact_minutes} minutes above the error threshold",
+            f"- Requests failed: {_num(imp.failed_requests)} of {_num(imp.total_requests)} ({_pct(imp.error_ratio)}); "
+            f"peak {_pct(imp.peak_error_ratio, 0)} at {hm(imp.peak_at)} UTC",
+            f"- Users affected: {_num(imp.affected_users)}"
+            + (f" of {spec.facts.total_users:,} active" if spec.facts.total_users else ""),
+        ]
+        if imp.affected_tenants:
+            lines.append(f"- Tenants affected: {imp.affected_tenants:,}")
+        if imp.affected_endpoints:
+            lines.append("- Endpoints failing: " + ", ".join(f"`{esc(e, 80)}`" for e in imp.affected_endpoints[:5]))
+        if before and during and during[0].get("p95_ms") is not None:
+            lines.append(f"- Latency p95: {before[0]['p95_ms']:,.0f} ms before, {during[0]['p95_ms']:,.0f} ms during")
+        if spec.facts.revenue_impact:
+            lines.append(f"- Revenue: {esc(spec.facts.revenue_impact)}")
+        lines.append(f"- Evidence: {esc(a.sli.basis)}; {esc(imp.basis)}")
+        parts.append("\n".join(lines))
+    parts.append("### Customer impact")
+    parts.append(
+        esc(spec.narrative.customer_impact, 5000)
+        if spec.narrative.customer_impact
+        else todo("describe what customers experienced under `narrative.customer_impact`.")
+    )
+    parts.append("### SLO status")
+    if not a.slos:
+        parts.append(todo("no SLO is defined; add one under `slos:` to see the error budget consumed."))
+    for r in a.slos:
+        lines = [
+            f"- **{esc(r.name)}**: {r.objective}% over {r.period} ({r.type}-based): budget {r.budget_minutes:.1f} minutes",
+            f"- Consumed by this incident: {_pct(r.consumed)} of the budget"
+            + (
+                f" ({r.request_based['equivalent_bad_minutes']:.1f} minutes of full outage equivalent)"
+                if r.type == "request" and r.request_based.get("equivalent_bad_minutes") is not None
+                else ""
+            ),
+            f"- Bad minutes (error ratio above {r.time_slice['threshold']:.2%}): {r.time_slice['bad_minutes']:.0f} "
+            f"= {_pct(r.time_slice['consumed'])} of the budget",
+        ]
+        if r.remaining is not None:
+            lines.append(f"- Remaining this period: {_pct(r.remaining)}")
+        if r.declared:
+            d = r.declared
+            verdict = (
+                f"over budget by {d['over_budget_minutes']:.1f} minutes"
+                if d["over_budget_minutes"] > 0
+                else "within budget"
+            )
+            lines.append(
+                f"- Declared in the incident report: {d['bad_minutes']:g} minutes of downtime = {_pct(d['consumed'])} "
+                f"of the budget ({verdict}). Measured from the evidence: {r.time_slice['bad_minutes']:.0f} bad minutes."
+            )
+        fired = r.alerts.filter(pl.col("fired_at").is_not_null())
+        if fired.height:
+            first = fired.sort("fired_at").row(0, named=True)
+            lines.append(
+                f"- A multiwindow burn-rate alert ({first['alert']}, {first['factor']:g}x) would have fired at "
+                f"{hm(first['fired_at'])} UTC; the first page came at {hm(r.first_page)} UTC"
+            )
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def timeline_rows(a: Analysis) -> pl.DataFrame:
+    """The key events to list in the document: milestones and key events from 1 h before impact to resolution."""
+    ms = a.milestones
+    start = ms.impact_start or ms.detected
+    end = ms.resolved or ms.mitigated
+    tl = a.timeline.key().frame
+    if start is not None:
+        tl = tl.filter(pl.col("ts") >= start - dt.timedelta(hours=1))
+    if end is not None:
+        tl = tl.filter(pl.col("ts") <= end + dt.timedelta(minutes=5))
+    # one row per deployment state is noise: keep created/success/failure and rollbacks
+    state = pl.col("attrs").str.json_path_match("$.state")
+    tl = tl.filter(
+        (pl.col("kind") != "deploy") | state.is_in(["created", "success", "failure", "error"]) | state.is_null()
+    )
+    rows = [
+        {
+            "ts": m.ts,
+            "what": f"**{m.name.replace('_', ' ').capitalize()}**",
+            "detail": esc(m.evidence.get("message") or m.method),
+            "source": m.evidence.get("source") or "",
+        }
+        for m in ms.items
+        if m.ts is not None
+    ]
+    milestone_frame = pl.DataFrame(
+        rows, schema={"ts": pl.Datetime("us", "UTC"), "what": pl.String, "detail": pl.String, "source": pl.String}
+    )
+    redact = _redactor()
+    evidence = [m.evidence.get("origin") for m in ms.items if m.evidence.get("origin")]
+    tl = tl.filter(~pl.col("origin").is_in(evidence))  # already listed as a milestone
+    events = tl.select(
+        "ts",
+        pl.col("kind").alias("what"),
+        pl.col("message").map_elements(lambda s: esc(redact(s), 160), return_dtype=pl.String).alias("detail"),
+        "source",
+    )
+    out = pl.concat([milestone_frame, events]).sort("ts", maintain_order=True)
+    if out.height > MAX_TIMELINE_ROWS:  # keep milestones, thin the rest evenly
+        is_m = pl.col("what").str.starts_with("**")
+        rest = out.filter(~is_m)
+        step = max(1, rest.height // (MAX_TIMELINE_ROWS - milestone_frame.height))
+        out = pl.concat([out.filter(is_m), rest.gather_every(step)]).sort("ts", maintain_order=True)
+    return out
+
+
+def _timeline(a: Analysis) -> str:
+    rows = timeline_rows(a)
+    body = "\n".join(
+        f"| {r['ts']:%H:%M:%S} | {r['what']} | {r['detail']} | {esc(r['source'])} |" for r in rows.iter_rows(named=True)
+    )
+    day = rows.get_column("ts").min()
+    when = f" on {day:%Y-%m-%d}" if day is not None else ""
+    return (
+        f"## Timeline\n\nAll times UTC{when}. Milestones in bold; the swimlane figure shows every source.\n\n"
+        f"| Time (UTC) | Event | Detail | Source |\n|---|---|---|---|\n{body}"
+    )
+
+
+def _root_cause(a: Analysis) -> str:
+    n = a.incident.spec.narrative
+    parts = ["## Root cause"]
+    parts.append(
+        esc(n.root_cause, 5000)
+        if n.root_cause
+        else todo("write the root cause under `narrative.root_cause` (systems and processes, no person named).")
+    )
+    if n.trigger:
+        parts.append(f"**Trigger:** {esc(n.trigger, 2000)}")
+    if n.resolution:
+        parts.append(f"**Resolution:** {esc(n.resolution, 2000)}")
+    parts.append(a.whys.to_markdown(heading="### 5 Whys"))
+    return "\n\n".join(parts)
+
+
+def _contributing(a: Analysis) -> str:
+    n = a.incident.spec.narrative
+    return "## Contributing factors\n\n" + _bullets(
+        n.contributing_factors, "list contributing factors under `narrative.contributing_factors`."
+    )
+
+
+def _reflection(a: Analysis) -> str:
+    n = a.incident.spec.narrative
+    return (
+        "## What went well\n\n"
+        + _bullets(n.went_well, "list what went well under `narrative.went_well`.")
+        + "\n\n## What went wrong\n\n"
+        + _bullets(n.went_wrong, "list what went wrong under `narrative.went_wrong`.")
+        + "\n\n## Where we got lucky\n\n"
+        + _bullets(n.lucky, "list where you got lucky under `narrative.lucky`.")
+    )
+
+
+def action_items_table(a: Analysis) -> str:
+    items = a.incident.spec.action_items
+    if not items:
+        return todo("add at least two action items, each with an owner and a due date, under `action_items:`.")
+    rows = "\n".join(
+        f"| {i} | {esc(x.action, 500)} | {esc(x.owner) or '**TODO**'} | {x.due.isoformat() if x.due else '**TODO**'} | "
+        f"{esc(x.priority or '')} | {esc(x.status)} |"
+        for i, x in enumerate(items, 1)
+    )
+    return f"| # | Action | Owner | Due date | Priority | Status |\n|---|---|---|---|---|---|\n{rows}"
+
+
+def _action_items(a: Analysis) -> str:
+    return "## Action items\n\n" + action_items_table(a)
+
+
+def _lessons(a: Analysis) -> str:
+    return "## Lessons learned\n\n" + _bullets(
+        a.incident.spec.narrative.lessons, "write the lessons learned under `narrative.lessons`."
+    )
+
+
+def _supporting(a: Analysis) -> str:
+    mx = a.mttx.row(0, named=True)
+    conv = "impact start" if a.convention == "impact" else "detection"
+    parts = [
+        "## Supporting data",
+        "### Response times",
+        "| MTTD | MTTA | MTTM | MTTR | Impact duration |\n|---|---|---|---|---|\n"
+        f"| {minutes(mx['mttd'])} | {minutes(mx['mtta'])} | {minutes(mx['mttm'])} | {minutes(mx['mttr'])} | {minutes(mx['duration'])} |",
+        f"MTTD = detected − impact start; MTTA = acknowledged − detected; MTTM and MTTR measured from {conv} "
+        "to mitigated and resolved (docs/analyses.md).",
+        "### Milestones and their evidence",
+        "| Milestone | Time (UTC) | How it was found | Evidence |\n|---|---|---|---|\n"
+        + "\n".join(
+            f"| {m.name} | {hm(m.ts, date=True)} | {esc(m.method)}{' (set in incident.yaml)' if m.overridden else ''} | "
+            f"{esc(m.evidence.get('origin') or '')} |"
+            for m in a.milestones.items
+        ),
+    ]
+    if a.suspects.height:
+        parts.append("### Change suspects")
+        parts.append(
+            "| Rank | Time (UTC) | Service | Version | Why |\n|---|---|---|---|---|\n"
+            + "\n".join(
+                f"| {r['rank']} | {hm(r['ts'])} | {esc(r['service'])} | {esc(r['version'] or r['ref'] or '')} | "
+                f"{esc('; '.join(r['reasons'] or []))} |"
+                for r in a.suspects.head(5).iter_rows(named=True)
+            )
+        )
+    if a.rollback:
+        rb = a.rollback
+        parts.append(
+            f"Mitigating change: {esc(rb.get('description') or 'rollback')} of {esc(rb.get('service'))}, started "
+            f"{hm(rb.get('start'))}, completed {hm(rb.get('completed'))} UTC."
+        )
+    if a.signatures.height:
+        redact = _redactor()
+        parts.append("### Log signatures new or surging during the impact")
+        parts.append(
+            "| Status | Count | First seen (UTC) | Template |\n|---|---|---|---|\n"
+            + "\n".join(
+                f"| {r['status']} | {r['count_impact']:,} | {hm(r['first_seen_in_impact'])} | {esc(redact(r['template']), 200)} |"
+                for r in a.signatures.head(8).iter_rows(named=True)
+            )
+        )
+    cad = a.cadence
+    parts.append("### Communication cadence")
+    parts.append(esc(cad.summary(), 1000))
+    report = a.incident.report
+    parts.append("### Evidence loaded")
+    parts.append(
+        "| Source | Kind | Format | Parsed | Rejected |\n|---|---|---|---|---|\n"
+        + "\n".join(
+            f"| {esc(r['source'])} | {r['kind']} | {r['format']} | {r['parsed']:,} {r['unit']} | {r['rejected']:,} |"
+            for r in report.iter_rows(named=True)
+        )
+    )
+    return "\n\n".join(parts)
+
+
+_BUILDERS: dict[str, Callable[[Analysis], str]] = {
+    "title": _title,
+    "summary": _summary,
+    "metadata": _metadata,
+    "impact": _impact,
+    "timeline": _timeline,
+    "root_cause": _root_cause,
+    "contributing": _contributing,
+    "reflection": _reflection,
+    "action_items": _action_items,
+    "lessons": _lessons,
+    "supporting": _supporting,
+}
+_TITLES = {
+    "title": "Title",
+    "summary": "Executive summary",
+    "metadata": "Metadata",
+    "impact": "Impact",
+    "timeline": "Timeline",
+    "root_cause": "Root cause",
+    "contributing": "Contributing factors",
+    "reflection": "What went well / wrong / lucky",
+    "action_items": "Action items",
+    "lessons": "Lessons learned",
+    "supporting": "Supporting data",
+}
+
+
+def _incident_md(a: Analysis) -> str:
+    spec = a.incident.spec
+    ms = a.milestones
+    imp = a.impact
+    return "\n".join(
+        [
+            f"# Incident Report: {esc(spec.id)}",
+            "",
+            "## Metadata",
+            f"- **Incident ID**: {esc(spec.id)}",
+            f"- **Severity**: {esc(a.severity.final)}",
+            f"- **Status**: {esc(spec.status or 'unknown')}",
+            f"- **Detected**: {hm(ms.detected, date=True)} UTC",
+            f"- **Affected Service**: {esc(', '.join(spec.services)) or 'unknown'}",
+            *(f"- **{esc(k.replace('_', ' ').title())}**: {esc(v)}" for k, v in spec.roles.items()),
+            "",
+            "## Description",
+            esc(spec.title) or todo("title"),
+            "",
+            "## Impact",
+            f"- Users Affected: {_num(imp.affected_users)}",
+            f"- Requests Failed: {_num(imp.failed_requests)}",
+            f"- Services Down: {esc(', '.join(spec.services)) or 'unknown'}",
+            f"- Revenue Impact: {esc(spec.facts.revenue_impact) if spec.facts.revenue_impact else 'unknown'}",
+            "",
+            "## Timeline",
+            "See timeline.md",
+            "",
+            "## Status Updates",
+            *(f"- [{r['ts']:%H:%M}] {esc(r['message'], 200)}" for r in a.cadence.updates.iter_rows(named=True)),
+            "",
+        ]
+    )
+
+
+def _timeline_md(a: Analysis) -> str:
+    rows = timeline_rows(a)
+    body = "\n".join(
+        f"| {r['ts']:%H:%M:%S} | {r['what']} | {r['detail']} | {esc(r['source'])} |" for r in rows.iter_rows(named=True)
+    )
+    return (
+        f"# Incident Timeline: {esc(a.incident.spec.id)}\n\nAll times UTC.\n\n"
+        f"| Time | Event | Detail | Source |\n|------|-------|--------|--------|\n{body}\n"
+    )
+
+
+def _action_items_md(a: Analysis) -> str:
+    items = a.incident.spec.action_items
+    checks = "\n".join(
+        f"- [{'x' if x.status.lower() in ('done', 'closed', 'complete', 'completed') else ' '}] {esc(x.action, 500)} "
+        f"({esc(x.owner) or 'owner TODO'}, due {x.due.isoformat() if x.due else 'TODO'})"
+        for x in items
+    )
+    return f"# Action Items: {esc(a.incident.spec.id)}\n\n{action_items_table(a)}\n\n## Checklist\n\n{checks or todo('add action items')}\n"
+
+
+def build(analysis: Analysis) -> Document:
+    """Every section of the postmortem, plus the other files of the seed file set."""
+    sections = tuple(Section(k, _TITLES[k], _BUILDERS[k](analysis)) for k in SECTION_ORDER)
+    extra = {
+        "incident.md": _incident_md(analysis),
+        "timeline.md": _timeline_md(analysis),
+        "action-items.md": _action_items_md(analysis),
+    }
+    return Document(analysis.incident.spec.id, sections, extra)
