@@ -241,3 +241,60 @@ def signatures_over_time(events: pl.DataFrame, template_ids: pl.Series, top: pl.
         fig.add_trace(go.Bar(x=per["ts"].to_list(), y=per["n"].to_list(), name=tpl[:60]))
     fig.update_layout(barmode="stack", title="Log signatures per minute (UTC)", height=360, **_LAYOUT)
     return fig
+
+
+def latency_per_minute(analysis: object) -> pl.DataFrame | None:
+    """p95 latency per minute (``ts``, ``p95_ms``) from request durations, else from a latency metric."""
+    sli = analysis.sli  # type: ignore[attr-defined]
+    if sli.requests is not None and sli.requests.get_column("duration_s").drop_nulls().len():
+        return (
+            sli.requests.drop_nulls("duration_s")
+            .sort("ts")
+            .group_by_dynamic("ts", every="1m")
+            .agg((pl.col("duration_s").quantile(0.95) * 1000).alias("p95_ms"))
+        )
+    series = analysis.incident.series  # type: ignore[attr-defined]
+    lat = series.filter(pl.col("metric").str.contains("(?i)latency|duration"))
+    if lat.height == 0:
+        return None
+    name = lat.get_column("metric").sort()[0]
+    scale = 1000.0 if "second" in name else 1.0
+    return (
+        lat.filter(pl.col("metric") == name)
+        .sort("ts")
+        .group_by_dynamic("ts", every="1m")
+        .agg((pl.col("value").max() * scale).alias("p95_ms"))
+    )
+
+
+def incident_figures(analysis: object) -> dict[str, go.Figure]:
+    """The document's figures for an :class:`~pmkit.analyze.Analysis`, in reading order."""
+    a = analysis
+    ms = a.milestones  # type: ignore[attr-defined]
+    figs: dict[str, go.Figure] = {}
+    window = (ms.impact_start, ms.mitigated)
+    marks = []
+    for r in a.suspects.head(3).iter_rows(named=True):  # type: ignore[attr-defined]
+        marks.append({"ts": r["ts"], "label": f"{r['service']} {r['version'] or ''}".strip()})
+    if a.rollback and a.rollback.get("start"):  # type: ignore[attr-defined]
+        marks.append({"ts": a.rollback["start"], "label": f"rollback {a.rollback.get('version') or ''}".strip()})  # type: ignore[attr-defined]
+    deploys = pl.DataFrame(marks, schema={"ts": pl.Datetime("us", "UTC"), "label": pl.String})
+    if a.sli.minutes.height:  # type: ignore[attr-defined]
+        figs["error_ratio"] = error_ratio(
+            a.sli.minutes,
+            impact=window,
+            deploys=deploys,
+            latency=latency_per_minute(a),
+            milestones=ms,  # type: ignore[attr-defined]
+        )
+    for r in a.slos:  # type: ignore[attr-defined]
+        if r.burn.height:
+            w = (ms.impact_start, ms.mitigated) if ms.impact_start and ms.mitigated else None
+            figs[f"slo_{r.name}"] = slo_burn(r, window=w)
+    figs["swimlane"] = swimlane(a.timeline.frame, ms)  # type: ignore[attr-defined]
+    if a.signatures.height and ms.impact_start is not None:  # type: ignore[attr-defined]
+        from pmkit.analysis.signatures import template_of
+
+        logs = a.incident.events  # type: ignore[attr-defined]
+        figs["signatures"] = signatures_over_time(logs, template_of(logs), a.signatures)  # type: ignore[attr-defined]
+    return figs
