@@ -26,18 +26,7 @@ import polars as pl
 UTC_TS = pl.Datetime("us", "UTC")
 MINUTES_SCHEMA = {"ts": UTC_TS, "total": pl.Float64, "bad": pl.Float64}
 DEFAULT_GOOD = "status < 500"
-REQUEST_FIELDS = (
-    "status",
-    "method",
-    "path",
-    "user",
-    "duration_s",
-    "bytes",
-    "tenant",
-    "tenant_id",
-    "user_id",
-    "customer_id",
-)
+_REQUEST_KEYS = ("status", "method", "path", "user", "user_id", "customer_id", "tenant", "tenant_id", "duration_s")
 
 
 def request_frame(events: pl.DataFrame, *, source: str | None = None, good: str | None = None) -> pl.DataFrame:
@@ -46,25 +35,28 @@ def request_frame(events: pl.DataFrame, *, source: str | None = None, good: str 
     A request event is a log event whose attrs carry an HTTP ``status``. ``good`` is a
     SQL condition over attrs fields (and the columns ``service``, ``level``).
     """
-    ev = events.filter(pl.col("kind") == "log")
+    ev = events.filter((pl.col("kind") == "log") & pl.col("attrs").str.contains('"status"', literal=True))
     if source is not None:
         ev = ev.filter(pl.col("source") == source)
-    fields = {
-        name: pl.col("attrs").str.json_path_match(f"$.{name}")
-        for name in ("status", "method", "path", "user", "user_id", "customer_id", "tenant", "tenant_id", "duration_s")
-    }
-    df = ev.select(
-        "ts",
-        "service",
-        "level",
-        "origin",
-        fields["status"].cast(pl.Int64, strict=False).alias("status"),
-        fields["method"].alias("method"),
-        fields["path"].alias("path"),
-        pl.coalesce(*(_id(fields[f]) for f in ("user", "user_id", "customer_id"))).alias("user"),
-        pl.coalesce(_id(fields["tenant"]), _id(fields["tenant_id"])).alias("tenant"),
-        fields["duration_s"].cast(pl.Float64, strict=False).alias("duration_s"),
-    ).filter(pl.col("status").is_not_null())
+    # decode the attrs JSON once into the fields a request needs (numbers may come as strings)
+    shape = pl.Struct({name: pl.String for name in _REQUEST_KEYS})
+    f = pl.col("_a").struct.field
+    df = (
+        ev.select("ts", "service", "level", "origin", pl.col("attrs").str.json_decode(shape).alias("_a"))
+        .select(
+            "ts",
+            "service",
+            "level",
+            "origin",
+            f("status").cast(pl.Int64, strict=False).alias("status"),
+            f("method").alias("method"),
+            f("path").alias("path"),
+            pl.coalesce(*(_id(f(k)) for k in ("user", "user_id", "customer_id"))).alias("user"),
+            pl.coalesce(_id(f("tenant")), _id(f("tenant_id"))).alias("tenant"),
+            f("duration_s").cast(pl.Float64, strict=False).alias("duration_s"),
+        )
+        .filter(pl.col("status").is_not_null())
+    )
     cond = pl.sql_expr(good or DEFAULT_GOOD)
     return df.with_columns(cond.fill_null(False).alias("ok"))
 
