@@ -746,7 +746,11 @@ def _v3_event(req: LoadRequest, ev: dict[str, Any]) -> dict[str, Any] | str:
         extra = " ".join(x for x in (_summary(data.get("user")), _str(data.get("message"))) if x) or None
     elif data_type == "incident_conference_bridge":
         attrs["conference_url"] = data.get("conference_url")
-        attrs["conference_numbers"] = [_dict(n).get("number") for n in data.get("conference_numbers") or [] if _dict(n)]
+        attrs["conference_numbers"] = [
+            _dict(n).get("number")
+            for n in (data.get("conference_numbers") if isinstance(data.get("conference_numbers"), list) else [])
+            if _dict(n)
+        ]
     elif data_type and data_type != "incident":
         attrs["data"] = data
     if event_type == "priority_updated" and attrs.get("priority"):

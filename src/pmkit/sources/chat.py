@@ -116,6 +116,10 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _one_line(text: str) -> str:
     """Newlines become `` ⏎ `` (the message column is one line a person can read)."""
     return " ⏎ ".join(text.replace("\r\n", "\n").replace("\r", "\n").split("\n")).strip()
@@ -389,7 +393,7 @@ class _Renderer:
 
 def _attachment_texts(msg: dict[str, Any], render: _Renderer) -> list[str]:
     texts = []
-    for att in msg.get("attachments") or []:
+    for att in _list(msg.get("attachments")):
         if not isinstance(att, dict):
             continue
         parts = [_str(att.get(k)) for k in ("pretext", "title", "text")]
@@ -447,7 +451,7 @@ def _slack_row(msg: _Msg, render: _Renderer, channels: dict[str, _Channel], thre
     attachments = _attachment_texts(m, render)
     files = _file_names(m)
     if not text.strip():
-        first = next((x for x in m.get("attachments") or [] if isinstance(x, dict)), {})
+        first = next((x for x in _list(m.get("attachments")) if isinstance(x, dict)), {})
         fallback = _str(first.get("fallback"))
         text = render.text(fallback) if fallback else attachments[0] if attachments else ", ".join(files)
     user = render.users.get(uid) if uid else None
