@@ -2,19 +2,29 @@
 
 ``import pmkit as pm``; ``inc = pm.Incident.load("data/samples/INC-2025-0142")``;
 then ``inc.events``, ``inc.series``, ``inc.rejects`` and ``inc.report`` are polars
-frames (``.to_pandas()`` for pandas).
+frames (``.to_pandas()`` for pandas). ``result = pm.analyze(inc)`` runs every analysis
+(milestones, MTTx, impact, SLOs, severity, suspects, signatures, cadence, 5 Whys);
+``result.gates()`` is ``pmkit check``.
 """
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from pmkit.errors import PmkitError, SchemaError, SourceError, SpecError, UnknownFormatError
+from pmkit.analysis.gates import check
+from pmkit.analysis.milestones import find_milestones as milestones
+from pmkit.analysis.mttx import mttx
+from pmkit.analysis.slo import budget_minutes, burn_rate
+from pmkit.analysis.whys import FiveWhys
+from pmkit.analyze import Analysis, analyze
+from pmkit.errors import MilestoneOrderError, PmkitError, SchemaError, SourceError, SpecError, UnknownFormatError
 from pmkit.incident import Incident
 from pmkit.schema import EVENTS_SCHEMA, REJECTS_SCHEMA, SERIES_SCHEMA
 from pmkit.sources.base import LoadRequest, LoadResult
 from pmkit.sources.registry import formats, register
 from pmkit.spec import IncidentSpec, load_spec
+from pmkit.timeline import Timeline
+from pmkit.timeline import build_timeline as timeline
 
 try:
     __version__ = version("pmkit")
@@ -33,18 +43,29 @@ __all__ = [
     "EVENTS_SCHEMA",
     "REJECTS_SCHEMA",
     "SERIES_SCHEMA",
+    "Analysis",
+    "FiveWhys",
     "Incident",
     "IncidentSpec",
     "LoadRequest",
     "LoadResult",
+    "MilestoneOrderError",
     "PmkitError",
     "SchemaError",
     "SourceError",
     "SpecError",
+    "Timeline",
     "UnknownFormatError",
     "__version__",
+    "analyze",
+    "budget_minutes",
+    "burn_rate",
+    "check",
     "formats",
     "load",
     "load_spec",
+    "milestones",
+    "mttx",
     "register",
+    "timeline",
 ]

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pmkit.errors import SourceError
 from pmkit.sources import registry
 from pmkit.sources.base import LoadRequest, LoadResult, run
 from pmkit.sources.logs import LEVEL_NAMES, scan_access_log
@@ -267,7 +268,9 @@ with a continuation
 
 
 def test_nginx_error_entries(tmp_path: Path) -> None:
-    res = load(write(tmp_path, "error.log", "orphan continuation\n" + NGINX_ERROR), "nginx-error", timezone="Europe/Berlin")
+    res = load(
+        write(tmp_path, "error.log", "orphan continuation\n" + NGINX_ERROR), "nginx-error", timezone="Europe/Berlin"
+    )
     assert res.inputs == 14
     assert res.parsed == 10  # the 3-line FastCGI entry counts 3 lines
     assert rejects(res) == [
@@ -277,7 +280,16 @@ def test_nginx_error_entries(tmp_path: Path) -> None:
         ("14", "continuation of the rejected entry at line 13"),
     ]
     f = res.frame
-    assert f.get_column("level").to_list() == ["error", "warning", "info", "critical", "critical", "critical", "info", "debug"]
+    assert f.get_column("level").to_list() == [
+        "error",
+        "warning",
+        "info",
+        "critical",
+        "critical",
+        "critical",
+        "info",
+        "debug",
+    ]
     assert f.get_column("ts")[0] == ts(2019, 10, 30, 22, 26, 34)  # CET is UTC+1
     assert f.get_column("origin")[0].endswith("error.log:2")
     assert f.get_column("message")[0] == 'FastCGI sent in stderr: "PHP message: PHP Warning:  A'
@@ -306,6 +318,7 @@ def test_nginx_error_says_when_utc_is_assumed(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- JSON lines
+
 
 def test_jsonl_default_fields_and_levels(tmp_path: Path) -> None:
     recs = [
@@ -348,7 +361,12 @@ def test_jsonl_default_fields_and_levels(tmp_path: Path) -> None:
 
 def test_jsonl_field_mapping_and_nesting(tmp_path: Path) -> None:
     recs = [
-        {"when": "2025-03-14T13:05:02Z", "meta": {"sev": "error", "zone": "eu"}, "text": "boom", "b": [{"y": 1, "x": None}]},
+        {
+            "when": "2025-03-14T13:05:02Z",
+            "meta": {"sev": "error", "zone": "eu"},
+            "text": "boom",
+            "b": [{"y": 1, "x": None}],
+        },
         {"when": "2025-03-14T13:07:02Z", "text": "order", "z": {"b": 1, "a": [None, 2]}, "a": 0},
         {"when": "2025-03-14T13:06:02Z", "meta": {"sev": "nope"}, "text": "odd", "ts": "not used"},
     ]
@@ -358,11 +376,21 @@ def test_jsonl_field_mapping_and_nesting(tmp_path: Path) -> None:
     assert f.get_column("level").to_list() == ["error", None, None]
     assert f.get_column("message").to_list() == ["boom", "order", "odd"]
     assert f.get_column("actor").to_list() == ["eu", None, None]
-    assert f.get_column("ts").to_list() == [ts(2025, 3, 14, 13, 5, 2), ts(2025, 3, 14, 13, 7, 2), ts(2025, 3, 14, 13, 6, 2)]
+    assert f.get_column("ts").to_list() == [
+        ts(2025, 3, 14, 13, 5, 2),
+        ts(2025, 3, 14, 13, 7, 2),
+        ts(2025, 3, 14, 13, 6, 2),
+    ]
     a = attrs(res)
     assert a[0] == {"b": [{"y": 1}], "meta": {}}  # null members are left out at any depth
     assert f.get_column("attrs")[1] == '{"a":0,"z":{"a":[null,2],"b":1}}'  # sorted at every depth, array nulls kept
     assert a[2] == {"meta": {"sev": "nope"}, "ts": "not used"}
+
+
+def test_jsonl_unknown_field_mapping_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "app.jsonl", '{"ts":"2025-03-14T13:05:02Z"}')
+    with pytest.raises(SourceError, match=r"fields: cannot map 'timestamp'; the columns a field can fill are ts, "):
+        load(path, "jsonl", fields={"timestamp": "ts"})
 
 
 def test_jsonl_arrays_mixing_types_hold_text(tmp_path: Path) -> None:
@@ -373,7 +401,12 @@ def test_jsonl_arrays_mixing_types_hold_text(tmp_path: Path) -> None:
 
 def test_jsonl_stack_traces_and_messages(tmp_path: Path) -> None:
     recs = [
-        {"ts": "2025-03-14T13:05:02Z", "level": "error", "msg": "failed", "exc": 'Traceback:\n  File "a.py"\nValueError'},
+        {
+            "ts": "2025-03-14T13:05:02Z",
+            "level": "error",
+            "msg": "failed",
+            "exc": 'Traceback:\n  File "a.py"\nValueError',
+        },
         {"ts": "2025-03-14T13:05:03Z", "msg": "first line\nsecond line\n"},
         {"ts": "2025-03-14T13:05:04Z", "n": 1, "ok": True, "f": 1.5, "none": None},
     ]
@@ -403,7 +436,12 @@ def test_jsonl_docker_wrapping(tmp_path: Path) -> None:
         ts(2025, 3, 14, 12, 0, 0),
         ts(2025, 3, 14, 13, 5, 5),
     ]
-    assert f.get_column("message").to_list() == ["listening", "plain text line", "inner time", "Traceback (most recent call last):"]
+    assert f.get_column("message").to_list() == [
+        "listening",
+        "plain text line",
+        "inner time",
+        "Traceback (most recent call last):",
+    ]
     assert f.get_column("level").to_list() == ["info", None, "error", None]
     a = attrs(res)
     assert a[0] == {"port": 8080, "stream": "stdout"}
@@ -473,6 +511,7 @@ def test_jsonl_bom_crlf_and_gzip(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------------------- logfmt
 
+
 def test_logfmt(tmp_path: Path) -> None:
     text = (
         'ts=2025-03-14T13:05:02.118Z level=error msg="payment authorisation failed" service=payments '
@@ -500,6 +539,7 @@ def test_logfmt(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- sniffers
+
 
 def test_sniffers_accept_their_example_and_reject_the_others() -> None:
     infos = {i.format: i for i in registry.formats("logs")}
@@ -587,7 +627,7 @@ def test_real_nginxplus_json_if_present(real: Path) -> None:
 # ---------------------------------------------------------------------------- properties
 
 _LINE = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"), max_size=80)
-_SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _check(res: LoadResult, n_lines: int) -> None:
@@ -599,9 +639,35 @@ def _check(res: LoadResult, n_lines: int) -> None:
     assert all("\n" not in m for m in res.frame.get_column("message").to_list()) or res.unit == "lines"
 
 
+_REAL_LOOKING = [
+    FULL,
+    *FILEBEAT.splitlines(),
+    *NGINX_ERROR.splitlines()[:4],
+    '{"log":"{\\"level\\":\\"info\\",\\"msg\\":\\"up\\"}\\n","stream":"stdout","time":"2025-03-14T13:05:02Z"}',
+    '{"ts":"2025-03-14T13:05:02Z","level":"error","msg":"x","exc":"a\\nb","http":{"status":502}}',
+    'ts=2025-03-14T13:05:02Z level=warn msg="a \\"b\\"" n=1',
+]
+
+
+@st.composite
+def _mutated(draw: st.DrawFn) -> str:
+    """A real-looking line of any format with a few characters deleted, inserted or repeated."""
+    line = draw(st.sampled_from(_REAL_LOOKING))
+    for _ in range(draw(st.integers(0, 3))):
+        i = draw(st.integers(0, len(line)))
+        op = draw(st.sampled_from(("delete", "insert", "repeat")))
+        if op == "delete":
+            line = line[:i] + line[i + 1 :]
+        elif op == "insert":
+            line = line[:i] + draw(st.sampled_from([*'"\\ []={},:\t\x00\x1f\ré-', "\\x22", "null"])) + line[i:]
+        else:
+            line = line[:i] + line[i : i + 6] * 2 + line[i + 6 :]
+    return line
+
+
 @pytest.mark.parametrize("fmt", MINE)
 @_SETTINGS
-@given(lines=st.lists(_LINE, min_size=1, max_size=6))
+@given(lines=st.lists(_LINE | _mutated(), min_size=1, max_size=6))
 def test_arbitrary_text_never_crashes(tmp_path: Path, fmt: str, lines: list[str]) -> None:
     path = write(tmp_path, "in.log", "\n".join(lines) + "\n")
     _check(load(path, fmt), len(lines))
@@ -641,11 +707,15 @@ def test_access_log_fields_round_trip(tmp_path: Path, agent, path, user, status,
     assert a["duration_s"] == rt
 
 
-_JSON_SCALAR = st.none() | st.booleans() | st.integers(-(2**62), 2**62) | st.floats(allow_nan=False, allow_infinity=False) | _FIELD
+_JSON_SCALAR = (
+    st.none() | st.booleans() | st.integers(-(2**62), 2**62) | st.floats(allow_nan=False, allow_infinity=False) | _FIELD
+)
 _JSON = st.recursive(
     _JSON_SCALAR,
-    lambda inner: st.dictionaries(_FIELD, inner, max_size=3)
-    | st.one_of(*(st.lists(s, max_size=3) for s in (st.booleans(), st.integers(-(2**62), 2**62), _FIELD))),
+    lambda inner: (
+        st.dictionaries(_FIELD, inner, max_size=3)
+        | st.one_of(*(st.lists(s, max_size=3) for s in (st.booleans(), st.integers(-(2**62), 2**62), _FIELD)))
+    ),
     max_leaves=8,
 )
 
@@ -659,7 +729,10 @@ def _expected_attrs(value: object) -> object:
 
 
 @_SETTINGS
-@given(record=st.dictionaries(st.from_regex(r"x[a-z]{0,5}", fullmatch=True), _JSON, max_size=5), junk=st.lists(_LINE, max_size=3))
+@given(
+    record=st.dictionaries(st.from_regex(r"x[a-z]{0,5}", fullmatch=True), _JSON, max_size=5),
+    junk=st.lists(_LINE, max_size=3),
+)
 def test_jsonl_records_round_trip(tmp_path: Path, record: dict, junk: list[str]) -> None:
     """A record's other fields come back in attrs (nulls left out); junk lines are rejected one by one."""
     rec = {"ts": "2025-03-14T13:05:02Z", "msg": "m", **record}

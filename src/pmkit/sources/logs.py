@@ -264,8 +264,6 @@ def json_object(members: Iterable[Member]) -> pl.Expr:
 
 # ---------------------------------------------------------------------------- reading lines
 
-_LINE_SCHEMA = {"line_no": pl.UInt32, "line": pl.String}
-
 
 def _is_gzip(path: Path) -> bool:
     if path.suffix == ".gz":
@@ -335,63 +333,41 @@ def _split_result(df: pl.DataFrame, cols: Sequence[str]) -> tuple[pl.DataFrame, 
     )
 
 
-def _files(req: LoadRequest) -> list[Path]:
-    return req.files()
-
-
 # ---------------------------------------------------------------------------- access logs
 
 _Q = r'"((?:[^"\\]|\\.)*)"'
+
+
+def _rx(template: str) -> str:
+    """Regex templates: ``@`` inside a character class stands for the control characters."""
+    return template.replace("@", r"\x00-\x1f")
+
+
 # Access-log regexes are one-pass (each byte decides the next state), which keeps polars' capture
 # engine fast, and exclude raw control characters: the rare line holding one is escaped and
 # matched again (see access_plan), so the JSON built from the fields never needs a control check.
-_C = r"\x00-\x1f"
-_QOPEN = r'"((?:[^"\\' + _C + r"]|\\[^" + _C + r"])*)"  # an opening quote and the content
+_QOPEN = _rx(r'"((?:[^"\\@]|\\[^@])*)')  # an opening quote and the content
 _QA = _QOPEN + '"'
 _ACCESS_HEAD = (
-    r'^([^ \[,"'
-    + _C
-    + r']*)((?:[,"][^ \['
-    + _C
-    + r"]*)?) ([^ \["
-    + _C
-    + r"]*) ([^ \["
-    + _C
-    + r"]*) ([^\["
-    + _C
-    + r"]*)\[([^\]"
-    + _C
-    + r"]*)\] "
+    _rx(r'^([^ \[,"@]*)((?:[,"][^ \[@]*)?) ([^ \[@]*) ([^ \[@]*) ([^\[@]*)\[([^\]@]*)\] ')
     + _QA
     + r" ([0-9]{3}) ([0-9]+|-)"
 )
 ACCESS_REGEX = {
-    "common": _ACCESS_HEAD + r"([^" + _C + r"]*)$",
+    "common": _ACCESS_HEAD + _rx(r"([^@]*)$"),
     # the user agent may lack its closing quote (a line cut short): then the tail group is null
-    "combined": _ACCESS_HEAD + " " + _QA + " " + _QOPEN + r'(?:"([^' + _C + r"]*))?$",
+    "combined": _ACCESS_HEAD + " " + _QA + " " + _QOPEN + _rx(r'(?:"([^@]*))?$'),
 }
 # The second pass (lines that failed the first, with control characters escaped) may backtrack:
 # it also takes a cut-short user agent that ends in a lone backslash.
 _ACCESS_RETRY = {
     "common": ACCESS_REGEX["common"],
-    "combined": _ACCESS_HEAD + " " + _QA + " " + _QOPEN[:-1] + r"\\?)" + r'(?:"([^' + _C + r"]*))?$",
+    "combined": _ACCESS_HEAD + " " + _QA + " " + _QOPEN[:-1] + r"\\?)" + _rx(r'(?:"([^@]*))?$'),
 }
+_HEAD_GROUPS = ["_p1", "_p1x", "_p2", "_p3", "_p4", "_ts", "_request", "_status", "_bytes"]
 _ACCESS_GROUPS = {
-    "common": ["_p1", "_p1x", "_p2", "_p3", "_p4", "_ts", "_request", "_status", "_bytes", "_tail"],
-    "combined": [
-        "_p1",
-        "_p1x",
-        "_p2",
-        "_p3",
-        "_p4",
-        "_ts",
-        "_request",
-        "_status",
-        "_bytes",
-        "_referer",
-        "_ua",
-        "_tail",
-    ],
+    "common": [*_HEAD_GROUPS, "_tail"],
+    "combined": [*_HEAD_GROUPS, "_referer", "_ua", "_tail"],
 }
 ACCESS_LAYOUT = {
     "common": 'client ident user [time] "request" status bytes',
@@ -407,25 +383,9 @@ _KEY = r"[A-Za-z_][\w.-]*"
 _PAIR = _KEY + r'=(?:"(?:[^"\\]|\\.)*"|[^ ]*)'
 _DURATION_KEYS = ("rt", "request_time", "urt")
 _USER_KEYS = ("uid", "user", "user_id")
-_ACCESS_STD_KEYS = frozenset(
-    [
-        "bytes",
-        "client",
-        "duration_s",
-        "forwarded_for",
-        "ident",
-        "method",
-        "path",
-        "protocol",
-        "referer",
-        "remote_addr",
-        "status",
-        "trailing",
-        "user",
-        "user_agent",
-        "vhost",
-    ]
-)
+_ACCESS_STD_KEYS = {"bytes", "client", "duration_s", "forwarded_for", "ident", "method", "path", "protocol"} | {
+    "referer", "remote_addr", "status", "trailing", "truncated", "user", "user_agent", "vhost"
+}  # fmt: skip
 _ACCESS_TS_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
 _MAX_KEY_CANDIDATES = 64
 
@@ -674,7 +634,7 @@ def _sample_keys(files: Sequence[Path], fmt: str, n: int = 10_000) -> list[str]:
 
 
 def _load_access(req: LoadRequest, fmt: str) -> LoadResult:
-    files = _files(req)
+    files = req.files()
     keys = _sample_keys(files, fmt)
 
     def run_with(keys: Sequence[str]) -> pl.DataFrame:
@@ -778,18 +738,11 @@ _NGINX_HEAD = r"^[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} "
 _NGINX_REGEX = (
     r"^([0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}) \[([a-z]+)\] ([0-9]+)#([0-9]+): (?:\*([0-9]+) )?(.*)$"
 )
+# the context nginx appends: ", client: ..., server: ..., request: "...", ..." (the message is what comes before)
 _NGINX_CONTEXT = (
-    r"(?s)^(.*?)(?:, client: ([^,]*)(?:, server: ([^,]*))?(?:, request: "
-    + _Q
-    + r")?(?:, subrequest: "
-    + _Q
-    + r")?(?:, upstream: "
-    + _Q
-    + r")?(?:, host: "
-    + _Q
-    + r")?(?:, referrer: "
-    + _Q
-    + r")?)?$"
+    r"(?s)^(.*?)(?:, client: ([^,]*)(?:, server: ([^,]*))?"
+    + "".join(f"(?:, {key}: {_Q})?" for key in ("request", "subrequest", "upstream", "host", "referrer"))
+    + r")?$"
 )
 _NGINX_PY = re.compile(_NGINX_HEAD + r"\[(?:emerg|alert|crit|error|warn|notice|info|debug)\] [0-9]+#[0-9]+: ")
 
@@ -883,7 +836,7 @@ def _nginx_file(lines: pl.DataFrame, path: Path, req: LoadRequest) -> tuple[pl.D
 def load_nginx_error(req: LoadRequest) -> LoadResult:
     """nginx error logs: one event per entry, continuation lines joined."""
     events, rejects, inputs, parsed = [], [], 0, 0
-    for path in _files(req):
+    for path in req.files():
         lines = textio.read_lines(path)
         ev, rj, n = _nginx_file(lines, path, req)
         events.append(ev)
@@ -1188,6 +1141,12 @@ def map_records(
 
     ``extra`` appends last-resort candidate fields per column (the Docker wrapper's time and text).
     """
+    unknown = sorted(set(req.fields) - set(_COLUMNS))
+    if unknown:
+        raise SourceError(
+            f"{req.path}: fields: cannot map {', '.join(map(repr, unknown))}; the columns a field can fill are "
+            f"{', '.join(_COLUMNS)} (everything else goes to attrs by itself)"
+        )
     height = rec.height
     values: dict[str, pl.Series] = {}
     used: dict[tuple[str, tuple[str, ...]], pl.Series] = {}
@@ -1416,7 +1375,7 @@ def _load_records(
 ) -> LoadResult:
     notes: list[str] = []
     events, rejects, inputs, parsed = [], [], 0, 0
-    for path in _files(req):
+    for path in req.files():
         ev, rj, n_in, n_ok = per_file(path, req, notes)
         events.append(ev)
         rejects.append(rj)
