@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pmkit.sources.base import LoadRequest, LoadResult
 
 ENTRY_POINT_GROUP = "pmkit.loaders"
-_NOT_LOADERS = {"base", "registry", "textio"}
+_NOT_LOADERS = {"base", "registry", "textio", "multiline"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class LoaderInfo:
     description: str
     example: str
     sniff: Callable[[str], bool] | None = None
+    sniff_order: int = 50
 
 
 _LOADERS: dict[tuple[str, str], LoaderInfo] = {}
@@ -50,15 +51,18 @@ def register(
     example: str,
     table: str = "events",
     sniff: Callable[[str], bool] | None = None,
+    sniff_order: int = 50,
 ) -> Callable[[Callable[[LoadRequest], LoadResult]], Callable[[LoadRequest], LoadResult]]:
     """Register ``func(request) -> LoadResult`` as the loader for ``kind``/``format``.
 
     ``sniff(head)`` gets the first lines of a file and says whether they look like
-    this format; it is what chooses a format when a source gives none.
+    this format; it is what chooses a format when a source gives none. Sniffers run in
+    ``sniff_order`` (lower first): a loose sniffer (logfmt matches any ``k=v`` line)
+    goes after the strict ones.
     """
 
     def deco(func: Callable[[LoadRequest], LoadResult]) -> Callable[[LoadRequest], LoadResult]:
-        _LOADERS[(kind, format)] = LoaderInfo(kind, format, func, table, description, example, sniff)
+        _LOADERS[(kind, format)] = LoaderInfo(kind, format, func, table, description, example, sniff, sniff_order)
         return func
 
     return deco
@@ -108,8 +112,8 @@ def get(kind: str, format: str) -> LoaderInfo:
 
 
 def sniff(kind: str, head: str) -> str | None:
-    """The first registered format of ``kind`` whose sniffer accepts ``head``."""
-    for info in formats(kind):
+    """The first format of ``kind`` (in sniff order) whose sniffer accepts ``head``."""
+    for info in sorted(formats(kind), key=lambda i: i.sniff_order):
         if info.sniff is not None and info.sniff(head):
             return info.format
     return None
