@@ -1,0 +1,567 @@
+"""Interactive exploration of an incident's evidence: pure filters over the events frame, widgets on top.
+
+The filtering is plain polars (:func:`filter_events`), so what the widgets show can be
+reproduced in code: ``filter_events(incident.events, **explorer.filters())``. The widgets
+(:class:`Explorer`) only collect filter values and draw the result: a UTC time-window slider,
+source/service/level multi-selects, a text search, the matching count, the first rows as an
+escaped HTML table, milestone buttons that show each milestone's evidence, and a plotly
+``FigureWidget`` swimlane that follows the filters.
+
+Kept fast on large incidents: every filter is one lazy polars query, the table shows at most
+``rows`` rows, and the swimlane draws at most about ``max_points`` markers (logs thinned to
+the most severe line per source and time bucket).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Collection, Iterable
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from pmkit.schema import LEVELS
+
+if TYPE_CHECKING:
+    import ipywidgets as widgets
+    import plotly.graph_objects as go
+
+    from pmkit.analysis.milestones import Milestone, Milestones
+    from pmkit.analyze import Analysis
+    from pmkit.incident import Incident
+
+MAX_ROWS = 200
+MAX_POINTS = 1500
+MAX_SLIDER_OPTIONS = 2000
+NULL_LABEL = "(none)"
+# slider resolutions (minutes): the finest that keeps the slider under MAX_SLIDER_OPTIONS positions
+SLIDER_STEPS = (1, 5, 10, 15, 30, 60, 120, 360, 720, 1440)
+# swimlane buckets for thinning logs: the finest that keeps the figure under max_points markers
+PLOT_BUCKETS = ("1m", "5m", "15m", "1h", "6h", "1d", "7d")
+# how much context the initial window shows around the milestones
+WINDOW_BEFORE = dt.timedelta(hours=1)
+WINDOW_AFTER = dt.timedelta(minutes=30)
+_LEVEL_RANK = {name: i for i, name in enumerate(LEVELS)}
+_TS_FORMAT = "%Y-%m-%d %H:%M:%S"
+# the range slider's readout is too narrow for two dated labels by default; scoped to the explorer
+_CSS = (
+    "<style>.pmkit-explorer .widget-readout{min-width:19em;max-width:none;overflow:visible;text-align:left}"
+    ".pmkit-explorer .pmkit-events td{padding:1px 6px;vertical-align:top;line-height:1.35}"
+    ".pmkit-explorer .pmkit-events td:nth-child(-n+5){white-space:nowrap}"
+    ".pmkit-explorer .pmkit-events tr.pmkit-level-error td,.pmkit-explorer .pmkit-events tr.pmkit-level-critical td"
+    "{color:#c0392b}</style>"
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# pure functions over frames
+
+
+def _utc(ts: dt.datetime) -> dt.datetime:
+    """An aware UTC datetime (naive values are taken as UTC, as everywhere in pmkit)."""
+    return ts.replace(tzinfo=dt.UTC) if ts.tzinfo is None else ts.astimezone(dt.UTC)
+
+
+def _member(col: str, values: Collection[str | None]) -> pl.Expr:
+    """``col`` is one of ``values``; ``None`` among them matches nulls."""
+    named = [v for v in values if v is not None]
+    expr = pl.col(col).is_in(named).fill_null(False) if named else pl.lit(False)
+    if None in values:
+        expr = expr | pl.col(col).is_null()
+    return expr
+
+
+def filter_expr(
+    *,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    sources: Collection[str] | None = None,
+    services: Collection[str | None] | None = None,
+    levels: Collection[str | None] | None = None,
+    text: str | None = None,
+) -> pl.Expr:
+    """The predicate of :func:`filter_events` as one polars expression (see there for the rules)."""
+    expr = pl.lit(True)
+    if start is not None:
+        expr = expr & (pl.col("ts") >= _utc(start))
+    if end is not None:
+        expr = expr & (pl.col("ts") < _utc(end))
+    if sources is not None:
+        expr = expr & _member("source", sources)
+    if services is not None:
+        expr = expr & _member("service", services)
+    if levels is not None:
+        expr = expr & _member("level", levels)
+    if text:
+        needle = text.lower()
+        hit = pl.col("message").str.to_lowercase().str.contains(needle, literal=True).fill_null(False)
+        hit = hit | pl.col("attrs").str.to_lowercase().str.contains(needle, literal=True).fill_null(False)
+        expr = expr & hit
+    return expr
+
+
+def filter_events(
+    events: pl.DataFrame,
+    *,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    sources: Collection[str] | None = None,
+    services: Collection[str | None] | None = None,
+    levels: Collection[str | None] | None = None,
+    text: str | None = None,
+) -> pl.DataFrame:
+    """The events that pass every filter given, in their original order.
+
+    ``start`` is inclusive and ``end`` exclusive (naive datetimes are UTC). ``sources``,
+    ``services`` and ``levels`` keep rows whose value is in the collection; ``None`` in
+    ``services`` or ``levels`` keeps rows where that column is null. A filter left at
+    ``None`` keeps everything; an empty collection keeps nothing. ``text`` keeps rows whose
+    ``message`` or ``attrs`` contain it, case-insensitively and literally (no regex).
+    """
+    pred = filter_expr(start=start, end=end, sources=sources, services=services, levels=levels, text=text)
+    return events.lazy().filter(pred).collect()
+
+
+def slider_bounds(
+    lo: dt.datetime, hi: dt.datetime, *, max_options: int = MAX_SLIDER_OPTIONS
+) -> tuple[list[dt.datetime], int]:
+    """Window boundaries covering ``[lo, hi]`` on whole UTC minutes, and the step in minutes.
+
+    The step is the finest of :data:`SLIDER_STEPS` that keeps the count under ``max_options``;
+    the last boundary lies after ``hi``, so the full range ``[first, last)`` holds every event.
+    """
+    lo, hi = _utc(lo), _utc(hi)
+    lo_min = int(lo.timestamp() // 60)
+    hi_min = int(hi.timestamp() // 60)
+    step = SLIDER_STEPS[-1]
+    for candidate in SLIDER_STEPS:
+        if (hi_min // candidate - lo_min // candidate) + 2 <= max_options:
+            step = candidate
+            break
+    first, last = lo_min // step * step, (hi_min // step + 1) * step
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    return [epoch + dt.timedelta(minutes=m) for m in range(first, last + 1, step)], step
+
+
+def thin_for_plot(events: pl.DataFrame, *, max_points: int = MAX_POINTS) -> tuple[pl.DataFrame, str | None]:
+    """At most about ``max_points`` rows to draw, and the bucket used (``None``: nothing thinned).
+
+    Non-log events (alerts, pages, deploys, chat) are all kept while they fit in half the
+    budget; logs keep one row per source and time bucket, the most severe one, whose message
+    says how many lines it stands for. The bucket is the finest of :data:`PLOT_BUCKETS` that fits.
+    """
+    if events.height <= max_points:
+        return events, None
+    is_log = pl.col("kind") == "log"
+    others = events.filter(~is_log)
+    thin = events.filter(is_log)
+    if others.height > max_points // 2:
+        others, thin = others.clear(), events
+    budget = max(1, max_points - others.height)
+    lane = ["source", "kind"]
+    chosen = PLOT_BUCKETS[-1]
+    for every in PLOT_BUCKETS:
+        groups = thin.select(pl.struct(*lane, pl.col("ts").dt.truncate(every)).n_unique()).item()
+        if groups <= budget:
+            chosen = every
+            break
+    rank = pl.col("level").replace_strict(_LEVEL_RANK, default=-1, return_dtype=pl.Int8)
+    bucket = pl.col("ts").dt.truncate(chosen).alias("_bucket")
+    picked = (
+        thin.with_columns(bucket, rank.alias("_rank"))
+        .with_columns(pl.len().over([*lane, "_bucket"]).alias("_n"))
+        .sort([*lane, "_bucket", "_rank", "ts"], descending=[False, False, False, True, False])
+        .unique([*lane, "_bucket"], keep="first", maintain_order=True)
+        .with_columns(
+            pl.when(pl.col("_n") > 1)
+            .then(pl.format("{} lines in {}; most severe: {}", pl.col("_n"), pl.lit(chosen), pl.col("message")))
+            .otherwise(pl.col("message"))
+            .alias("message")
+        )
+        .drop("_bucket", "_rank", "_n")
+    )
+    return pl.concat([others, picked]).sort("ts", maintain_order=True), chosen
+
+
+def swimlane_traces(events: pl.DataFrame) -> list[dict[str, Any]]:
+    """Scatter traces for a swimlane (one lane per source, one trace per kind), styled as ``figures.swimlane``.
+
+    SVG ``scatter`` rather than WebGL: the explorer draws a few thousand markers at most and
+    then needs no WebGL context (headless browsers and many open figures run out of them).
+    """
+    from pmkit.report.figures import KIND_COLORS
+
+    traces = []
+    for kind, color in KIND_COLORS.items():
+        part = events.filter(pl.col("kind") == kind)
+        if part.height == 0:
+            continue
+        traces.append(
+            {
+                "type": "scatter",
+                "x": part.get_column("ts").to_list(),
+                "y": part.get_column("source").to_list(),
+                "mode": "markers",
+                "name": kind,
+                "marker": {
+                    "color": color,
+                    "size": 9 if kind != "log" else 6,
+                    "symbol": "line-ns-open" if kind == "log" else "circle",
+                },
+                "text": part.get_column("message").str.slice(0, 160).to_list(),
+                "hovertemplate": "%{x|%Y-%m-%d %H:%M:%S} UTC<br>%{text}<extra>%{y}</extra>",
+            }
+        )
+    return traces
+
+
+def _highlight(text: str, pattern: re.Pattern[str] | None) -> str:
+    """``text`` escaped for HTML, with the search matches wrapped in ``<mark>``."""
+    if pattern is None:
+        return html.escape(text)
+    out, pos = [], 0
+    for m in pattern.finditer(text):
+        out += [html.escape(text[pos : m.start()]), "<mark>", html.escape(m.group()), "</mark>"]
+        pos = m.end()
+    out.append(html.escape(text[pos:]))
+    return "".join(out)
+
+
+def events_table_html(events: pl.DataFrame, *, limit: int = MAX_ROWS, text: str | None = None, width: int = 300) -> str:
+    """The first ``limit`` events as an HTML table, every value escaped, ``text`` matches marked.
+
+    Messages longer than ``width`` characters are cut (the full text stays in the frame).
+    """
+    pattern = re.compile(re.escape(text), re.IGNORECASE) if text else None
+    head = ("time (UTC)", "source", "kind", "service", "level", "message", "origin")
+    rows = []
+    for r in events.head(limit).iter_rows(named=True):
+        msg = r["message"] if len(r["message"]) <= width else r["message"][:width] + "…"
+        level = r["level"] or ""
+        rows.append(
+            f'<tr class="pmkit-level-{html.escape(level)}">'
+            f"<td>{r['ts']:%Y-%m-%d %H:%M:%S}.{r['ts'].microsecond // 1000:03d}</td>"
+            f"<td>{html.escape(r['source'])}</td><td>{html.escape(r['kind'])}</td>"
+            f"<td>{html.escape(r['service'] or '')}</td><td>{html.escape(level)}</td>"
+            f"<td>{_highlight(msg, pattern)}</td><td>{html.escape(r['origin'])}</td></tr>"
+        )
+    if not rows:
+        return '<p class="pmkit-empty">No events match these filters.</p>'
+    return (
+        '<div style="max-height:420px;overflow:auto"><table class="pmkit-events" '
+        'style="font-size:12px;border-collapse:collapse"><thead><tr>'
+        + "".join(f'<th style="text-align:left;position:sticky;top:0;background:#fff">{h}</th>' for h in head)
+        + "</tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table></div>"
+    )
+
+
+def evidence_html(milestone: Milestone) -> str:
+    """A milestone's time, how it was found and its evidence row (origin, source, message...), escaped."""
+    when = "not found" if milestone.ts is None else f"{_utc(milestone.ts):{_TS_FORMAT}} UTC"
+    how = milestone.method + (" (set in incident.yaml)" if milestone.overridden else "")
+    fields: list[tuple[str, Any]] = [("time", when), ("method", how)]
+    if milestone.overridden and milestone.inferred is not None:
+        fields.append(("inferred", f"{_utc(milestone.inferred):{_TS_FORMAT}} UTC"))
+    ev = milestone.evidence
+    for key in ("origin", "source", "kind", "actor", "message", "method_detail"):
+        if ev.get(key) is not None:
+            fields.append((key.replace("_", " "), ev[key]))
+    for key, value in ev.items():
+        if key not in {"origin", "source", "kind", "actor", "message", "method_detail"} and value is not None:
+            fields.append((key.replace("_", " "), value))
+    if not ev:
+        fields.append(("evidence", "no evidence row (derived, or not found)"))
+    body = "".join(
+        f'<tr><th style="text-align:left;padding-right:1em">{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>'
+        for k, v in fields
+    )
+    return (
+        f'<div class="pmkit-evidence"><strong>{html.escape(milestone.name.replace("_", " "))}</strong>'
+        f"<table>{body}</table></div>"
+    )
+
+
+def counts_by_source(events: pl.DataFrame) -> pl.DataFrame:
+    """Events per source and kind (``source``, ``kind``, ``events``), sorted by source then kind."""
+    return events.group_by("source", "kind").agg(pl.len().alias("events")).sort("source", "kind")
+
+
+def _options(values: Iterable[str | None], order: Iterable[str] | None = None) -> list[tuple[str, str | None]]:
+    """(label, value) options for a multi-select; nulls become :data:`NULL_LABEL`."""
+    present = set(values)
+    named = sorted(v for v in present if v is not None)
+    if order is not None:
+        rank = {v: i for i, v in enumerate(order)}
+        named.sort(key=lambda v: (rank.get(v, len(rank)), v))
+    opts: list[tuple[str, str | None]] = [(v, v) for v in named]
+    if None in present:
+        opts.append((NULL_LABEL, None))
+    return opts
+
+
+def _label(ts: dt.datetime) -> str:
+    return f"{ts:%Y-%m-%d %H:%M}"
+
+
+# ---------------------------------------------------------------------------------------------
+# the widgets
+
+
+class Explorer:
+    """Widgets to explore an incident's events; ``display(explorer)`` or ``explorer.widget`` shows them.
+
+    ``analysis`` (from :func:`pmkit.analyze.analyze`) adds milestone buttons and lines and
+    sets the initial window around the milestones; without it the window spans all events.
+    ``filtered`` is the current selection as a polars frame, ``filters()`` the arguments of
+    :func:`filter_events` that produce it.
+    """
+
+    def __init__(
+        self,
+        incident: Incident,
+        analysis: Analysis | None = None,
+        *,
+        rows: int = MAX_ROWS,
+        max_points: int = MAX_POINTS,
+    ) -> None:
+        import ipywidgets as widgets
+
+        self.incident = incident
+        self.analysis = analysis
+        self.events = incident.events
+        self.rows = rows
+        self.max_points = max_points
+        self.milestones: Milestones | None = analysis.milestones if analysis is not None else None
+        self.filtered = self.events
+        self._hold = False
+
+        ev = self.events
+        if ev.height:
+            bounds, self.step = slider_bounds(ev.get_column("ts").min(), ev.get_column("ts").max())
+        else:
+            bounds, self.step = [dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=m) for m in (0, 1)], 1
+        self.bounds = bounds
+        self.initial_window = self._initial_window()
+        wide = widgets.Layout(width="98%")
+        self.window = widgets.SelectionRangeSlider(
+            options=[(_label(b), b) for b in bounds],
+            value=self.initial_window,
+            description="UTC window",
+            continuous_update=False,
+            disabled=ev.height == 0,
+            layout=wide,
+            style={"description_width": "initial"},
+        )
+        self.sources = self._multi("source", _options(ev.get_column("source").to_list()))
+        self.services = self._multi("service", _options(ev.get_column("service").to_list()))
+        self.levels = self._multi("level", _options(ev.get_column("level").to_list(), LEVELS))
+        self.search = widgets.Text(
+            placeholder="search message and attrs (case-insensitive, literal)",
+            description="search",
+            continuous_update=False,
+            layout=widgets.Layout(width="360px"),
+        )
+        self.reset = widgets.Button(description="reset filters", icon="undo", tooltip="all sources, services, levels")
+        self.count = widgets.HTML(layout=wide)
+        self.table = widgets.HTML(layout=wide)
+        self.evidence = widgets.HTML(
+            "<em>Click a milestone to see its evidence.</em>" if self.milestones else "", layout=wide
+        )
+        self.milestone_buttons = self._milestone_buttons()
+        self.figure = self._figure()
+
+        for w in (self.window, self.sources, self.services, self.levels, self.search):
+            w.observe(self._on_change, names="value")
+        self.reset.on_click(self._on_reset)
+
+        hint = widgets.HTML("<small>none selected = all; ctrl/shift-click to select several</small>")
+        filters = widgets.HBox(
+            [self.sources, self.services, self.levels, widgets.VBox([self.search, self.reset, hint])],
+            layout=widgets.Layout(flex_flow="row wrap"),
+        )
+        title = widgets.HTML(
+            _CSS + f"<h3>{html.escape(incident.spec.id)}: {html.escape(incident.spec.title)}</h3>"
+            "<small>All times UTC. The swimlane and the table follow the filters.</small>"
+        )
+        parts: list[widgets.Widget] = [title, self.window, filters, self.count]
+        if self.milestone_buttons:
+            parts += [
+                widgets.HBox(
+                    [widgets.Label("milestones:"), *self.milestone_buttons],
+                    layout=widgets.Layout(flex_flow="row wrap"),
+                ),
+                self.evidence,
+            ]
+        parts += [self.figure, self.table]
+        self.widget = widgets.VBox(parts, layout=wide)
+        self.widget.add_class("pmkit-explorer")
+        self.update()
+
+    # -- construction helpers
+
+    def _multi(self, what: str, options: list[tuple[str, str | None]]) -> widgets.SelectMultiple:
+        import ipywidgets as widgets
+
+        return widgets.SelectMultiple(
+            options=options,
+            value=(),
+            rows=min(6, max(2, len(options))),
+            description=what,
+            layout=widgets.Layout(width="240px"),
+        )
+
+    def _initial_window(self) -> tuple[dt.datetime, dt.datetime]:
+        """The milestones padded by an hour before and half an hour after; else every event."""
+        first, last = self.bounds[0], self.bounds[-1]
+        times = [_utc(t) for t in (self.milestones.times().values() if self.milestones else ()) if t is not None]
+        if not times:
+            return first, last
+        lo, hi = min(times) - WINDOW_BEFORE, max(times) + WINDOW_AFTER
+        start = max((b for b in self.bounds if b <= lo), default=first)
+        end = min((b for b in self.bounds if b >= hi), default=last)
+        return start, end
+
+    def _milestone_buttons(self) -> list[widgets.Button]:
+        import ipywidgets as widgets
+
+        from pmkit.report.figures import MILESTONE_COLORS
+
+        buttons = []
+        for m in self.milestones.items if self.milestones else ():
+            when = "not found" if m.ts is None else f"{_utc(m.ts):%H:%M:%S}"
+            b = widgets.Button(
+                description=f"{m.name.replace('_', ' ')} {when}",
+                tooltip=f"{m.name}: {m.method}",
+                layout=widgets.Layout(width="auto", border_left=f"6px solid {MILESTONE_COLORS.get(m.name, '#999')}"),
+            )
+            b.on_click(lambda _b, name=m.name: self.select_milestone(name))
+            buttons.append(b)
+        return buttons
+
+    def _figure(self) -> go.FigureWidget:
+        """An empty swimlane: one fixed lane per source, the milestones as lines, its traces set by ``update``."""
+        import plotly.graph_objects as go
+
+        from pmkit.report.figures import swimlane
+
+        try:
+            fw = go.FigureWidget()
+        except ImportError as err:  # plotly raises this when anywidget is missing
+            raise ImportError(
+                "pmkit's Explorer draws its swimlane with plotly's FigureWidget, which needs the 'anywidget' "
+                "package: pip install anywidget"
+            ) from err
+        lanes = sorted(self.events.get_column("source").unique().to_list()) if self.events.height else []
+        fw.layout = swimlane(self.events.clear(), self.milestones, key_only=False).layout
+        fw.update_layout(height=160 + 40 * max(1, len(lanes)), showlegend=True, uirevision="pmkit-explorer")
+        fw.update_yaxes(type="category", categoryorder="array", categoryarray=lanes, range=[-0.5, len(lanes) - 0.5])
+        fw.add_class("pmkit-swimlane")
+        return fw
+
+    # -- behaviour
+
+    def filters(self) -> dict[str, Any]:
+        """The current widget values as keyword arguments of :func:`filter_events`."""
+        start, end = self.window.value
+        return {
+            "start": start,
+            "end": end,
+            "sources": list(self.sources.value) or None,
+            "services": list(self.services.value) or None,
+            "levels": list(self.levels.value) or None,
+            "text": self.search.value or None,
+        }
+
+    def update(self) -> None:
+        """Refilter and redraw the count, the table and the swimlane."""
+        f = self.filters()
+        self.filtered = filter_events(self.events, **f)
+        n, total = self.filtered.height, self.events.height
+        shown = min(n, self.rows)
+        self.count.value = (
+            f'<span class="pmkit-count"><b>{n:,}</b> of {total:,} events match</span>'
+            + (f"; the table shows the first {shown:,}" if n > shown else "")
+            + f" <small>(window {_label(f['start'])} to {_label(f['end'])} UTC, {self.step}-minute steps)</small>"
+        )
+        self.table.value = events_table_html(self.filtered, limit=self.rows, text=f["text"])
+        self._redraw(f["start"], f["end"])
+
+    def _redraw(self, start: dt.datetime, end: dt.datetime) -> None:
+        """Replace the swimlane's traces; the layout (lanes, milestone lines) was set once in ``_figure``."""
+        drawn, bucket = thin_for_plot(self.filtered, max_points=self.max_points)
+        fw = self.figure
+        with fw.batch_update():
+            fw.data = ()
+        fw.add_traces(swimlane_traces(drawn))
+        with fw.batch_update():
+            fw.layout.title.text = "Filtered events by source (UTC)" + (
+                f": logs thinned to the most severe line per source and {bucket}" if bucket else ""
+            )
+            fw.layout.xaxis.range = [start, end]
+
+    def select_milestone(self, name: str) -> None:
+        """Show one milestone's evidence (what a click on its button does)."""
+        if self.milestones is None:
+            raise ValueError("this Explorer has no analysis, so no milestones: Explorer(incident, analyze(incident))")
+        self.evidence.value = evidence_html(self.milestones[name])
+
+    def _on_change(self, _change: dict[str, Any]) -> None:
+        if not self._hold:
+            self.update()
+
+    def _on_reset(self, _button: widgets.Button | None = None) -> None:
+        self._hold = True
+        try:
+            self.window.value = self.initial_window
+            self.sources.value = ()
+            self.services.value = ()
+            self.levels.value = ()
+            self.search.value = ""
+        finally:
+            self._hold = False
+        self.update()
+
+    # -- text and display
+
+    def describe(self) -> str:
+        """Plain text that does not change from run to run: events per source, the window, the milestones."""
+        ev = self.events
+        spec = self.incident.spec
+        lines = [f"{spec.id}: {spec.title}".rstrip(": ")]
+        if ev.height == 0:
+            return "\n".join([*lines, "no events"])
+        lo, hi = ev.get_column("ts").min(), ev.get_column("ts").max()
+        start, end = self.initial_window
+        in_window = filter_events(ev, start=start, end=end)
+        lines += [
+            f"events: {ev.height:,} from {_utc(lo):{_TS_FORMAT}} to {_utc(hi):{_TS_FORMAT}} UTC",
+            f"initial window: {_label(start)} to {_label(end)} UTC ({self.step}-minute steps), "
+            f"{in_window.height:,} events",
+            "",
+            f"{'source':<16}{'kind':<8}{'events':>9}{'in window':>11}",
+        ]
+        win = counts_by_source(in_window).rename({"events": "in_window"})
+        table = counts_by_source(ev).join(win, on=["source", "kind"], how="left").fill_null(0)
+        for r in table.iter_rows(named=True):
+            lines.append(f"{r['source']:<16}{r['kind']:<8}{r['events']:>9,}{r['in_window']:>11,}")
+        if self.milestones is not None:
+            lines += ["", "milestones (UTC):"]
+            for m in self.milestones.items:
+                when = "not found" if m.ts is None else f"{_utc(m.ts):{_TS_FORMAT}}"
+                how = m.method + (" (set in incident.yaml)" if m.overridden else "")
+                where = m.evidence.get("origin") or "derived from the SLI, no single row"
+                lines.append(f"  {m.name:<13} {when:<20} {how}")
+                lines.append(f"  {'':<13} evidence: {where}")
+        return "\n".join(lines)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        bundle["text/plain"] = f"Explorer({self.incident.spec.id}: {self.events.height:,} events)"
+        return bundle
+
+    def __repr__(self) -> str:
+        return f"Explorer({self.incident.spec.id}: {self.events.height:,} events)"
