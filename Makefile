@@ -5,12 +5,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench samples lab clean
+.PHONY: demo test lint bench samples lab notebooks clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,lab]"
 	touch $@
 
 demo: $(VENV)/.installed
@@ -30,8 +30,10 @@ samples: $(VENV)/.installed
 	$(BIN)/python -m pmkit.samplegen data/samples
 
 lab: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e ".[lab]"
 	$(BIN)/jupyter lab notebooks/
+
+notebooks: $(VENV)/.installed
+	$(BIN)/python scripts/refresh_notebooks.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
