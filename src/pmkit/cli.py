@@ -217,6 +217,27 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _cmd_comms(args: argparse.Namespace) -> int:
+    from pmkit.analyze import analyze
+    from pmkit.incident import Incident
+    from pmkit.report.comms import drafts
+
+    result = analyze(Incident.load(args.incident))
+    texts = drafts(result, args.at)
+    if not args.output:
+        for name, text in texts.items():
+            print(f"===== {name} =====")
+            print(text.rstrip())
+            print()
+        return 0
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in texts.items():
+        (out / name).write_text(text, encoding="utf-8")
+        print(f"wrote {out / name}")
+    return 0
+
+
 def _cmd_formats(args: argparse.Namespace) -> int:
     from pmkit.sources.registry import formats
 
@@ -299,6 +320,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="the postmortem's quality gates; exits 1 when any fails")
     p.add_argument("incident", metavar="INCIDENT_DIR")
     p.set_defaults(func=_cmd_check)
+
+    from pmkit.report.cli_render import add_demo_parser, add_render_parser
+
+    add_render_parser(sub)
+    add_demo_parser(sub)
+
+    p = sub.add_parser(
+        "comms", help="draft the internal status update, the status-page update and the resolution announcement"
+    )
+    p.add_argument("incident", metavar="INCIDENT_DIR")
+    p.add_argument("--at", help="the moment the updates speak for (ISO time, UTC); default: the latest status moment")
+    p.add_argument("-o", "--output", metavar="OUTDIR", help="write the drafts as Markdown files into OUTDIR")
+    p.set_defaults(func=_cmd_comms)
 
     p = sub.add_parser("formats", help="list every kind/format pmkit reads, with an example of each")
     p.add_argument("--kind", choices=["logs", "metrics", "deploys", "chat", "alerts"], help="only this kind")

@@ -7,6 +7,7 @@ nothing is shown or written here. Times are UTC on every axis.
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import plotly.graph_objects as go
 import polars as pl
@@ -188,7 +189,7 @@ def error_ratio(
         )
     _milestone_lines(fig, milestones, labels=False)
     fig.update_layout(title="Error ratio per minute (UTC)", height=380, **_LAYOUT)
-    fig.update_yaxes(tickformat=".0%", title="error ratio", rangemode="tozero")
+    fig.update_layout(yaxis={"tickformat": ".0%", "title": "error ratio", "rangemode": "tozero"})
     return fig
 
 
@@ -268,7 +269,12 @@ def slo_burn(result: SloResult, *, window: tuple[dt.datetime, dt.datetime] | Non
         )
     if window:
         fig.add_vrect(x0=window[0], x1=window[1], fillcolor="#c0392b", opacity=0.06, line_width=0)
-    fig.update_yaxes(type="log", row=2, col=1, title="x budget rate")
+    peak = 1.0
+    for col in ("burn_5m", "burn_1h", "burn_30m", "burn_6h"):
+        if col in burn.columns and burn.height:
+            peak = max(peak, float(burn.get_column(col).max() or 0.0))
+    # log axis from 0.1x to above the peak (zeros would stretch it to nothing)
+    fig.update_yaxes(type="log", range=[-1, math.log10(peak * 2)], row=2, col=1, title="x budget rate")
     fig.update_yaxes(tickformat=".0%", row=1, col=1)
     fig.update_layout(title=f"SLO {result.name}: {result.objective}% over {result.period}", height=560, **_LAYOUT)
     return fig
