@@ -3,7 +3,7 @@
 Facts come from the analysis; prose comes from ``narrative:`` in incident.yaml. What the author
 has not written yet shows as a marked TODO (``> **TODO** ...``), never as invented text.
 Untrusted text (chat, logs, deploy descriptions) is escaped so it cannot inject HTML or break a
-table, and passed through :func:`pmkit.report.redact.redact` when that module is present.
+table, and secrets and personal data are redacted (:mod:`pmkit.report.redact`).
 
 The same sections feed the notebook (``notebooks/postmortem.ipynb``), the Markdown export and
 the seed 000 file set (``incident.md``, ``timeline.md``, ``postmortem.md``, ``action-items.md``).
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
+
+from pmkit.report.redact import redact, redact_frame
 
 if TYPE_CHECKING:
     from pmkit.analyze import Analysis
@@ -49,14 +51,6 @@ def esc(text: Any, limit: int = 300) -> str:
         s = s[: limit - 1] + "…"
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
     return s.replace("`", "'")
-
-
-def _redactor() -> Callable[[str], str]:
-    try:
-        from pmkit.report.redact import redact
-    except ImportError:  # the redaction module is optional while it is being built
-        return lambda s: s
-    return redact
 
 
 def hm(t: dt.datetime | None, *, date: bool = False) -> str:
@@ -268,7 +262,7 @@ def timeline_rows(a: Analysis) -> pl.DataFrame:
         {
             "ts": m.ts,
             "what": f"**{m.name.replace('_', ' ').capitalize()}**",
-            "detail": esc(m.evidence.get("message") or m.method),
+            "detail": esc(redact(m.evidence.get("message") or m.method)),
             "source": m.evidence.get("source") or "",
         }
         for m in ms.items
@@ -277,13 +271,12 @@ def timeline_rows(a: Analysis) -> pl.DataFrame:
     milestone_frame = pl.DataFrame(
         rows, schema={"ts": pl.Datetime("us", "UTC"), "what": pl.String, "detail": pl.String, "source": pl.String}
     )
-    redact = _redactor()
     evidence = [m.evidence.get("origin") for m in ms.items if m.evidence.get("origin")]
-    tl = tl.filter(~pl.col("origin").is_in(evidence))  # already listed as a milestone
+    tl = redact_frame(tl.filter(~pl.col("origin").is_in(evidence)), ["message"])  # milestones are listed already
     events = tl.select(
         "ts",
         pl.col("kind").alias("what"),
-        pl.col("message").map_elements(lambda s: esc(redact(s), 160), return_dtype=pl.String).alias("detail"),
+        pl.col("message").map_elements(lambda s: esc(s, 160), return_dtype=pl.String).alias("detail"),
         "source",
     )
     out = pl.concat([milestone_frame, events]).sort("ts", maintain_order=True)
@@ -396,17 +389,17 @@ def _supporting(a: Analysis) -> str:
     if a.rollback:
         rb = a.rollback
         parts.append(
-            f"Mitigating change: {esc(rb.get('description') or 'rollback')} of {esc(rb.get('service'))}, started "
+            f"Mitigating change: {esc(redact(rb.get('description') or 'rollback'))} of {esc(rb.get('service'))}, started "
             f"{hm(rb.get('start'))}, completed {hm(rb.get('completed'))} UTC."
         )
     if a.signatures.height:
-        redact = _redactor()
+        sigs = redact_frame(a.signatures.head(8), ["template"])
         parts.append("### Log signatures new or surging during the impact")
         parts.append(
             "| Status | Count | First seen (UTC) | Template |\n|---|---|---|---|\n"
             + "\n".join(
-                f"| {r['status']} | {r['count_impact']:,} | {hm(r['first_seen_in_impact'])} | {esc(redact(r['template']), 200)} |"
-                for r in a.signatures.head(8).iter_rows(named=True)
+                f"| {r['status']} | {r['count_impact']:,} | {hm(r['first_seen_in_impact'])} | {esc(r['template'], 200)} |"
+                for r in sigs.iter_rows(named=True)
             )
         )
     cad = a.cadence
