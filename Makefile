@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine (each creates .venv on first use):
-#   make demo   runs the main job on the bundled sample incident
+#   make demo   renders the bundled sample incidents' postmortems (HTML, Markdown) into out/
 #   make test   runs the tests
 PYTHON ?= python3
 VENV ?= .venv
@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/pmkit load data/samples/INC-2025-0142
+	$(BIN)/pmkit demo
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
