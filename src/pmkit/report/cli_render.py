@@ -1,0 +1,177 @@
+"""``pmkit render`` and ``pmkit demo``: the batch front of :func:`pmkit.report.render.render`.
+
+``cli.py`` calls :func:`add_render_parser` and :func:`add_demo_parser` on its subparsers; each
+sets ``func`` to a handler that returns the exit code (non-zero when any incident failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from pmkit.errors import PmkitError
+
+DEFAULT_OUT = "out"
+
+
+def _formats(value: str) -> tuple[str, ...]:
+    from pmkit.report.render import FORMATS
+
+    items = tuple(dict.fromkeys(v.strip().lower() for v in value.split(",") if v.strip()))
+    bad = [v for v in items if v not in FORMATS]
+    if bad or not items:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected a comma-separated list of {', '.join(FORMATS)}")
+    return items
+
+
+def _jobs(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected a whole number of workers, 1 or more")
+    return n
+
+
+def _report(results: list, output_dir: Path) -> int:
+    """Print one line per incident (the files, or the failing cell and error); 1 when any failed."""
+    ok = [r for r in results if r.ok]
+    failed = [r for r in results if not r.ok]
+    if ok:
+        print(f"rendered {len(ok)} of {len(results)} incident(s) into {output_dir}/:")
+        for r in ok:
+            shown = [r.files[k] for k in ("html", "md", "ipynb") if k in r.files]
+            shown += [p for k, p in r.files.items() if k not in ("html", "md", "ipynb") and p not in shown]
+            print(f"  {r.incident_id} ({r.seconds:.1f} s): {r.output_dir}/")
+            print("    " + "  ".join(p.name for p in shown))
+    for r in failed:
+        print(f"FAILED {r.incident_id} ({r.incident_dir}): {r.error}", file=sys.stderr)
+        if "ipynb" in r.files:
+            print(f"  executed notebook with the traceback: {r.files['ipynb']}", file=sys.stderr)
+    if ok and "html" in ok[0].files:
+        print(f"open {ok[0].files['html']} in a browser")
+    return 1 if failed else 0
+
+
+def skip_slow_imports() -> None:
+    """In the command's own process: leave out jsonschema's IRI checker (see ``pmkit.report.run.SKIP_SLOW_IMPORTS``).
+
+    Only before anything imported jsonschema, so no one's format checker changes under them.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    skip_slow_imports()
+    from pmkit.report.render import render
+
+    params = {"convention": args.convention} if args.convention else None
+    out = Path(args.output)
+    results = render(
+        args.incidents,
+        out,
+        to=args.to,
+        jobs=args.jobs,
+        progress=not args.no_progress,
+        notebook=args.notebook,
+        parameters=params,
+    )
+    return _report(results, out)
+
+
+def sample_dirs() -> list[Path]:
+    """The bundled sample incident folders (``data/samples/*/incident.yaml``)."""
+    from pmkit.report.run import resource_dir
+
+    try:
+        root = resource_dir("data/samples")
+    except PmkitError as exc:
+        raise PmkitError("the bundled sample incidents (data/samples) are not installed; run from a checkout") from exc
+    return sorted(p.parent for p in root.glob("*/incident.yaml"))
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    skip_slow_imports()
+    from pmkit.report.render import render
+
+    dirs = sample_dirs()
+    if not dirs:
+        raise PmkitError("no sample incidents found under data/samples")
+    out = Path(args.output)
+    jobs = args.jobs or max(1, min(len(dirs), os.cpu_count() or 1))
+    print(f"rendering the {len(dirs)} sample incidents ({', '.join(d.name for d in dirs)}) to HTML and Markdown...")
+    results = render(dirs, out, to=("html", "md"), jobs=jobs, progress=not args.no_progress)
+    return _report(results, out)
+
+
+def add_render_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """``pmkit render INCIDENT_DIR... [-o OUTDIR] [--to html,md] [--jobs N]``."""
+    p = sub.add_parser(
+        "render",
+        help="run the postmortem notebook for each incident and write HTML, Markdown and the seed files",
+        description=(
+            "Execute the postmortem notebook (papermill) for each incident folder and export it (nbconvert) to "
+            "OUTDIR/<incident id>/: postmortem.html (self-contained), postmortem.md, postmortem.ipynb (the executed "
+            "record) and incident.md, timeline.md, action-items.md. An incident that fails is reported with its "
+            "failing cell; the others are still rendered; the exit code is 1 when any failed."
+        ),
+    )
+    p.add_argument("incidents", nargs="+", metavar="INCIDENT_DIR", help="incident folder(s) with an incident.yaml")
+    p.add_argument(
+        "-o", "--output", default=DEFAULT_OUT, metavar="OUTDIR", help=f"output folder (default {DEFAULT_OUT}/)"
+    )
+    p.add_argument("--to", type=_formats, default=("html", "md"), metavar="html,md", help="formats (default html,md)")
+    p.add_argument(
+        "-j", "--jobs", type=_jobs, default=1, metavar="N", help="incidents rendered side by side (default 1)"
+    )
+    p.add_argument(
+        "--convention",
+        choices=["impact", "detection"],
+        help="measure MTTM/MTTR from impact start or detection (default: the notebook's)",
+    )
+    p.add_argument("--notebook", metavar="IPYNB", help="notebook to execute (default: pmkit's postmortem notebook)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_render)
+    return p
+
+
+def add_demo_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """``pmkit demo [-o OUTDIR]``: render the bundled sample incidents."""
+    p = sub.add_parser(
+        "demo",
+        help="render the bundled sample incidents to HTML and Markdown and print where the files are",
+        description="Render the sample incidents in data/samples, as `pmkit render` does, and print where the files are.",
+    )
+    p.add_argument(
+        "-o", "--output", default=DEFAULT_OUT, metavar="OUTDIR", help=f"output folder (default {DEFAULT_OUT}/)"
+    )
+    p.add_argument(
+        "-j", "--jobs", type=_jobs, default=None, metavar="N", help="worker processes (default: one per core)"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pmkit.report.cli_render render|demo ...``: the two commands on their own (same as ``pmkit``)."""
+    parser = argparse.ArgumentParser(prog="pmkit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    add_render_parser(sub)
+    add_demo_parser(sub)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except PmkitError as exc:
+        print(f"pmkit: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
