@@ -234,6 +234,21 @@ def test_several_files_gzip_and_a_0x1f_byte(tmp_path: Path) -> None:
     assert res.frame.get_column("actor")[1] == "a\\u001fb"  # a control character, shown escaped
 
 
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"a", b"a\n", b"\n\n", b"a\r\nb\n\n c\x1fd\n\xef\xbb\xbfx", b"\xef\xbb\xbfhead\nz\r", b"x\ry\r\n\xff\xfe\n"],
+)
+def test_stream_lines_cuts_lines_as_textio_does(tmp_path: Path, data: bytes) -> None:
+    from pmkit.sources import textio
+    from pmkit.sources.logs import stream_lines
+
+    for name, payload in (("a.log", data), ("a.log.gz", gzip.compress(data))):
+        path = write(tmp_path, name, payload)
+        want = textio.read_lines(path)
+        for batch in (1, 3, 1 << 20):
+            assert stream_lines(path, batch_bytes=batch).collect(engine="streaming").equals(want), (name, batch)
+
+
 def test_scan_access_log_filters_the_window(tmp_path: Path) -> None:
     lines = [
         f'1.2.3.4 - - [14/Mar/2025:13:{m:02d}:00 +0000] "GET /{m} HTTP/1.1" 200 1 "-" "ua" rt=0.{m:02d}'
@@ -636,7 +651,7 @@ def _check(res: LoadResult, n_lines: int) -> None:
     for text in res.frame.get_column("attrs").to_list():
         value = json.loads(text)
         assert list(value) == sorted(value)
-    assert all("\n" not in m for m in res.frame.get_column("message").to_list()) or res.unit == "lines"
+    assert all("\n" not in m for m in res.frame.get_column("message").to_list()), "a message spans lines"
 
 
 _REAL_LOOKING = [

@@ -70,7 +70,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -276,10 +276,11 @@ def _is_gzip(path: Path) -> bool:
 
 
 def scan_lines(path: Path) -> pl.LazyFrame:
-    """``line_no``/``line`` of every physical line, as :func:`textio.read_lines` counts them, but streamed.
+    """``line_no``/``line`` of every physical line, as :func:`textio.read_lines` counts them, lazily.
 
     Plain files are scanned with polars' CSV reader on a separator byte (0x1F) that text
-    never contains, so memory stays flat; a line holding that byte makes the collect
+    never contains, the fastest reader for whole loads (it buffers the file, so use
+    :func:`stream_lines` where memory matters); a line holding that byte makes the collect
     fail and :func:`collect_lines` falls back to :func:`textio.read_lines`. Gzip files
     and empty files are read with textio directly.
     """
@@ -296,6 +297,60 @@ def scan_lines(path: Path) -> pl.LazyFrame:
         row_index_name="line_no",
         row_index_offset=1,
     ).with_columns(pl.col("line").fill_null(""))
+
+
+def stream_lines(path: Path, batch_bytes: int = 1 << 20) -> pl.LazyFrame:
+    """``line_no``/``line`` of every physical line as a lazy source that reads the file in batches.
+
+    Lines are cut exactly as :func:`textio.read_lines` cuts them (each batch goes through
+    :func:`textio.lines_frame`), gzip is decompressed as it is read, and memory holds a
+    few batches at a time: the source for files larger than memory. (Polars' CSV scanner,
+    even streamed, buffers the whole file; the engine reads a few batches ahead, so keep
+    them small: 1 MiB batches kept a 177 MiB log's windowed scan at a 131 MiB peak.)
+    """
+    import gzip
+
+    from polars.io.plugins import register_io_source
+
+    def batches(data: bytes, offset: int) -> pl.DataFrame:
+        if offset and data.startswith(b"\xef\xbb\xbf"):  # a BOM inside the file is text: keep it
+            return textio.lines_frame(b"\n" + data).slice(1).with_columns(pl.col("line_no") + offset - 1)
+        return textio.lines_frame(data).with_columns(pl.col("line_no") + offset)
+
+    def source(
+        with_columns: list[str] | None, predicate: pl.Expr | None, n_rows: int | None, batch_size: int | None
+    ) -> Iterator[pl.DataFrame]:
+        offset, rest, first = 0, b"", True
+        opener = gzip.open if _is_gzip(path) else open
+        with opener(path, "rb") as fh:
+            while True:
+                chunk = fh.read(batch_bytes)
+                data = rest + chunk
+                if chunk:
+                    cut = data.rfind(b"\n") + 1
+                    if cut == 0:  # one line longer than a batch: keep reading
+                        rest = data
+                        continue
+                    data, rest = data[:cut], data[cut:]
+                if first:
+                    data, first = data.removeprefix(b"\xef\xbb\xbf"), False
+                if data:
+                    df = batches(data, offset)
+                    offset += df.height
+                    if predicate is not None:
+                        df = df.filter(predicate)
+                    if with_columns is not None:
+                        df = df.select(with_columns)
+                    if n_rows is not None:
+                        df = df.head(n_rows)
+                        n_rows -= df.height
+                    yield df
+                    if n_rows == 0:
+                        return
+                if not chunk:
+                    return
+
+    return register_io_source(source, schema={"line_no": pl.UInt32, "line": pl.String}, explain_name="pmkit lines")
 
 
 def collect_lines(
@@ -412,20 +467,14 @@ def _trailing_keys_exact(lines: pl.LazyFrame, fmt: str) -> list[str]:
 
 
 def access_keys(files: Sequence[Path], fmt: str) -> list[str]:
-    """The trailing ``key=value`` keys used in these files (a cheap scan, exact when that finds too many)."""
+    """The trailing ``key=value`` keys used in these files: one streamed pass (exact when the cheap one finds many)."""
     keys: set[str] = set()
     for f in files:
-        try:
-            keys.update(_trailing_key_candidates(scan_lines(f)))
-        except pl.exceptions.PolarsError:
-            keys.update(_trailing_key_candidates(textio.read_lines(f).lazy()))
+        keys.update(_trailing_key_candidates(stream_lines(f)))
     if len(keys) > _MAX_KEY_CANDIDATES:
         keys = set()
         for f in files:
-            try:
-                keys.update(_trailing_keys_exact(scan_lines(f), fmt))
-            except pl.exceptions.PolarsError:
-                keys.update(_trailing_keys_exact(textio.read_lines(f).lazy(), fmt))
+            keys.update(_trailing_keys_exact(stream_lines(f), fmt))
     return sorted(keys)
 
 
@@ -667,8 +716,8 @@ def scan_access_log(
 ) -> pl.LazyFrame:
     """A lazy events query over an access log too large for memory, filtered to ``window`` while scanning.
 
-    Collect it with ``.collect(engine="streaming")``: lines are read, parsed and dropped
-    in batches, so memory follows the rows kept, not the file. ``window`` is
+    Collect it with ``.collect(engine="streaming")``: lines are read (:func:`stream_lines`),
+    parsed and dropped in batches, so memory follows the rows kept, not the file. ``window`` is
     ``(start, end)``, end exclusive; naive datetimes are read as UTC. Rejected lines are
     not returned here (use :func:`pmkit.load` for the full accounting). ``keys`` (the
     trailing ``key=value`` keys) are found by a first streamed pass when not given.
@@ -678,7 +727,7 @@ def scan_access_log(
         raise SourceError(f"{p}: format {format!r} is not an access log format; expected one of {sorted(ACCESS_REGEX)}")
     if keys is None:
         keys = access_keys([p], format)
-    lf = access_plan(scan_lines(p), p, format, keys, ts_format=ts_format, timezone=timezone)
+    lf = access_plan(stream_lines(p), p, format, keys, ts_format=ts_format, timezone=timezone)
     lf = lf.filter(pl.col("reason").is_null())
     if window is not None:
         start, end = (_as_utc(w) for w in window)
@@ -1187,7 +1236,9 @@ def map_records(
         if value is not None:
             members.append(Member(name, value))
     if members and height:
-        attrs = rec.with_columns(**keep_cols).select(json_object(members).alias("attrs")).to_series()
+        # streamed, so both cores build the JSON text
+        attrs = rec.lazy().with_columns(**keep_cols).select(json_object(members).alias("attrs"))
+        attrs = attrs.collect(engine="streaming").to_series()
     else:
         attrs = pl.Series("attrs", ["{}"] * height, dtype=pl.String)
 
