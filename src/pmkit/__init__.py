@@ -19,6 +19,8 @@ from pmkit.analysis.whys import FiveWhys
 from pmkit.analyze import Analysis, analyze
 from pmkit.errors import MilestoneOrderError, PmkitError, SchemaError, SourceError, SpecError, UnknownFormatError
 from pmkit.incident import Incident
+from pmkit.report.render import RenderResult, render
+from pmkit.report.run import run
 from pmkit.schema import EVENTS_SCHEMA, REJECTS_SCHEMA, SERIES_SCHEMA
 from pmkit.sources.base import LoadRequest, LoadResult
 from pmkit.sources.registry import formats, register
@@ -34,9 +36,9 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 def load(path: str, *, kind: str, format: str = "", **options: object) -> LoadResult:
     """Load one source (file, glob or folder) into a frame; see :class:`LoadRequest` for options."""
-    from pmkit.sources.base import run
+    from pmkit.sources.base import run as run_source
 
-    return run(LoadRequest(kind=kind, format=format, path=str(path), **options))  # type: ignore[arg-type]
+    return run_source(LoadRequest(kind=kind, format=format, path=str(path), **options))  # type: ignore[arg-type]
 
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "LoadResult",
     "MilestoneOrderError",
     "PmkitError",
+    "RenderResult",
     "SchemaError",
     "SourceError",
     "SpecError",
@@ -67,5 +70,7 @@ __all__ = [
     "milestones",
     "mttx",
     "register",
+    "render",
+    "run",
     "timeline",
 ]

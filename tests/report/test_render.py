@@ -8,7 +8,6 @@ same bytes.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -45,13 +44,10 @@ RUN_TIME_KEYS = ("start_time", "end_time", "duration", "iopub.execute_input", "s
 
 
 def pmkit_main(argv: list[str]) -> int:
-    """``pmkit ARGS``: through ``cli.main`` once it has the render command, else ``cli_render.main`` (same parsers)."""
+    """``pmkit ARGS``, as the console script runs it."""
     from pmkit import cli
 
-    subparsers = [a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
-    if subparsers and "render" in subparsers[0].choices:
-        return cli.main(argv)
-    return cli_render.main(argv)
+    return cli.main(argv)
 
 
 class _Elements(HTMLParser):

@@ -155,23 +155,3 @@ def add_demo_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_demo)
     return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m pmkit.report.cli_render render|demo ...``: the two commands on their own (same as ``pmkit``)."""
-    parser = argparse.ArgumentParser(prog="pmkit")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    add_render_parser(sub)
-    add_demo_parser(sub)
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except PmkitError as exc:
-        print(f"pmkit: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

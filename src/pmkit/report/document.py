@@ -168,7 +168,7 @@ def _metadata(a: Analysis) -> str:
     for role, who in spec.roles.items():
         rows.append((esc(role.replace("_", " ").capitalize()), esc(who)))
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
-    return f"## Metadata\n\n| | |\n|---|---|\n{table}"
+    return f"## Metadata\n\n| Field | Value |\n|---|---|\n{table}"
 
 
 def _impact(a: Analysis) -> str:
