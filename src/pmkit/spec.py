@@ -172,7 +172,9 @@ class Narrative(_Strict):
 class Facts(_Strict):
     """What the evidence cannot tell but severity policies ask about."""
 
-    total_users: int | None = Field(default=None, ge=0, description="active users in the period, for the affected share")
+    total_users: int | None = Field(
+        default=None, ge=0, description="active users in the period, for the affected share"
+    )
     data_loss: bool = False
     security_breach: bool = False
     workaround: bool | None = None
