@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
 SAMPLE = SAMPLES / "INC-2025-0142"
-RENDER = [sys.executable, "-m", "pmkit.report.cli_render", "render", "--no-progress"]
+RENDER = [sys.executable, "-m", "pmkit.cli", "render", "--no-progress"]
 
 FLOOR_SCRIPT = """
 import sys
