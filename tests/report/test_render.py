@@ -27,6 +27,7 @@ from pmkit.report import cli_render
 from pmkit.report.render import (
     SEED_FILES,
     RenderResult,
+    browser_path,
     duplicate_ids,
     export,
     render,
@@ -124,8 +125,19 @@ def test_markdown_has_no_plotly_payload(rendered: RenderResult) -> None:
         assert raw not in md, raw
     record = nbformat.read(rendered.files["ipynb"], as_version=4)
     titles = [o["data"][PLOTLY_MIME]["layout"]["title"]["text"] for o in figure_outputs(record)]
-    lines = [ln for ln in md.splitlines() if ln.startswith("*Figure: ")]
-    assert [ln.removeprefix("*Figure: ").split(" (interactive")[0] for ln in lines] == titles
+    # a figure is its PNG where a local browser lets kaleido draw it, else a line naming it
+    shown = [
+        ln.removeprefix("*Figure: ").split(" (interactive")[0]
+        if ln.startswith("*Figure: ")
+        else ln.removeprefix("![").split("](figures/")[0]
+        for ln in md.splitlines()
+        if ln.startswith("*Figure: ") or (ln.startswith("![") and "](figures/figure-" in ln)
+    ]
+    assert shown == titles
+    if browser_path() is not None:
+        pngs = sorted(p.name for p in (rendered.output_dir / "figures").glob("*.png"))
+        assert pngs == [f"figure-{i}.png" for i in range(1, len(titles) + 1)]
+        assert all((rendered.output_dir / "figures" / n).read_bytes().startswith(b"\x89PNG") for n in pngs)
     assert "\n\n\n" not in md and md.endswith("\n") and not md.endswith("\n\n")
 
 
@@ -221,7 +233,8 @@ def test_standin_notebook_runs_on_this_interpreter_in_its_folder(tmp_path: Path)
     assert html.count('class="jp-OutputArea-output pmkit-figure"') == 1 and not UUID.search(html)
     assert "A markdown cell of the notebook itself" in html
     md = files["md"].read_text()
-    assert "*Figure: Stand-in figure (interactive" in md and "A markdown cell of the notebook itself" in md
+    figure = "![Stand-in figure](figures/figure-1.png)" if browser_path() else "*Figure: Stand-in figure (interactive"
+    assert figure in md and "A markdown cell of the notebook itself" in md
     assert not any((tmp_path / n).exists() for n in ("incident.md", "timeline.md", "action-items.md"))
 
 

@@ -113,6 +113,10 @@ def swimlane(timeline: pl.DataFrame, milestones: Milestones | None = None, *, ke
     fig.update_layout(title="Timeline by source (UTC)", height=120 + 40 * max(1, tl["source"].n_unique()), **_LAYOUT)
     fig.update_yaxes(type="category", title=None)
     fig.update_xaxes(title="UTC")
+    if milestones is not None:  # open on the incident (older deploys stay a pan or zoom-out away)
+        times = [m.ts for m in milestones.items if m.ts is not None]
+        if times:
+            fig.update_xaxes(range=[min(times) - dt.timedelta(hours=1), max(times) + dt.timedelta(minutes=15)])
     return fig
 
 

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib.util
 import os
 import re
+import shutil
 import sys
 import threading
 import time
@@ -32,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from pmkit.errors import PmkitError
-from pmkit.report.run import RECORD_NAME, RenderError, default_notebook, resource_dir, run
+from pmkit.report.run import PLOTLY_MIME, RECORD_NAME, RenderError, default_notebook, resource_dir, run
 
 FORMATS = {"html": "postmortem.html", "md": "postmortem.md"}
 # The template writes this where plotly.js goes; it is swapped in after nbconvert's HTML clean-up
@@ -183,6 +185,54 @@ def _tidy_markdown(text: str) -> str:
     return "\n".join(out).strip("\n") + "\n"
 
 
+def browser_path() -> str | None:
+    """The Chrome/Chromium kaleido can drive for static figures: ``BROWSER_PATH``, else one on PATH; None if none."""
+    path = os.environ.get("BROWSER_PATH") or next(
+        (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
+    )
+    return path if path and Path(path).is_file() else None
+
+
+def write_figure_pngs(nb: Any, output_dir: Path) -> int:
+    """PNG files of the notebook's plotly figures in ``output_dir/figures/``, for the Markdown export.
+
+    Each figure's output gets ``metadata.filenames["image/png"]`` so the ``pmkit-md`` template links
+    the image. Needs kaleido and a local Chrome/Chromium (kaleido cannot download one here); without
+    them nothing is written and the Markdown names each figure instead, pointing to the HTML version.
+    Returns the number of images written.
+    """
+    browser = browser_path()
+    if browser is None or importlib.util.find_spec("kaleido") is None:
+        return 0
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    targets = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            fig = (
+                out.get("data", {}).get(PLOTLY_MIME)
+                if out.get("output_type") in ("display_data", "execute_result")
+                else None
+            )
+            if fig is not None:
+                name = f"figures/figure-{len(targets) + 1}.png"
+                targets.append((out, go.Figure(fig), name))
+    if not targets:
+        return 0
+    (output_dir / "figures").mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("BROWSER_PATH", browser)
+    try:  # one browser session for all the figures
+        pio.write_images(
+            [fig for _, fig, _ in targets], [output_dir / name for _, _, name in targets], width=1000, height=450
+        )
+    except Exception:
+        return 0
+    for out, _, name in targets:
+        out.setdefault("metadata", {})["filenames"] = {"image/png": name}
+    return len(targets)
+
+
 def export(
     record: str | Path, output_dir: str | Path, *, to: Sequence[str] = ("html", "md"), title: str = ""
 ) -> dict[str, Path]:
@@ -196,6 +246,8 @@ def export(
     figures = normalize_figures(nb)
     out = Path(output_dir)
     written: dict[str, Path] = {}
+    if "md" in to and figures:
+        write_figure_pngs(nb, out)  # the HTML draws the figures itself; the metadata only adds links for Markdown
     for fmt in to:
         exporter = _exporter(fmt)
         resources = {
