@@ -28,6 +28,7 @@ import shutil
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,6 +194,17 @@ def browser_path() -> str | None:
     return path if path and Path(path).is_file() else None
 
 
+@functools.cache
+def _kaleido_server() -> None:
+    """One browser per process for every figure of every incident (starting one costs ~2-3 s)."""
+    import atexit
+
+    import kaleido
+
+    kaleido.start_sync_server(silence_warnings=True)
+    atexit.register(kaleido.stop_sync_server)
+
+
 def write_figure_pngs(nb: Any, output_dir: Path) -> int:
     """PNG files of the notebook's plotly figures in ``output_dir/figures/``, for the Markdown export.
 
@@ -222,11 +234,14 @@ def write_figure_pngs(nb: Any, output_dir: Path) -> int:
         return 0
     (output_dir / "figures").mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("BROWSER_PATH", browser)
-    try:  # one browser session for all the figures
-        pio.write_images(
-            [fig for _, fig, _ in targets], [output_dir / name for _, _, name in targets], width=1000, height=450
-        )
-    except Exception:
+    try:
+        _kaleido_server()
+        with warnings.catch_warnings():  # "kopts ignored when using a server": we use the server on purpose
+            warnings.simplefilter("ignore", UserWarning)
+            pio.write_images(
+                [fig for _, fig, _ in targets], [output_dir / name for _, _, name in targets], width=1000, height=450
+            )
+    except Exception:  # a static image is a convenience: without it the Markdown names the figure
         return 0
     for out, _, name in targets:
         out.setdefault("metadata", {})["filenames"] = {"image/png": name}
