@@ -480,17 +480,6 @@ def _incident_md(a: Analysis) -> str:
     )
 
 
-def _timeline_md(a: Analysis) -> str:
-    rows = timeline_rows(a)
-    body = "\n".join(
-        f"| {r['ts']:%H:%M:%S} | {r['what']} | {r['detail']} | {esc(r['source'])} |" for r in rows.iter_rows(named=True)
-    )
-    return (
-        f"# Incident Timeline: {esc(a.incident.spec.id)}\n\nAll times UTC.\n\n"
-        f"| Time | Event | Detail | Source |\n|------|-------|--------|--------|\n{body}\n"
-    )
-
-
 def _action_items_md(a: Analysis) -> str:
     items = a.incident.spec.action_items
     checks = "\n".join(
@@ -504,9 +493,12 @@ def _action_items_md(a: Analysis) -> str:
 def build(analysis: Analysis) -> Document:
     """Every section of the postmortem, plus the other files of the seed file set."""
     sections = tuple(Section(k, _TITLES[k], _BUILDERS[k](analysis)) for k in SECTION_ORDER)
+    timeline = next(sec for sec in sections if sec.key == "timeline").markdown  # built once, used twice
     extra = {
         "incident.md": _incident_md(analysis),
-        "timeline.md": _timeline_md(analysis),
+        "timeline.md": f"# Incident Timeline: {esc(analysis.incident.spec.id)}\n\n"
+        + timeline.removeprefix("## Timeline\n\n")
+        + "\n",
         "action-items.md": _action_items_md(analysis),
     }
     return Document(analysis.incident.spec.id, sections, extra)
