@@ -26,10 +26,11 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,9 +195,11 @@ def browser_path() -> str | None:
     return path if path and Path(path).is_file() else None
 
 
+_KALEIDO_LOCK = threading.Lock()
+
+
 @functools.cache
-def _kaleido_server() -> None:
-    """One browser per process for every figure of every incident (starting one costs ~2-3 s)."""
+def _start_kaleido() -> None:
     import atexit
 
     import kaleido
@@ -205,19 +208,15 @@ def _kaleido_server() -> None:
     atexit.register(kaleido.stop_sync_server)
 
 
-def write_figure_pngs(nb: Any, output_dir: Path) -> int:
-    """PNG files of the notebook's plotly figures in ``output_dir/figures/``, for the Markdown export.
+def _kaleido_server() -> None:
+    """One browser per process for every figure of every incident (starting one costs ~2-3 s)."""
+    with _KALEIDO_LOCK:  # the warm-up thread and the figures' thread may both ask
+        _start_kaleido()
 
-    Each figure's output gets ``metadata.filenames["image/png"]`` so the ``pmkit-md`` template links
-    the image. Needs kaleido and a local Chrome/Chromium (kaleido cannot download one here); without
-    them nothing is written and the Markdown names each figure instead, pointing to the HTML version.
-    Returns the number of images written.
-    """
-    browser = browser_path()
-    if browser is None or importlib.util.find_spec("kaleido") is None:
-        return 0
+
+def _figure_targets(nb: Any) -> list[tuple[Any, Any, str]]:
+    """The notebook's plotly figure outputs, each with its figure object and its PNG file name."""
     import plotly.graph_objects as go
-    import plotly.io as pio
 
     targets = []
     for cell in nb.cells:
@@ -228,20 +227,80 @@ def write_figure_pngs(nb: Any, output_dir: Path) -> int:
                 else None
             )
             if fig is not None:
-                name = f"figures/figure-{len(targets) + 1}.png"
-                targets.append((out, go.Figure(fig), name))
-    if not targets:
-        return 0
-    (output_dir / "figures").mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("BROWSER_PATH", browser)
+                targets.append((out, go.Figure(fig), f"figures/figure-{len(targets) + 1}.png"))
+    return targets
+
+
+def _draw_pngs(figures: Sequence[Any], paths: Sequence[Path]) -> bool:
+    """Draw figures to PNG files with kaleido's browser; False (nothing promised) when it cannot."""
+    import plotly.io as pio
+
     try:
         _kaleido_server()
         with warnings.catch_warnings():  # "kopts ignored when using a server": we use the server on purpose
             warnings.simplefilter("ignore", UserWarning)
-            pio.write_images(
-                [fig for _, fig, _ in targets], [output_dir / name for _, _, name in targets], width=1000, height=450
-            )
+            pio.write_images(list(figures), list(paths), width=1000, height=450)
     except Exception:  # a static image is a convenience: without it the Markdown names the figure
+        return False
+    return True
+
+
+def _can_draw_pngs() -> bool:
+    browser = browser_path()
+    if browser is None or importlib.util.find_spec("kaleido") is None:
+        return False
+    os.environ.setdefault("BROWSER_PATH", browser)
+    return True
+
+
+def warm_browser() -> threading.Thread | None:
+    """Start kaleido's browser in a thread (a first figure costs ~2 s of browser start-up): the caller
+    overlaps it with other work, e.g. the kernel running the notebook, and joins it before drawing."""
+    if not _can_draw_pngs() or _start_kaleido.cache_info().currsize:
+        return None
+    import kaleido  # noqa: F401 - imported here, not in the thread (imports are not thread-safe)
+    import plotly.graph_objects as go
+
+    blank = go.Figure()
+    tmp = Path(tempfile.mkdtemp(prefix="pmkit-warm-"))
+
+    def warm() -> None:
+        _draw_pngs([blank], [tmp / "warm.png"])
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    thread = threading.Thread(target=warm, name="pmkit-browser-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def write_figure_pngs(nb: Any, output_dir: Path, *, meanwhile: Callable[[], Any] | None = None) -> int:
+    """PNG files of the notebook's plotly figures in ``output_dir/figures/``, for the Markdown export.
+
+    Each figure's output gets ``metadata.filenames["image/png"]`` so the ``pmkit-md`` template links
+    the image. Needs kaleido and a local Chrome/Chromium (kaleido cannot download one here); without
+    them nothing is written and the Markdown names each figure instead, pointing to the HTML version.
+    ``meanwhile`` runs in this thread while the browser draws (it must not change ``nb``).
+    Returns the number of images written.
+    """
+    targets = _figure_targets(nb) if _can_draw_pngs() else []
+    if not targets:
+        if meanwhile is not None:
+            meanwhile()
+        return 0
+    (output_dir / "figures").mkdir(parents=True, exist_ok=True)
+    drawn: list[bool] = []
+    thread = threading.Thread(
+        target=lambda: drawn.append(_draw_pngs([f for _, f, _ in targets], [output_dir / n for _, _, n in targets])),
+        name="pmkit-figures",
+        daemon=True,
+    )
+    thread.start()
+    try:
+        if meanwhile is not None:
+            meanwhile()
+    finally:
+        thread.join()
+    if not drawn or not drawn[0]:
         return 0
     for out, _, name in targets:
         out.setdefault("metadata", {})["filenames"] = {"image/png": name}
@@ -261,9 +320,8 @@ def export(
     figures = normalize_figures(nb)
     out = Path(output_dir)
     written: dict[str, Path] = {}
-    if "md" in to and figures:
-        write_figure_pngs(nb, out)  # the HTML draws the figures itself; the metadata only adds links for Markdown
-    for fmt in to:
+
+    def write(fmt: str) -> None:
         exporter = _exporter(fmt)
         resources = {
             "metadata": {"name": title or Path(record).stem, "path": str(out)},
@@ -281,7 +339,14 @@ def export(
         path = out / FORMATS[fmt]
         path.write_text(body, encoding="utf-8", newline="\n")
         written[fmt] = path
-    return written
+
+    if "md" in to and figures:
+        # the HTML draws its figures itself: it is exported while the browser draws the Markdown's PNGs
+        write_figure_pngs(nb, out, meanwhile=(lambda: write("html")) if "html" in to else None)
+    for fmt in to:
+        if fmt not in written:
+            write(fmt)
+    return dict(sorted(written.items(), key=lambda kv: to.index(kv[0])))
 
 
 def render_one(
@@ -313,9 +378,12 @@ def render_one(
         _exporter(fmt).environment  # noqa: B018 - jinja environment and filters, imported now
     warm = threading.Thread(target=_prepare_quietly, args=(tuple(to),), daemon=True)
     warm.start()
+    browser = warm_browser() if "md" in to else None  # started once per process, while the kernel works
     try:
         record = run(inc, out, notebook=notebook, parameters=parameters)
         warm.join()
+        if browser is not None:
+            browser.join()
         files["ipynb"] = record
         files.update(export(record, out, to=to, title=f"Postmortem {ident}: {title}".rstrip(": ")))
         for name in SEED_FILES:
