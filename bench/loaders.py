@@ -171,13 +171,10 @@ def _floor(path: Path, k: int) -> int:
 
 
 def _pmkit(path: Path, k: int) -> int:
-    """``pmkit load FILE --kind logs --format combined -o out.parquet``, minus start-up."""
-    from pmkit.cli import write_frame
-    from pmkit.sources.base import LoadRequest, run
+    """``pmkit load FILE --kind logs --format combined -o out.parquet``, minus start-up (streamed to the file)."""
+    from pmkit.sources.base import LoadRequest, sink
 
-    res = run(LoadRequest(kind="logs", format="combined", path=str(path)))
-    write_frame(res.frame, str(DATA / "out-combined.parquet"))
-    return res.inputs
+    return sink(LoadRequest(kind="logs", format="combined", path=str(path)), DATA / "out-combined.parquet").inputs
 
 
 def _pmkit_no_write(path: Path, k: int) -> int:
@@ -240,12 +237,10 @@ def _json_pmkit(path: Path, k: int) -> int:
 
 
 def _json_pmkit_write(path: Path, k: int) -> int:
-    from pmkit.cli import write_frame
-    from pmkit.sources.base import LoadRequest, run
+    """``pmkit load FILE --kind logs --format jsonl -o out.parquet``, minus start-up."""
+    from pmkit.sources.base import LoadRequest, sink
 
-    res = run(LoadRequest(kind="logs", format="jsonl", path=str(path)))
-    write_frame(res.frame, str(DATA / "out-jsonl.parquet"))
-    return res.inputs
+    return sink(LoadRequest(kind="logs", format="jsonl", path=str(path)), DATA / "out-jsonl.parquet").inputs
 
 
 def _json_polars(path: Path, k: int) -> int:
