@@ -29,7 +29,10 @@ def _draw(cls: type, out: Path) -> list[bytes]:
     async def go_() -> None:
         async with cls(n=1) as k:
             await k.write_fig_from_object(
-                [{"fig": f, "path": p, "opts": {"width": 500, "height": 300}} for f, p in zip(_figures(), paths)]
+                [
+                    {"fig": f, "path": p, "opts": {"width": 500, "height": 300}}
+                    for f, p in zip(_figures(), paths, strict=True)
+                ]
             )
 
     asyncio.run(go_())

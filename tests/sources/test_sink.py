@@ -76,6 +76,6 @@ def test_loader_without_a_lazy_form_is_loaded_then_written(tmp_path: Path) -> No
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(SourceError, match="nope.log: no such file"):
+    with pytest.raises(SourceError, match=r"nope\.log: no such file"):
         sink(LoadRequest(kind="logs", format="combined", path=str(tmp_path / "nope.log")), tmp_path / "e.parquet")
     assert not (tmp_path / "e.parquet").exists()
