@@ -171,10 +171,13 @@ def _floor(path: Path, k: int) -> int:
 
 
 def _pmkit(path: Path, k: int) -> int:
-    """``pmkit load FILE --kind logs --format combined -o out.parquet``, minus start-up (streamed to the file)."""
-    from pmkit.sources.base import LoadRequest, sink
+    """``pmkit load FILE --kind logs --format combined -o out.parquet``, minus start-up."""
+    from pmkit.cli import write_frame
+    from pmkit.sources.base import LoadRequest, run
 
-    return sink(LoadRequest(kind="logs", format="combined", path=str(path)), DATA / "out-combined.parquet").inputs
+    res = run(LoadRequest(kind="logs", format="combined", path=str(path)))
+    write_frame(res.frame, str(DATA / "out-combined.parquet"))
+    return res.inputs
 
 
 def _pmkit_no_write(path: Path, k: int) -> int:
@@ -237,10 +240,12 @@ def _json_pmkit(path: Path, k: int) -> int:
 
 
 def _json_pmkit_write(path: Path, k: int) -> int:
-    """``pmkit load FILE --kind logs --format jsonl -o out.parquet``, minus start-up."""
-    from pmkit.sources.base import LoadRequest, sink
+    from pmkit.cli import write_frame
+    from pmkit.sources.base import LoadRequest, run
 
-    return sink(LoadRequest(kind="logs", format="jsonl", path=str(path)), DATA / "out-jsonl.parquet").inputs
+    res = run(LoadRequest(kind="logs", format="jsonl", path=str(path)))
+    write_frame(res.frame, str(DATA / "out-jsonl.parquet"))
+    return res.inputs
 
 
 def _json_polars(path: Path, k: int) -> int:

@@ -23,9 +23,9 @@ def write_frame(df: pl.DataFrame, path: str) -> None:
         )
     p.parent.mkdir(parents=True, exist_ok=True)
     if p.suffix == ".parquet":
-        from pmkit.sources.base import PARQUET_COMPRESSION
-
-        df.write_parquet(p, compression=PARQUET_COMPRESSION)
+        # snappy (pyarrow's default) writes a load's long string columns (attrs, message, origin) ~1.7x
+        # faster than polars' default zstd, for files ~1.8x larger
+        df.write_parquet(p, compression="snappy")
     elif p.suffix == ".csv":
         df.write_csv(p)
     else:
@@ -82,7 +82,7 @@ def _pairs(items: list[str] | None, flag: str) -> dict[str, object]:
 
 def _cmd_load(args: argparse.Namespace) -> int:
     from pmkit.incident import Incident
-    from pmkit.sources.base import LoadRequest, LoadResult, run, sink
+    from pmkit.sources.base import LoadRequest, run
 
     target = Path(args.source)
     if target.is_dir() and (target / "incident.yaml").is_file() and not args.kind:
@@ -123,20 +123,14 @@ def _cmd_load(args: argparse.Namespace) -> int:
         fields=_pairs(args.field, "--field"),
         options=_pairs(args.option, "--option"),
     )
-    if args.output and Path(args.output).suffix == ".parquet":
-        res = sink(req, args.output)  # streamed: the frame is never held whole
-        rows = res.rows
-    else:
-        res = run(req)
-        rows = res.frame.height
+    res = run(req)
     print(f"parsed {res.parsed:,}, rejected {res.rejected:,}")
     for note in res.notes:
         print(f"note: {note}")
     _print_rejects(res.rejects)
     if args.output:
-        if isinstance(res, LoadResult):
-            write_frame(res.frame, args.output)
-        print(f"wrote {rows:,} rows to {args.output}")
+        write_frame(res.frame, args.output)
+        print(f"wrote {res.frame.height:,} rows to {args.output}")
     if args.rejects:
         write_frame(res.rejects, args.rejects)
         print(f"wrote {res.rejects.height:,} rejects to {args.rejects}")

@@ -12,8 +12,6 @@ CSV export and round-trips through pandas unchanged. ``pmkit.attrs_field`` reads
 
 from __future__ import annotations
 
-from typing import overload
-
 import polars as pl
 
 from pmkit.errors import SchemaError
@@ -65,61 +63,16 @@ def empty(name: str) -> pl.DataFrame:
     return pl.DataFrame(schema=_SCHEMAS[name])
 
 
-@overload
-def conform(df: pl.DataFrame, name: str) -> pl.DataFrame: ...
-@overload
-def conform(df: pl.LazyFrame, name: str) -> pl.LazyFrame: ...
-def conform(df: pl.DataFrame | pl.LazyFrame, name: str) -> pl.DataFrame | pl.LazyFrame:
-    """Select the contract's columns in order, adding missing optional ones as nulls (eager or lazy alike)."""
+def conform(df: pl.DataFrame, name: str) -> pl.DataFrame:
+    """Select the contract's columns in order, adding missing optional ones as nulls."""
     schema = _SCHEMAS[name]
-    have = set(df.collect_schema().names())
     cols = []
     for col, dtype in schema.items():
-        if col in have:
+        if col in df.columns:
             cols.append(pl.col(col).cast(dtype))
         else:
             cols.append(pl.lit(None, dtype=dtype).alias(col))
     return df.select(cols)
-
-
-def summary_exprs(name: str) -> list[pl.Expr]:
-    """Aggregations that :func:`check_summary` judges: null counts of required columns, kinds and levels.
-
-    They run inside a streamed load (one pass, nothing held) as well as over a frame in memory.
-    """
-    exprs = [pl.col(c).null_count().alias(f"nulls_{c}") for c in _REQUIRED[name]]
-    if name == "events":
-        exprs += [
-            pl.col("kind").drop_nulls().unique().sort().implode().alias("kinds"),
-            pl.col("level").drop_nulls().unique().sort().implode().alias("levels"),
-        ]
-    return exprs
-
-
-def check_summary(schema: pl.Schema, summary: dict[str, object], name: str, *, where: str = "frame") -> None:
-    """Raise :class:`SchemaError` when a frame's schema and :func:`summary_exprs` values break the contract."""
-    contract = _SCHEMAS[name]
-    problems: list[str] = []
-    if list(schema.names()) != list(contract):
-        problems.append(f"columns are {list(schema.names())}, expected {list(contract)}")
-    else:
-        for col, dtype in contract.items():
-            if schema[col] != dtype:
-                problems.append(f"column {col!r} is {schema[col]}, expected {dtype}")
-        if not problems:
-            for col in _REQUIRED[name]:
-                n = summary[f"nulls_{col}"]
-                if n:
-                    problems.append(f"column {col!r} has {n} null values; it is required")
-            if name == "events":
-                bad_kind = set(summary["kinds"] or []) - set(EVENT_KINDS)  # type: ignore[call-overload]
-                if bad_kind:
-                    problems.append(f"column 'kind' has {sorted(bad_kind)}, expected one of {EVENT_KINDS}")
-                bad_level = set(summary["levels"] or []) - set(LEVELS)  # type: ignore[call-overload]
-                if bad_level:
-                    problems.append(f"column 'level' has {sorted(bad_level)}, expected one of {LEVELS} or null")
-    if problems:
-        raise SchemaError(f"{where} breaks the {name} contract: " + "; ".join(problems))
 
 
 def validate(df: pl.DataFrame, name: str, *, where: str = "frame") -> pl.DataFrame:
@@ -128,9 +81,28 @@ def validate(df: pl.DataFrame, name: str, *, where: str = "frame") -> pl.DataFra
     Raises :class:`SchemaError` naming the column and what was expected; returns
     ``df`` unchanged so a loader can end with ``return validate(df, "events")``.
     """
-    contract = _SCHEMAS[name]
-    summary: dict[str, object] = {}
-    if list(df.columns) == list(contract) and all(df.schema[c] == t for c, t in contract.items()):
-        summary = df.select(summary_exprs(name)).row(0, named=True)
-    check_summary(df.schema, summary, name, where=where)
+    schema = _SCHEMAS[name]
+    problems: list[str] = []
+    if list(df.columns) != list(schema):
+        problems.append(f"columns are {list(df.columns)}, expected {list(schema)}")
+    else:
+        for col, dtype in schema.items():
+            if df.schema[col] != dtype:
+                problems.append(f"column {col!r} is {df.schema[col]}, expected {dtype}")
+        if not problems:
+            for col in _REQUIRED[name]:
+                n = df.get_column(col).null_count()
+                if n:
+                    problems.append(f"column {col!r} has {n} null values; it is required")
+            if name == "events" and df.height:
+                bad_kind = set(df.get_column("kind").unique().to_list()) - set(EVENT_KINDS)
+                if bad_kind:
+                    problems.append(f"column 'kind' has {sorted(bad_kind)}, expected one of {EVENT_KINDS}")
+                levels = set(df.get_column("level").drop_nulls().unique().to_list())
+                if levels - set(LEVELS):
+                    problems.append(
+                        f"column 'level' has {sorted(levels - set(LEVELS))}, expected one of {LEVELS} or null"
+                    )
+    if problems:
+        raise SchemaError(f"{where} breaks the {name} contract: " + "; ".join(problems))
     return df

@@ -82,7 +82,7 @@ from pmkit import timeutil
 from pmkit.errors import SourceError
 from pmkit.schema import UTC_TS
 from pmkit.sources import textio
-from pmkit.sources.base import LoadPlan, LoadRequest, LoadResult, rejects_frame
+from pmkit.sources.base import LoadRequest, LoadResult, rejects_frame
 from pmkit.sources.registry import register
 
 # ---------------------------------------------------------------------------- levels
@@ -281,7 +281,7 @@ def scan_lines(path: Path) -> pl.LazyFrame:
     Plain files are scanned with polars' CSV reader on a separator byte (0x1F) that text
     never contains, the fastest reader for whole loads (it buffers the file, so use
     :func:`stream_lines` where memory matters); a line holding that byte makes the collect
-    fail and :class:`LoadPlan`'s fallback reads it with :func:`textio.read_lines`. Gzip files
+    fail and :func:`collect_lines` falls back to :func:`textio.read_lines`. Gzip files
     and empty files are read with textio directly.
     """
     if _is_gzip(path) or path.stat().st_size == 0:
@@ -351,6 +351,23 @@ def stream_lines(path: Path, batch_bytes: int = 1 << 20) -> pl.LazyFrame:
                     return
 
     return register_io_source(source, schema={"line_no": pl.UInt32, "line": pl.String}, explain_name="pmkit lines")
+
+
+def collect_lines(
+    files: Sequence[Path], build: Callable[[pl.LazyFrame, Path], pl.LazyFrame], *, streaming: bool = True
+) -> pl.DataFrame:
+    """Run ``build(lines, path)`` over every file as one lazy query (regexes compiled once)."""
+    engine = "streaming" if streaming else "auto"
+
+    def plan(eager: bool) -> pl.LazyFrame:
+        parts = [build(textio.read_lines(f).lazy() if eager else scan_lines(f), f) for f in files]
+        return parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical")
+
+    try:
+        return plan(False).collect(engine=engine)
+    except pl.exceptions.PolarsError:
+        # a 0x1F byte (or anything else the CSV scanner refuses): read the lines as textio does
+        return plan(True).collect(engine=engine)
 
 
 def _origin(path: Path) -> pl.Expr:
@@ -665,63 +682,27 @@ def _sample_keys(files: Sequence[Path], fmt: str, n: int = 10_000) -> list[str]:
     return sorted(keys)
 
 
-def access_load_plan(req: LoadRequest, fmt: str, keys: Sequence[str] | None = None, *, eager: bool = False) -> LoadPlan:
-    """The lazy load of access log files: every line parsed or rejected, in one query.
-
-    The trailing ``key=value`` keys are taken from each file's first 10,000 lines; a line
-    holding other keys shows in ``unknown_tail`` and ``again`` re-plans with them (rare: a
-    key first used late in the file). ``eager`` reads the lines with textio (the fallback
-    for a file the CSV scanner refuses).
-    """
-    files = req.files()
-    keys = _sample_keys(files, fmt) if keys is None else list(keys)
-    parts = [
-        access_plan(
-            textio.read_lines(f).lazy() if eager else scan_lines(f),
-            f,
-            fmt,
-            keys,
-            ts_format=req.ts_format,
-            timezone=req.timezone,
-            check_keys=True,
-        )
-        for f in files
-    ]
-    notes: tuple[str, ...] = ()
-    if req.ts_format and not timeutil.is_aware(req.ts_format) and req.timezone is None:
-        notes = (f"ts_format {req.ts_format!r} has no UTC offset; times read as UTC (set timezone)",)
-
-    def again(tails: pl.Series) -> LoadPlan | None:
-        found = _keys_in_tails(tails) - set(keys)
-        return access_load_plan(req, fmt, sorted({*keys, *found}), eager=eager) if found else None
-
-    return LoadPlan(
-        parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical"),
-        notes=notes,
-        check="unknown_tail",
-        again=again,
-        fallback=None if eager else lambda: access_load_plan(req, fmt, keys, eager=True),
-    )
-
-
-def _collect_plan(plan: LoadPlan) -> tuple[LoadPlan, pl.DataFrame]:
-    try:
-        return plan, plan.query.collect(engine="streaming")
-    except pl.exceptions.PolarsError:
-        if plan.fallback is None:
-            raise
-        plan = plan.fallback()
-        return plan, plan.query.collect(engine="streaming")
-
-
 def _load_access(req: LoadRequest, fmt: str) -> LoadResult:
-    plan, df = _collect_plan(access_load_plan(req, fmt))
+    files = req.files()
+    keys = _sample_keys(files, fmt)
+
+    def run_with(keys: Sequence[str]) -> pl.DataFrame:
+        return collect_lines(
+            files,
+            lambda lines, path: access_plan(
+                lines, path, fmt, keys, ts_format=req.ts_format, timezone=req.timezone, check_keys=True
+            ),
+        )
+
+    df = run_with(keys)
     tails = df.get_column("unknown_tail").drop_nulls()
-    again = plan.again(tails) if plan.again is not None and tails.len() else None
-    if again is not None:
-        plan, df = _collect_plan(again)
+    if tails.len() and _keys_in_tails(tails) - set(keys):  # keys first seen after the sample: parse again
+        df = run_with(sorted(set(keys) | _keys_in_tails(tails)))
     events, rejects = _split_result(df, _EVENT_COLS)
-    return LoadResult(events, rejects, inputs=df.height, parsed_inputs=events.height, notes=plan.notes)
+    notes: list[str] = []
+    if req.ts_format and not timeutil.is_aware(req.ts_format) and req.timezone is None:
+        notes.append(f"ts_format {req.ts_format!r} has no UTC offset; times read as UTC (set timezone)")
+    return LoadResult(events, rejects, inputs=df.height, parsed_inputs=events.height, notes=tuple(notes))
 
 
 def scan_access_log(
@@ -782,7 +763,6 @@ def _sniff_common(head: str) -> bool:
     example='203.0.113.9 - alice [14/Mar/2025:13:05:02 +0000] "GET /api/v1/payments HTTP/1.1" 502 173 "-" '
     '"curl/8.5.0" rt=0.085 uid=cus_123',
     sniff=_sniff_combined,
-    plan=lambda req: access_load_plan(req, "combined"),
 )
 def load_combined(req: LoadRequest) -> LoadResult:
     """nginx/Apache ``combined`` access logs."""
@@ -795,7 +775,6 @@ def load_combined(req: LoadRequest) -> LoadResult:
     description="Common Log Format access log (no referer or user agent; trailing key=value kept)",
     example='203.0.113.9 - - [14/Mar/2025:13:05:02 +0000] "GET /api/v1/payments HTTP/1.1" 502 173',
     sniff=_sniff_common,
-    plan=lambda req: access_load_plan(req, "common"),
 )
 def load_common(req: LoadRequest) -> LoadResult:
     """Common Log Format access logs."""

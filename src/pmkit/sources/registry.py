@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from pmkit.errors import UnknownFormatError
 
 if TYPE_CHECKING:
-    from pmkit.sources.base import LoadPlan, LoadRequest, LoadResult
+    from pmkit.sources.base import LoadRequest, LoadResult
 
 ENTRY_POINT_GROUP = "pmkit.loaders"
 _NOT_LOADERS = {"base", "registry", "textio", "multiline"}
@@ -37,7 +37,6 @@ class LoaderInfo:
     example: str
     sniff: Callable[[str], bool] | None = None
     sniff_order: int = 50
-    plan: Callable[[LoadRequest], LoadPlan] | None = None
 
 
 _LOADERS: dict[tuple[str, str], LoaderInfo] = {}
@@ -53,19 +52,17 @@ def register(
     table: str = "events",
     sniff: Callable[[str], bool] | None = None,
     sniff_order: int = 50,
-    plan: Callable[[LoadRequest], LoadPlan] | None = None,
 ) -> Callable[[Callable[[LoadRequest], LoadResult]], Callable[[LoadRequest], LoadResult]]:
     """Register ``func(request) -> LoadResult`` as the loader for ``kind``/``format``.
 
     ``sniff(head)`` gets the first lines of a file and says whether they look like
     this format; it is what chooses a format when a source gives none. Sniffers run in
     ``sniff_order`` (lower first): a loose sniffer (logfmt matches any ``k=v`` line)
-    goes after the strict ones. ``plan(request)`` is the loader's lazy form (optional): with it,
-    :func:`pmkit.sources.base.sink` streams the source into a parquet file without holding the frame.
+    goes after the strict ones.
     """
 
     def deco(func: Callable[[LoadRequest], LoadResult]) -> Callable[[LoadRequest], LoadResult]:
-        _LOADERS[(kind, format)] = LoaderInfo(kind, format, func, table, description, example, sniff, sniff_order, plan)
+        _LOADERS[(kind, format)] = LoaderInfo(kind, format, func, table, description, example, sniff, sniff_order)
         return func
 
     return deco
