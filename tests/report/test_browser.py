@@ -11,9 +11,7 @@ installs both (``.ci/browser.sh``). Playwright drives the system chromium: no br
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,17 +19,6 @@ import pytest
 from pmkit.report.render import RenderResult
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("PMKIT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 LOAD_MS = 60_000  # a 5 MB page with plotly.js on a busy 2-core machine
 CODE_SELECTORS = (
     ".jp-CodeCell .jp-InputArea",
@@ -45,15 +32,11 @@ CODE_SELECTORS = (
 
 
 @pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium, .ci/browser.sh, or set PMKIT_CHROMIUM)")
-    if importlib.util.find_spec("playwright") is None:
-        pytest.skip("playwright is not installed (pip install playwright; the system chromium is used)")
+def browser(chromium):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=chromium.path, args=list(chromium.args))
         try:
             yield b
         finally:

@@ -14,7 +14,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -31,17 +30,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "explore.ipynb"
-CHROMIUM = os.environ.get("PMKIT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SERVER_START_S = 120
 PAGE_LOAD_MS = 90_000
 RUN_ALL_MS = 180_000  # kernel start, load, analyze and first render, on a busy 2-core machine
@@ -49,10 +37,7 @@ STEP_MS = 60_000
 
 
 def _require() -> None:
-    if not Path(CHROMIUM).is_file():
-        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium, or set PMKIT_CHROMIUM)")
     for module, what in (
-        ("playwright", "playwright (pip install playwright; the system chromium is used, no browser download)"),
         ("jupyterlab", "jupyterlab (pip install -e '.[lab]')"),
         ("anywidget", "anywidget (plotly's FigureWidget needs it)"),
     ):
@@ -170,7 +155,7 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         _stop(server)
 
 
-def test_explore_notebook_renders_in_jupyterlab(lab: Lab, tmp_path: Path) -> None:
+def test_explore_notebook_renders_in_jupyterlab(chromium, lab: Lab, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     before = hashlib.sha256(NOTEBOOK.read_bytes()).hexdigest()
@@ -178,7 +163,7 @@ def test_explore_notebook_renders_in_jupyterlab(lab: Lab, tmp_path: Path) -> Non
     blocked: list[str] = []
     started = time.monotonic()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = p.chromium.launch(executable_path=chromium.path, args=list(chromium.args), headless=True)
         try:
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
 
