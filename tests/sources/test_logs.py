@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from pmkit.errors import SourceError
 from pmkit.sources import registry
 from pmkit.sources.base import LoadRequest, LoadResult, run
-from pmkit.sources.logs import LEVEL_NAMES, scan_access_log
+from pmkit.sources.levels import LEVEL_NAMES
+from pmkit.sources.logs import scan_access_log
 
 UTC = dt.UTC
 MINE = ("combined", "common", "nginx-error", "jsonl", "logfmt")

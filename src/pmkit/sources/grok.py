@@ -89,6 +89,7 @@ from pmkit import schema, timeutil
 from pmkit.errors import PmkitError, SourceError
 from pmkit.sources import multiline, textio
 from pmkit.sources.base import LoadRequest, LoadResult
+from pmkit.sources.levels import level_expr
 from pmkit.sources.registry import register
 
 PATTERNS_DIR = Path(pygrok.__file__).resolve().parent / "patterns"
@@ -822,25 +823,6 @@ def _compile_cached(expr: str, custom: tuple[tuple[str, str], ...], anchored: bo
 
 
 # --------------------------------------------------------- shared vectorised helpers
-
-LEVEL_WORDS: dict[str, tuple[str, ...]] = {
-    "debug": ("trace", "trc", "debug", "dbg", "dbug", "fine", "finer", "finest", "verbose", "all", "v", "d", "t"),
-    "info": ("info", "inf", "information", "informational", "notice", "note", "config", "i", "n"),
-    "warning": ("warn", "warning", "wrn", "w"),
-    "error": ("error", "err", "eror", "severe", "e"),
-    "critical": ("critical", "crit", "crt", "fatal", "ftl", "emerg", "emergency", "alert", "panic", "f", "a", "c"),
-}
-_LEVEL_MAP = {word: level for level, words in LEVEL_WORDS.items() for word in words}
-
-
-def level_expr(expr: pl.Expr) -> pl.Expr:
-    """Normalise level words to debug/info/warning/error/critical (unknown -> null)."""
-    return (
-        expr.cast(pl.String)
-        .str.strip_chars()
-        .str.to_lowercase()
-        .replace_strict(_LEVEL_MAP, default=None, return_dtype=pl.String)
-    )
 
 
 def json_value(expr: pl.Expr) -> pl.Expr:

@@ -8,14 +8,9 @@ fallbacks (the reasons for invalid JSON, JSON lines whose types conflict).
 
 Levels
     access logs: from the status, 5xx ``error``, 4xx ``warning``, else ``info``.
-    nginx error log: emerg/alert/crit -> critical, error -> error, warn -> warning,
-    notice/info -> info, debug -> debug.
-    JSON lines and logfmt (case-insensitive): trace/debug/dbg/verbose/fine/finer/finest/
-    t/d/v -> debug; info/information/informational/notice/i -> info; warn/warning/w ->
-    warning; err/error/severe/e -> error; crit/critical/fatal/emerg/emergency/alert/
-    panic/f -> critical; numbers 10..69 as pino/bunyan levels (10 trace and 20 debug ->
-    debug, 30 info, 40 warn -> warning, 50 error, 60 fatal -> critical). Any other value
-    gives a null level and stays in ``attrs``.
+    nginx error log, JSON lines and logfmt: the one table of :mod:`pmkit.sources.levels`
+    (case-insensitive words of every common logger, and numbers 10..69 as pino/bunyan
+    levels). Any other value gives a null level and stays in ``attrs``.
 
 ``attrs`` is a JSON object with sorted keys (as :func:`pmkit.sources.base.to_json`).
 
@@ -83,63 +78,8 @@ from pmkit.errors import SourceError
 from pmkit.schema import UTC_TS
 from pmkit.sources import textio
 from pmkit.sources.base import LoadRequest, LoadResult, rejects_frame
+from pmkit.sources.levels import LEVEL_NAMES, levels
 from pmkit.sources.registry import register
-
-# ---------------------------------------------------------------------------- levels
-
-LEVEL_NAMES: dict[str, str] = {
-    **dict.fromkeys(("trace", "debug", "dbg", "verbose", "fine", "finer", "finest", "t", "d", "v"), "debug"),
-    **dict.fromkeys(("info", "information", "informational", "notice", "i"), "info"),
-    **dict.fromkeys(("warn", "warning", "w"), "warning"),
-    **dict.fromkeys(("err", "error", "severe", "e"), "error"),
-    **dict.fromkeys(("crit", "critical", "fatal", "emerg", "emergency", "alert", "panic", "f"), "critical"),
-}
-NGINX_LEVELS = {
-    "emerg": "critical",
-    "alert": "critical",
-    "crit": "critical",
-    "error": "error",
-    "warn": "warning",
-    "notice": "info",
-    "info": "info",
-    "debug": "debug",
-}
-
-
-def _numeric_level(num: pl.Expr) -> pl.Expr:
-    """pino/bunyan numeric levels (10 trace ... 60 fatal); other numbers give null."""
-    return (
-        pl.when((num >= 10) & (num < 30))
-        .then(pl.lit("debug"))
-        .when((num >= 30) & (num < 40))
-        .then(pl.lit("info"))
-        .when((num >= 40) & (num < 50))
-        .then(pl.lit("warning"))
-        .when((num >= 50) & (num < 60))
-        .then(pl.lit("error"))
-        .when((num >= 60) & (num < 70))
-        .then(pl.lit("critical"))
-    )
-
-
-def _levels(values: pl.Series) -> pl.Series:
-    """Normalised levels of a column: mapped once per distinct value (level fields repeat a handful of values)."""
-    distinct = values.drop_nulls().unique()
-    if distinct.len() > 10_000:
-        return values.to_frame("v").select(level_expr(pl.col("v"), values.dtype)).to_series()
-    mapped = distinct.to_frame("v").select(level_expr(pl.col("v"), values.dtype)).to_series()
-    table = dict(zip(distinct.to_list(), mapped.to_list(), strict=True))
-    return values.replace_strict(table, default=None, return_dtype=pl.String)
-
-
-def level_expr(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """Normalise a level field (names or pino/bunyan numbers) to the five levels, or null."""
-    if dtype.is_numeric():
-        return _numeric_level(expr.cast(pl.Float64))
-    text = expr.cast(pl.String).str.strip_chars().str.to_lowercase()
-    named = text.replace_strict(LEVEL_NAMES, default=None, return_dtype=pl.String)
-    return pl.coalesce(named, _numeric_level(text.cast(pl.Float64, strict=False)))
-
 
 # ---------------------------------------------------------------------------- JSON text, vectorised
 
@@ -839,7 +779,7 @@ def _nginx_file(lines: pl.DataFrame, path: Path, req: LoadRequest) -> tuple[pl.D
     entries = entries.with_columns(
         ts=col("_ts"),
         kind=pl.lit("log"),
-        level=col("lvl").replace_strict(NGINX_LEVELS, default=None, return_dtype=pl.String),
+        level=col("lvl").replace_strict(LEVEL_NAMES, default=None, return_dtype=pl.String),
         message=msg,
         attrs=json_object(members),
         origin=_origin(path),
@@ -1158,7 +1098,7 @@ def _column_values(column: str, f: _Field, req: LoadRequest, notes: list[str]) -
     if column == "level":
         if not (v.dtype == pl.String or v.dtype.is_numeric()):
             return None
-        out = _levels(v)
+        out = levels(v)
         return out, out.is_not_null()
     if v.dtype != pl.String:
         if column == "message" or not v.dtype.is_integer():

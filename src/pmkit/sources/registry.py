@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pmkit.sources.base import LoadRequest, LoadResult
 
 ENTRY_POINT_GROUP = "pmkit.loaders"
-_NOT_LOADERS = {"base", "registry", "textio", "multiline"}
+_NOT_LOADERS = {"base", "registry", "textio", "multiline", "levels"}
 
 
 @dataclass(frozen=True)
