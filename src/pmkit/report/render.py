@@ -469,6 +469,10 @@ def render(
     ``jobs`` worker processes render incidents side by side (each runs its own kernel);
     ``progress`` shows a bar with incidents done and failed on stderr. Two folders with the same
     incident id would overwrite each other: the second is reported as failed instead.
+
+    Workers are spawned (not forked: polars' threads do not survive a fork), so a script that
+    calls this with ``jobs`` > 1 must do so under ``if __name__ == "__main__":``, as
+    :mod:`multiprocessing` requires; notebooks and ``pmkit render`` need nothing.
     """
     dirs = [Path(d) for d in incident_dirs]
     to = tuple(dict.fromkeys(to))
