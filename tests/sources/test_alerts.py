@@ -665,3 +665,24 @@ def test_property_mutated_documents(fmt: str, data: st.DataObject, as_lines: boo
 @given(doc=JSON, as_lines=st.booleans())
 def test_property_random_documents(fmt: str, doc: Any, as_lines: bool) -> None:
     check_never_crashes(fmt, doc, as_lines)
+
+
+def test_alerts_that_read_alike_name_their_own_labels(tmp_path: Path) -> None:
+    """Four pods crash-looping in one notification: each row says which pod; a lone alert stays short."""
+    pods = ["api-1", "api-2"]
+    alerts = [
+        {"status": "firing", "labels": {"alertname": "KubePodCrashLooping", "severity": "warning", "namespace": "pay",
+         "pod": pod}, "annotations": {"summary": "Pod is crash looping."}, "startsAt": "2025-01-01T00:00:00Z"}
+        for pod in pods
+    ] + [
+        {"status": "firing", "labels": {"alertname": "Other", "namespace": "pay", "pod": "api-1"},
+         "startsAt": "2025-01-01T00:00:00Z"},
+    ]  # fmt: skip
+    payload = am_payload(alerts=alerts)
+    payload["commonLabels"] = {"namespace": "pay"}
+    r = load(write(tmp_path / "p.json", payload), "alertmanager")
+    assert r.frame.get_column("message").to_list() == [
+        "[FIRING] KubePodCrashLooping (warning) pod=api-1: Pod is crash looping.",
+        "[FIRING] KubePodCrashLooping (warning) pod=api-2: Pod is crash looping.",
+        "[FIRING] Other",
+    ]

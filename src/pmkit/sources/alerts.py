@@ -40,7 +40,10 @@ many there were. No time is invented for it.
 - ``service``: the first of the labels ``service``, ``app``, ``application``,
   ``job`` (the source's ``service`` fills it when none is there).
 - ``message``: ``[FIRING] <alertname> (<severity>): <summary>`` where the summary is
-  the first of the annotations ``summary``, ``message``, ``description``, ``title``.
+  the first of the annotations ``summary``, ``message``, ``description``, ``title``. When
+  alerts of one payload would read the same, the labels each does not share with the
+  others (those outside ``commonLabels``) follow the severity: ``[FIRING] KubePodCrashLooping
+  (warning) pod=payments-api-7c9d5b8f4-sf5px: Pod is crash looping.``
 - ``attrs``: alertname, labels, annotations, fingerprint, generatorURL, groupKey,
   receiver, status, group_status, startsAt, endsAt (as written), externalURL,
   groupLabels, and for Grafana orgId, values, valueString, silenceURL, dashboardURL,
@@ -115,6 +118,7 @@ import datetime as dt
 import json
 import re
 import zoneinfo
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -457,9 +461,14 @@ def _am_payload(req: LoadRequest, source_name: str, origin: str, payload: dict[s
     if isinstance(truncated, int) and not isinstance(truncated, bool) and truncated > 0:
         out.notes.append(f"{origin}: {truncated} alert(s) were truncated by Alertmanager (max_alerts); not in the file")
     unknown = 0
+    # alerts of one notification that would read the same (the pods of KubePodCrashLooping...) name the
+    # labels they do not share, so their rows can be told apart
+    common_labels = payload.get("commonLabels")
+    heads = Counter(_am_head(a) for a in payload["alerts"])
     for i, alert in enumerate(payload["alerts"]):
         a_origin = f"{origin}#alerts[{i}]"
-        outcome = _am_alert(req, a_origin, alert, common)
+        alike = isinstance(common_labels, dict) and heads[_am_head(alert)] > 1
+        outcome = _am_alert(req, a_origin, alert, common, set(common_labels) if alike else None)
         if isinstance(outcome, str):
             out.reject(a_origin, outcome, alert)
             continue
@@ -471,10 +480,24 @@ def _am_payload(req: LoadRequest, source_name: str, origin: str, payload: dict[s
     return unknown
 
 
+def _am_head(alert: Any) -> tuple[str | None, str | None]:
+    """What an alert's message says: alertname and summary annotation (to find alerts that read alike)."""
+    labels = alert.get("labels") if isinstance(alert, dict) else None
+    annotations = alert.get("annotations") if isinstance(alert, dict) else None
+    labels = labels if isinstance(labels, dict) else {}
+    annotations = annotations if isinstance(annotations, dict) else {}
+    summary = next((s for s in (_str(annotations.get(k)) for k in _SUMMARY_ANNOTATIONS) if s), None)
+    return _str(labels.get("alertname")), summary
+
+
 def _am_alert(
-    req: LoadRequest, origin: str, alert: Any, common: dict[str, Any]
+    req: LoadRequest, origin: str, alert: Any, common: dict[str, Any], shared: set[str] | None = None
 ) -> tuple[list[dict[str, Any]], bool] | str:
-    """The events of one alert and whether its resolve time is unknown, or the reason it is rejected."""
+    """The events of one alert and whether its resolve time is unknown, or the reason it is rejected.
+
+    ``shared`` are the payload's common label names when another alert of the payload reads the
+    same: the message then names the labels this alert does not share (``pod=...``).
+    """
     if not isinstance(alert, dict):
         return f"alert is a JSON {type(alert).__name__}, not an object"
     labels = alert.get("labels", {})
@@ -537,10 +560,12 @@ def _am_alert(
             events.append(("resolved", ends))
         else:
             attrs["resolved_at_unknown"] = True
+    own = sorted(k for k in labels if shared is not None and k not in shared and k not in ("alertname", "severity"))
+    distinct = "".join(f" {k}={_one_line(str(labels[k]))}" for k in own)
     rows: list[dict[str, Any]] = []
     starts_iso = _iso(starts)
     for event_type, ts in events:
-        head = f"[{event_type.upper()}] {alertname}" + (f" ({severity})" if severity else "")
+        head = f"[{event_type.upper()}] {alertname}" + (f" ({severity})" if severity else "") + distinct
         ev_attrs = {**attrs, "event_type": event_type, "dedup_key": f"{fingerprint}|{starts_iso}|{event_type}"}
         rows.append(
             {
