@@ -26,6 +26,8 @@ EXPECTED = {
         "| 1 | 14:18 | payments-api | v2.14.3 |",
         "Rollback to v2.14.2",
         "1. **Why did payments fail?**",
+        "| impact_start | 2025-06-15 14:19 | SLI: error ratio above 2.91% (baseline 0.000%) | logs/access.log.gz:6783 |",
+        "kept: 8 status updates, largest gap 14 min 55 s within the required 15 min + 2 min grace",
     ],
     "INC-20250120-103000": [
         "| Severity | P0 |",
@@ -58,3 +60,10 @@ def test_key_figures_and_milestones_are_rendered(markdown: dict[str, str], incid
     assert "TODO" not in text.split("## Supporting data")[0].split("### 5 Whys")[0], (
         "narrative is complete in the samples"
     )
+
+
+@pytest.mark.parametrize("incident", list(EXPECTED))
+def test_document_does_not_depend_on_where_the_folder_is(markdown: dict[str, str], incident: str) -> None:
+    """Evidence is named relative to the incident folder: no path of this machine in the document."""
+    assert str(SAMPLES) not in markdown[incident]
+    assert str(SAMPLES.parent.parent) not in markdown[incident]

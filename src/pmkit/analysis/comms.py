@@ -192,7 +192,9 @@ def _hm(t: dt.datetime | None) -> str:
 
 
 def _min(td: dt.timedelta) -> str:
-    return f"{td.total_seconds() / 60:g} min"
+    """``14 min`` or ``14 min 55 s``: what a reader of a status-update gap wants, not ``14.9167 min``."""
+    m, s = divmod(round(td.total_seconds()), 60)
+    return f"{m} min" if s == 0 else f"{m} min {s} s"
 
 
 @dataclass(frozen=True)

@@ -358,6 +358,18 @@ def _lessons(a: Analysis) -> str:
     )
 
 
+def where(a: Analysis, origin: str | None) -> str:
+    """An evidence origin as the reader can find it: relative to the incident folder (the document must
+    not depend on where the folder sat when it was rendered)."""
+    if not origin:
+        return ""
+    for root in (a.incident.root, a.incident.root.resolve()):
+        prefix = str(root).rstrip("/") + "/"
+        if origin.startswith(prefix):
+            return origin.removeprefix(prefix)
+    return origin
+
+
 def _supporting(a: Analysis) -> str:
     mx = a.mttx.row(0, named=True)
     conv = "impact start" if a.convention == "impact" else "detection"
@@ -372,7 +384,7 @@ def _supporting(a: Analysis) -> str:
         "| Milestone | Time (UTC) | How it was found | Evidence |\n|---|---|---|---|\n"
         + "\n".join(
             f"| {m.name} | {hm(m.ts, date=True)} | {esc(m.method)}{' (set in incident.yaml)' if m.overridden else ''} | "
-            f"{esc(m.evidence.get('origin') or '')} |"
+            f"{esc(where(a, m.evidence.get('origin')))} |"
             for m in a.milestones.items
         ),
     ]
