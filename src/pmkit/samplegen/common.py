@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import itertools
 import math
 import random
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -203,3 +204,279 @@ class Sample:
         if relpath in self.files:
             raise ValueError(f"{relpath} written twice")
         self.files[relpath] = data
+
+
+# ----------------------------------------------------------------------------- ground truth
+#
+# Blocks of ``expected.yaml`` that every sample computes the same way. Each returns a dict
+# whose key order is the order written to YAML; a generator merges it into its own dict
+# (``{**block, ...}``) where it needs sample-specific keys around it. Times go in as epoch
+# milliseconds or as already formatted strings: Slack ``ts`` handling lives in ``writers``,
+# which imports this module, so it is done by the caller.
+
+SLO_OBJECTIVE = 99.9  # percent of good requests over the SLO period
+SLO_BAD_RATIO = 0.001  # 1 - 99.9%: the share of requests (or minutes) the budget allows to be bad
+SLO_PERIOD_MINUTES = 43200  # 30 days
+SLO_BUDGET_MINUTES = 43.2  # 0.1% of 30 days, in minutes
+
+
+def ns_to_us_iso(text: str) -> str:
+    """``...05.123456789Z`` -> ``...05.123456Z`` (truncated, as the loaders read Go's nanosecond times)."""
+    head, frac = text[:-1].split(".")
+    return f"{head}.{frac[:6]}Z"
+
+
+def span(start_ms: int, end_ms: int) -> dict[str, str]:
+    """``{start, end}`` in whole seconds: the shape of every time range in the sample files."""
+    return {"start": iso_s(start_ms), "end": iso_s(end_ms)}
+
+
+def deployed_ms(rec: dict[str, Any]) -> int:
+    """When a deployment record's first ``success`` status was posted (the rollout finished)."""
+    return next(x.ms for x in rec["statuses"] if x.state == "success")
+
+
+def metric_records(docs: dict[str, dict[str, Any]], queries: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Sample count and query of each Prometheus ``query_range`` document, kept for the ground truth."""
+    return {
+        name: {"samples": sum(len(s["values"]) for s in doc["data"]["result"]), "query": queries[name]}
+        for name, doc in docs.items()
+    }
+
+
+def incident_tail_sources() -> list[dict[str, str]]:
+    """The deploys, slack, alertmanager and pagerduty entries of ``incident.yaml`` (same paths in every sample)."""
+    return [
+        {"name": "deploys", "kind": "deploys", "format": "github-deployments", "path": "deploys/"},
+        {"name": "slack", "kind": "chat", "format": "slack", "path": "chat/"},
+        {"name": "alertmanager", "kind": "alerts", "format": "alertmanager", "path": "alerts/alertmanager/"},
+        {"name": "pagerduty", "kind": "alerts", "format": "pagerduty", "path": "alerts/pagerduty/"},
+    ]
+
+
+def availability_slo(source: str) -> dict[str, Any]:
+    """The request-based 99.9%/30d availability SLO, as declared in ``incident.yaml`` and echoed in the truth."""
+    return {
+        "name": "availability",
+        "objective": SLO_OBJECTIVE,
+        "period": "30d",
+        "type": "request",
+        "source": source,
+        "good": "status < 500",
+    }
+
+
+def request_budget(failed: int, rate: float, rate_digits: int, budget_digits: int | None) -> dict[str, Any]:
+    """Error budget in requests: ``failed`` requests against 0.1% of 30 days at ``rate`` requests a minute.
+
+    ``rate_digits`` and ``budget_digits`` are how the sample rounds the rate and the budget
+    (``None``: to a whole number).
+    """
+    budget = SLO_BAD_RATIO * rate * SLO_PERIOD_MINUTES
+    return {
+        "failed_requests": failed,
+        "mean_requests_per_minute": round(rate, rate_digits),
+        "budget_requests": round(budget, budget_digits),
+        "consumed_fraction": round(failed / budget, 4),
+        "equivalent_bad_minutes": round(failed / rate, 2),
+    }
+
+
+def time_slice_budget(bad_minutes: int, bad_minutes_in_impact: int) -> dict[str, Any]:
+    """Error budget in minutes: bad minutes (overall and in the impact window) against the 43.2-minute budget."""
+    return {
+        "bad_minutes": bad_minutes,
+        "bad_minutes_in_impact": bad_minutes_in_impact,
+        "consumed_fraction_time_slice": round(bad_minutes_in_impact / SLO_BUDGET_MINUTES, 4),
+    }
+
+
+def mttx_minutes(
+    impact_start: int, detected: int, acknowledged: int, declared: int, mitigated: int, resolved: int
+) -> dict[str, Any]:
+    """MTTD/MTTA/MTTM/MTTR in minutes, from impact start (MTTA from detection), plus the from-detection variants."""
+    return {
+        "convention": "from impact_start (MTTA from detected)",
+        "mttd": minutes(impact_start, detected),
+        "mtta": minutes(detected, acknowledged),
+        "mttm": minutes(impact_start, mitigated),
+        "mttr": minutes(impact_start, resolved),
+        "mttm_from_detection": minutes(detected, mitigated),
+        "mttr_from_detection": minutes(detected, resolved),
+        "declared_after_detection": minutes(detected, declared),
+    }
+
+
+def source_count(unit: str, count: int, files: int = 1) -> dict[str, Any]:
+    """One ``sources`` entry of the truth: how many records a source holds and in how many files."""
+    return {"unit": unit, "count": count, "files": files}
+
+
+def deploy_chat_alert_sources(
+    deploys: dict[str, Any], slack_messages: int, sample: Sample, alerts: list[tuple[str, dict[str, Any]]]
+) -> dict[str, dict[str, Any]]:
+    """The ``deploys``, ``slack`` and ``alertmanager`` entries of ``sources``, counted as their loaders count them.
+
+    Deploys: deployments plus their statuses, one file per repository. Slack: messages, and the
+    day files (``chat/<channel>/<day>.json``) of the export. Alertmanager: alerts over all
+    webhook notifications, one file each.
+    """
+    records = deploys["records"]
+    statuses = sum(len(r["statuses"]) for r in records)
+    chat_days = sum(1 for k in sample.files if k.startswith("chat/") and k.count("/") == 2)
+    return {
+        "deploys": {
+            "unit": "records",
+            "count": len(records) + statuses,
+            "deployments": len(records),
+            "statuses": statuses,
+            "files": len(deploys["files"]),
+        },
+        "slack": source_count("messages", slack_messages, chat_days),
+        "alertmanager": source_count("alerts", sum(len(d["alerts"]) for _, d in alerts), len(alerts)),
+    }
+
+
+def impact_totals(start_ms: int, end_ms: int, total: int, failed: int) -> dict[str, Any]:
+    """The head of ``impact``: its window and the requests (all and failed) inside it."""
+    return {
+        "window": span(start_ms, end_ms),
+        "total_requests": total,
+        "failed_requests": failed,
+        "error_ratio": round(failed / total, 4),
+    }
+
+
+def latency_phases(
+    what: str, p95_ms: Callable[[int, int], float], window: tuple[int, int], deploy: int, lo: int, mitigated: int
+) -> dict[str, Any]:
+    """p95 latency before the culprit deploy, during the impact ``[lo, mitigated)`` and after it to the window's end."""
+    return {
+        "what": what,
+        "before": p95_ms(window[0], deploy),
+        "during": p95_ms(lo, mitigated),
+        "after": p95_ms(mitigated, window[1]),
+    }
+
+
+def culprit_deployment(rec: dict[str, Any], service: str) -> dict[str, Any]:
+    """The head of ``culprit``: which production deployment of which repository caused the incident."""
+    return {
+        "source": "deploys",
+        "deployment_id": rec["id"],
+        "repo": f"acme/{rec['repo']}",
+        "service": service,
+        "ref": rec["ver"],
+        "sha": rec["sha"],
+        "environment": "production",
+        "created_at": iso_s(rec["created"]),
+    }
+
+
+def rollback_mitigation(rec: dict[str, Any]) -> dict[str, Any]:
+    """The head of ``mitigation_action`` when the mitigation is the rollback deployment ``rec``."""
+    return {
+        "kind": "rollback",
+        "deployment_id": rec["id"],
+        "started": iso_s(rec["created"]),
+        "completed": iso_s(deployed_ms(rec)),
+    }
+
+
+def rollback_deployment(rec: dict[str, Any]) -> dict[str, Any]:
+    """The ``rollback`` block: the rollback deployment, what it rolled back, when it was created and done."""
+    return {
+        "deployment_id": rec["id"],
+        "task": rec["task"],
+        "ref": rec["ver"],
+        "rollback_of": rec["payload"]["rollback_of"],
+        "created_at": iso_s(rec["created"]),
+        "completed_at": iso_s(deployed_ms(rec)),
+    }
+
+
+def changes_before_impact(
+    records: Iterable[dict[str, Any]],
+    window_start: int,
+    impact_start: int,
+    time_key: str,
+    time_of: Callable[[dict[str, Any]], int],
+) -> list[dict[str, Any]]:
+    """Deployments between the window start and impact start, nearest first (ties in record order).
+
+    ``time_of`` says which time of a record counts (creation or rollout end) and ``time_key``
+    the key it is written under.
+    """
+    chosen = sorted(
+        (r for r in records if window_start <= time_of(r) <= impact_start), key=lambda r: impact_start - time_of(r)
+    )
+    return [
+        {
+            "deployment_id": r["id"],
+            "repo": f"acme/{r['repo']}",
+            "ref": r["ver"],
+            time_key: iso_s(time_of(r)),
+            "minutes_before_impact": minutes(time_of(r), impact_start),
+        }
+        for r in chosen
+    ]
+
+
+def gaps_minutes(times_ms: Sequence[int]) -> list[float]:
+    """Minutes between consecutive times (status messages, in the order given)."""
+    return [minutes(a, z) for a, z in itertools.pairwise(times_ms)]
+
+
+def cadence(
+    declared: str,
+    updates: list[str],
+    resolution: str,
+    gaps: list[float],
+    required_minutes: int,
+    pagerduty_updates: list[str] | None = None,
+    max_gap_with_pagerduty: float | None = None,
+) -> dict[str, Any]:
+    """The ``cadence`` block: status messages from declaration to resolution and whether the gaps kept the cadence.
+
+    ``pagerduty_updates`` and ``max_gap_with_pagerduty`` are for a sample whose PagerDuty
+    incident also carries status updates; they are written only when given.
+    """
+    out: dict[str, Any] = {
+        "required_minutes": required_minutes,
+        "declared": declared,
+        "updates": updates,
+        "resolution_update": resolution,
+        "gaps_minutes": gaps,
+    }
+    if pagerduty_updates is not None:
+        out["pagerduty_status_updates"] = pagerduty_updates
+    out["max_gap_minutes"] = max(gaps)
+    if max_gap_with_pagerduty is not None:
+        out["max_gap_minutes_with_pagerduty"] = max_gap_with_pagerduty
+    out["kept"] = max(gaps) <= required_minutes
+    return out
+
+
+def alert_summary(alertname: str, starts_at: str, notifications: int, repeat_notifications: int) -> dict[str, Any]:
+    """The head of ``alerts``: the paging alert's first firing and how many webhook notifications were sent."""
+    return {
+        "first_firing": {"alertname": alertname, "starts_at": starts_at},
+        "notifications": notifications,
+        "repeat_notifications": repeat_notifications,
+    }
+
+
+def metrics_block(
+    metrics: dict[str, dict[str, Any]], semantics: dict[str, str], step_seconds: dict[str, int]
+) -> dict[str, dict[str, Any]]:
+    """The ``metrics`` block: per metrics file its query, step, sample count and what a value means."""
+    return {
+        name: {
+            "file": f"metrics/{name}.json",
+            "query": v["query"],
+            "step_seconds": step_seconds[name],
+            "samples": v["samples"],
+            "value": semantics[name],
+        }
+        for name, v in metrics.items()
+    }

@@ -27,6 +27,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+from pmkit.samplegen import common
 from pmkit.samplegen.common import (
     MINUTE,
     SECOND,
@@ -420,6 +421,7 @@ METRIC_SEMANTICS = {
     "postgres": "postgres_exporter gauges every 30 s: locks held or awaited by mode, and the age in seconds of the "
     "oldest active transaction",
 }
+METRIC_STEP_SECONDS = {"http_requests_by_code": 60, "http_latency_p95": 60, "postgres": 30}
 
 
 def write_metrics(b: Build) -> dict[str, dict[str, Any]]:
@@ -462,8 +464,7 @@ def write_metrics(b: Build) -> dict[str, dict[str, Any]]:
         pts.append((t, (t - ANALYTICS_TX[0]) / 1000 if in_tx else round(rng.uniform(0.2, 2.5), 3)))
     pg.append(({"__name__": "pg_stat_activity_max_tx_duration", **base, "state": "active"}, pts))
     docs["postgres"] = prom_matrix(sorted(pg, key=lambda s: sorted(s[0].items())))
-    for name, doc in docs.items():
-        b.metrics[name] = {"samples": sum(len(s["values"]) for s in doc["data"]["result"]), "query": QUERIES[name]}
+    b.metrics.update(common.metric_records(docs, QUERIES))
     return docs
 
 
@@ -667,39 +668,15 @@ def write_alerts(b: Build) -> None:
     fs_gen = prom_generator_url(
         PROM_URL, 'predict_linear(node_filesystem_avail_bytes{mountpoint="/var/log"}[6h], 24*60*60) < 0'
     )
-    fs_start = iso_ns(at("09:41:02.113"), ns())
-    send(
-        at("09:41:12"),
-        am_payload(
-            alerts=[
-                am_alert(
-                    status="firing",
-                    labels=fs_labels,
-                    annotations=fs_ann,
-                    starts=fs_start,
-                    ends=None,
-                    generator_url=fs_gen,
-                )
-            ],
-            **chat,
-        ),
-    )
-    send(
-        at("09:58:42"),
-        am_payload(
-            alerts=[
-                am_alert(
-                    status="resolved",
-                    labels=fs_labels,
-                    annotations=fs_ann,
-                    starts=fs_start,
-                    ends=iso_ns(at("09:58:32.113"), ns()),
-                    generator_url=fs_gen,
-                )
-            ],
-            **chat,
-        ),
-    )
+    fs = {
+        "labels": fs_labels,
+        "annotations": fs_ann,
+        "starts": iso_ns(at("09:41:02.113"), ns()),
+        "generator_url": fs_gen,
+    }
+    send(at("09:41:12"), am_payload(alerts=[am_alert(status="firing", ends=None, **fs)], **chat))
+    fs_end = iso_ns(at("09:58:32.113"), ns())
+    send(at("09:58:42"), am_payload(alerts=[am_alert(status="resolved", ends=fs_end, **fs)], **chat))
     m = _minute(b, at("10:15:00"))
     ratio = m.failed / m.total
     b.marks["alert_ratio"] = ratio
@@ -712,9 +689,8 @@ def write_alerts(b: Build) -> None:
     err_gen = prom_generator_url(PROM_URL, ERR_EXPR)
     err_start = iso_ns(ALERT_STARTS, ns())
     b.marks["alert_starts"] = err_start
-    firing = am_alert(
-        status="firing", labels=err_labels, annotations=err_ann, starts=err_start, ends=None, generator_url=err_gen
-    )
+    err = {"labels": err_labels, "annotations": err_ann, "starts": err_start, "generator_url": err_gen}
+    firing = am_alert(status="firing", ends=None, **err)
     send(at("10:16:40.9"), am_payload(alerts=[firing], **page))
     b.marks["group_key"] = b.alerts[-1][1]["groupKey"]
     lat_alerts = []
@@ -745,22 +721,8 @@ def write_alerts(b: Build) -> None:
         ),
     )
     send(at("10:31:40.9"), am_payload(alerts=[firing], **page))
-    send(
-        at("10:36:50.9"),
-        am_payload(
-            alerts=[
-                am_alert(
-                    status="resolved",
-                    labels=err_labels,
-                    annotations=err_ann,
-                    starts=err_start,
-                    ends=iso_ns(at("10:36:30.882"), ns()),
-                    generator_url=err_gen,
-                )
-            ],
-            **page,
-        ),
-    )
+    err_end = iso_ns(at("10:36:30.882"), ns())
+    send(at("10:36:50.9"), am_payload(alerts=[am_alert(status="resolved", ends=err_end, **err)], **page))
     lat_end = iso_ns(at("10:37:10.882"), ns())
     send(
         at("10:37:20.9"),
@@ -1205,11 +1167,6 @@ def _pg_points(b: Build, mode: str) -> list[tuple[int, float]]:
 # ---------------------------------------------------------------------------- ground truth
 
 
-def _ns_to_us_iso(text: str) -> str:
-    head, frac = text[:-1].split(".")
-    return f"{head}.{frac[:6]}Z"
-
-
 def ground_truth(b: Build, s: Sample) -> dict[str, Any]:
     mins = b.minutes
     impact_start = min(ms for m in mins if m.start == BAD[0] for _, ms, _ in m.users.values())
@@ -1237,38 +1194,30 @@ def ground_truth(b: Build, s: Sample) -> dict[str, Any]:
     all_total = sum(m.total for m in mins)
     rate = all_total / len(mins)
     bad_minutes = len(elevated)
-    detected = _ns_to_us_iso(b.marks["alert_starts"])
+    detected = common.ns_to_us_iso(b.marks["alert_starts"])
     det_ms = ms_of(detected)
     dec_ms = slack_ms(b.marks["declare_msg"]["ts"])
     culprit, rollback = b.marks["culprit"], b.marks["rollback"]
     upd_ms = [slack_ms(u["ts"]) for u in b.marks["update_msgs"]]
     res_ms = slack_ms(b.marks["resolution_msg"]["ts"])
-    gaps = [minutes(a, z) for a, z in zip([dec_ms, *upd_ms], [*upd_ms, res_ms], strict=True)]
+    gaps = common.gaps_minutes([dec_ms, *upd_ms, res_ms])
     samples = {k: v["samples"] for k, v in b.metrics.items()}
 
     def phase_sum(a: int, z: int) -> dict[str, Any]:
         sel = [m for m in mins if a <= m.start < z]
         t, f = sum(m.total for m in sel), sum(m.failed for m in sel)
         return {
-            "start": iso_s(a),
-            "end": iso_s(z),
+            **common.span(a, z),
             "minutes": len(sel),
             "total_requests": t,
             "failed_requests": f,
             "error_ratio": round(f / t, 4),
         }
 
-    def status_ms(rec: dict[str, Any], state: str) -> int:
-        return min(x.ms for x in rec["statuses"] if x.state == state)
-
-    changes = sorted(
-        (r for r in b.deploys["records"] if WINDOW[0] <= r["created"] <= impact_start),
-        key=lambda r: impact_start - r["created"],
-    )
     return {
         "id": ID,
         "generator": {"module": "pmkit.samplegen.migration", "seed": ID},
-        "window": {"start": iso_s(WINDOW[0]), "end": iso_s(WINDOW[1])},
+        "window": common.span(*WINDOW),
         "severity": {
             "declared": "P0",
             "policy": "p",
@@ -1300,53 +1249,22 @@ def ground_truth(b: Build, s: Sample) -> dict[str, Any]:
             "resolved": "pagerduty: incident.resolve created_on",
         },
         "mitigation_action": {
-            "kind": "rollback",
-            "deployment_id": rollback["id"],
-            "started": iso_s(rollback["created"]),
-            "completed": iso_s(status_ms(rollback, "success")),
+            **common.rollback_mitigation(rollback),
             "migration_terminated": iso_ms(MIGRATION_KILLED),
             "service_restored": iso_s(RECOVERING[0]),
             "confirmed": iso_s(RECOVERING[1]),
         },
-        "mttx_minutes": {
-            "convention": "from impact_start (MTTA from detected)",
-            "mttd": minutes(impact_start, det_ms),
-            "mtta": minutes(det_ms, PD_ACK),
-            "mttm": minutes(impact_start, mitigated),
-            "mttr": minutes(impact_start, PD_RESOLVE),
-            "mttm_from_detection": minutes(det_ms, mitigated),
-            "mttr_from_detection": minutes(det_ms, PD_RESOLVE),
-            "declared_after_detection": minutes(det_ms, dec_ms),
-        },
+        "mttx_minutes": common.mttx_minutes(impact_start, det_ms, PD_ACK, dec_ms, mitigated, PD_RESOLVE),
         "sources": {
-            "app": {"unit": "lines", "count": b.app_lines, "files": 1},
-            "requests": {"unit": "samples", "count": samples["http_requests_by_code"], "files": 1},
-            "latency_p95": {"unit": "samples", "count": samples["http_latency_p95"], "files": 1},
-            "postgres": {"unit": "samples", "count": samples["postgres"], "files": 1},
-            "deploys": {
-                "unit": "records",
-                "count": len(b.deploys["records"]) + sum(len(r["statuses"]) for r in b.deploys["records"]),
-                "deployments": len(b.deploys["records"]),
-                "statuses": sum(len(r["statuses"]) for r in b.deploys["records"]),
-                "files": len(b.deploys["files"]),
-            },
-            "slack": {
-                "unit": "messages",
-                "count": b.slack.count() if b.slack else 0,
-                "files": sum(1 for k in s.files if k.startswith("chat/") and k.count("/") == 2),
-            },
-            "alertmanager": {
-                "unit": "alerts",
-                "count": sum(len(d["alerts"]) for _, d in b.alerts),
-                "files": len(b.alerts),
-            },
-            "pagerduty": {"unit": "records", "count": sum(len(d["messages"]) for _, d in b.pd), "files": len(b.pd)},
+            "app": common.source_count("lines", b.app_lines),
+            "requests": common.source_count("samples", samples["http_requests_by_code"]),
+            "latency_p95": common.source_count("samples", samples["http_latency_p95"]),
+            "postgres": common.source_count("samples", samples["postgres"]),
+            **common.deploy_chat_alert_sources(b.deploys, b.slack.count() if b.slack else 0, s, b.alerts),
+            "pagerduty": common.source_count("records", sum(len(d["messages"]) for _, d in b.pd), len(b.pd)),
         },
         "impact": {
-            "window": {"start": iso_s(lo), "end": iso_s(mitigated)},
-            "total_requests": total,
-            "failed_requests": failed,
-            "error_ratio": round(failed / total, 4),
+            **common.impact_totals(lo, mitigated, total, failed),
             "failed_by_code": dict(sorted(by_code.items())),
             "phases": {"errors_80pct": phase_sum(*BAD), "errors_2pct": phase_sum(*RECOVERING)},
             "affected_users": affected,
@@ -1354,12 +1272,14 @@ def ground_truth(b: Build, s: Sample) -> dict[str, Any]:
             "peak_error_ratio": round(peak.failed / peak.total, 4),
             "peak_minute": iso_s(peak.start),
             "impact_minutes": minutes(impact_start, mitigated),
-            "p95_latency_ms": {
-                "what": "median of the per-minute p95 samples (metrics/http_latency_p95.json)",
-                "before": lat(WINDOW[0], DEPLOY_CREATED),
-                "during": lat(lo, mitigated),
-                "after": lat(mitigated, WINDOW[1]),
-            },
+            "p95_latency_ms": common.latency_phases(
+                "median of the per-minute p95 samples (metrics/http_latency_p95.json)",
+                lat,
+                WINDOW,
+                DEPLOY_CREATED,
+                lo,
+                mitigated,
+            ),
             "baseline_error_ratio": round(
                 sum(m.failed for m in mins if m.start < lo) / sum(m.total for m in mins if m.start < lo), 5
             ),
@@ -1374,88 +1294,43 @@ def ground_truth(b: Build, s: Sample) -> dict[str, Any]:
             "metrics_failed_total": sum(m.failed for m in mins),
         },
         "slo": {
-            "name": "availability",
-            "objective": 99.9,
-            "period": "30d",
-            "type": "request",
-            "source": "requests",
-            "good": "status < 500",
-            "budget_minutes": 43.2,
+            **common.availability_slo("requests"),
+            "budget_minutes": common.SLO_BUDGET_MINUTES,
             "slice_threshold": SLICE_THRESHOLD,
-            "bad_minutes": bad_minutes,
-            "bad_minutes_in_impact": bad_minutes,
-            "consumed_fraction_time_slice": round(bad_minutes / 43.2, 4),
-            "remaining_minutes_time_slice": round(43.2 - bad_minutes, 1),
-            "over_budget_minutes_measured": round(max(0.0, bad_minutes - 43.2), 1),
-            "failed_requests": failed,
-            "mean_requests_per_minute": round(rate, 1),
-            "budget_requests": round(0.001 * rate * 43200),
-            "consumed_fraction": round(failed / (0.001 * rate * 43200), 4),
-            "equivalent_bad_minutes": round(failed / rate, 2),
+            **common.time_slice_budget(bad_minutes, bad_minutes),
+            "remaining_minutes_time_slice": round(common.SLO_BUDGET_MINUTES - bad_minutes, 1),
+            "over_budget_minutes_measured": round(max(0.0, bad_minutes - common.SLO_BUDGET_MINUTES), 1),
+            **common.request_budget(failed, rate, rate_digits=1, budget_digits=None),
             "declared_bad_minutes": 45,
-            "declared_consumed_fraction": round(45 / 43.2, 4),
+            "declared_consumed_fraction": round(45 / common.SLO_BUDGET_MINUTES, 4),
             "declared_over_budget_minutes": 1.8,
             "note": "the seed's report counts 45 minutes of downtime (10:15-11:00) and a 1.8-minute violation; its own "
             "error-rate table (generated here) gives 30 bad minutes (20 at 80%, 10 at 2%), inside the 43.2-minute budget",
         },
         "culprit": {
-            "source": "deploys",
-            "deployment_id": culprit["id"],
-            "repo": "acme/api-server",
-            "service": SERVICE,
-            "ref": culprit["ver"],
-            "sha": culprit["sha"],
-            "environment": "production",
-            "created_at": iso_s(culprit["created"]),
+            **common.culprit_deployment(culprit, SERVICE),
             "promoted_at": iso_s(PROMOTED),
             "migration_started": iso_ms(MIGRATION_START),
             "minutes_before_impact": minutes(culprit["created"], impact_start),
             "change": "migration 0042: ALTER TABLE users ADD COLUMN preferences JSONB (no lock_timeout)",
         },
-        "rollback": {
-            "deployment_id": rollback["id"],
-            "task": rollback["task"],
-            "ref": rollback["ver"],
-            "rollback_of": rollback["payload"]["rollback_of"],
-            "created_at": iso_s(rollback["created"]),
-            "completed_at": iso_s(status_ms(rollback, "success")),
-        },
-        "changes_before_impact": [
-            {
-                "deployment_id": r["id"],
-                "repo": f"acme/{r['repo']}",
-                "ref": r["ver"],
-                "created_at": iso_s(r["created"]),
-                "minutes_before_impact": minutes(r["created"], impact_start),
-            }
-            for r in changes
-        ],
-        "cadence": {
-            "required_minutes": 15,
-            "declared": slack_us_iso(b.marks["declare_msg"]["ts"]),
-            "updates": [slack_us_iso(u["ts"]) for u in b.marks["update_msgs"]],
-            "resolution_update": slack_us_iso(b.marks["resolution_msg"]["ts"]),
-            "gaps_minutes": gaps,
-            "max_gap_minutes": max(gaps),
-            "kept": max(gaps) <= 15,
-        },
+        "rollback": common.rollback_deployment(rollback),
+        "changes_before_impact": common.changes_before_impact(
+            b.deploys["records"], WINDOW[0], impact_start, "created_at", lambda r: r["created"]
+        ),
+        "cadence": common.cadence(
+            slack_us_iso(b.marks["declare_msg"]["ts"]),
+            [slack_us_iso(u["ts"]) for u in b.marks["update_msgs"]],
+            slack_us_iso(b.marks["resolution_msg"]["ts"]),
+            gaps,
+            required_minutes=15,
+        ),
         "alerts": {
-            "first_firing": {"alertname": "APIHighErrorRate", "starts_at": detected},
-            "notifications": len(b.alerts),
-            "repeat_notifications": 1,
+            **common.alert_summary("APIHighErrorRate", detected, len(b.alerts), repeat_notifications=1),
             "error_ratio_at_firing": round(b.marks["alert_ratio"], 4),
             "unrelated": ["NodeFilesystemSpaceFillingUp"],
         },
-        "metrics": {
-            name: {
-                "file": f"metrics/{name}.json",
-                "query": v["query"],
-                "step_seconds": 30 if name == "postgres" else 60,
-                "samples": v["samples"],
-                "value": METRIC_SEMANTICS[name],
-            }
-            for name, v in b.metrics.items()
-        },
+        "metrics": common.metrics_block(b.metrics, METRIC_SEMANTICS, METRIC_STEP_SECONDS),
     }
 
 
@@ -1478,7 +1353,7 @@ def incident_yaml(b: Build, exp: dict[str, Any]) -> bytes:
             "data_loss": False,
             "workaround": False,
         },
-        "window": {"start": iso_s(WINDOW[0]), "end": iso_s(WINDOW[1])},
+        "window": common.span(*WINDOW),
         "roles": {
             "incident_commander": "@priya",
             "technical_lead": "@john",
@@ -1518,22 +1393,9 @@ def incident_yaml(b: Build, exp: dict[str, Any]) -> bytes:
                 "path": "metrics/postgres.json",
                 "service": "postgres",
             },
-            {"name": "deploys", "kind": "deploys", "format": "github-deployments", "path": "deploys/"},
-            {"name": "slack", "kind": "chat", "format": "slack", "path": "chat/"},
-            {"name": "alertmanager", "kind": "alerts", "format": "alertmanager", "path": "alerts/alertmanager/"},
-            {"name": "pagerduty", "kind": "alerts", "format": "pagerduty", "path": "alerts/pagerduty/"},
+            *common.incident_tail_sources(),
         ],
-        "slos": [
-            {
-                "name": "availability",
-                "objective": 99.9,
-                "period": "30d",
-                "type": "request",
-                "source": "requests",
-                "good": "status < 500",
-                "declared_bad_minutes": 45,
-            },
-        ],
+        "slos": [{**common.availability_slo("requests"), "declared_bad_minutes": 45}],
         "narrative": {
             "summary": (
                 "On January 20, 2025, the API service experienced a complete outage for 45 minutes due to a failed "

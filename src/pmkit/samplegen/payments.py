@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+from pmkit.samplegen import common
 from pmkit.samplegen.common import (
     MINUTE,
     SECOND,
@@ -841,6 +841,12 @@ METRIC_SEMANTICS = {
     "db_pool_connections": "gauges per pod, sampled every 30 s while the container runs (gaps: crash-looping)",
     "pod_restarts": "restart counter per pod, sampled every 30 s while the pod exists",
 }
+METRIC_STEP_SECONDS = {
+    "ingress_requests_by_status": 60,
+    "payments_post_latency_p95": 60,
+    "db_pool_connections": 30,
+    "pod_restarts": 30,
+}
 
 
 def minute_counts(reqs: list[Req]) -> dict[int, dict[int, int]]:
@@ -907,8 +913,7 @@ def write_metrics(b: Build) -> dict[str, dict[str, Any]]:
     key = lambda s: sorted(s[0].items())  # noqa: E731
     docs["db_pool_connections"] = prom_matrix(sorted(pool, key=key))
     docs["pod_restarts"] = prom_matrix(sorted(restarts, key=key))
-    for name, doc in docs.items():
-        b.metrics[name] = {"samples": sum(len(s["values"]) for s in doc["data"]["result"]), "query": QUERIES[name]}
+    b.metrics.update(common.metric_records(docs, QUERIES))
     return docs
 
 
@@ -1067,45 +1072,21 @@ def write_alerts(b: Build) -> None:
         "runbook_url": "https://runbooks.acme.example/platform/elasticsearch-disk",
     }
     es_gen = prom_generator_url(PROM_URL, 'elasticsearch_filesystem_data_used_percent{cluster="logs-es"} > 85')
-    es_start = iso_ns(at("13:48:21.204"), ns())
-    send(
-        at("13:48:51"),
-        am_payload(
-            receiver="slack-platform",
-            route_key=CHAT_ROUTE,
-            group_by=["alertname", "service"],
-            alerts=[
-                am_alert(
-                    status="firing",
-                    labels=es_labels,
-                    annotations=es_ann,
-                    starts=es_start,
-                    ends=None,
-                    generator_url=es_gen,
-                )
-            ],
-            external_url=AM_URL,
-        ),
-    )
-    send(
-        at("14:10:21"),
-        am_payload(
-            receiver="slack-platform",
-            route_key=CHAT_ROUTE,
-            group_by=["alertname", "service"],
-            alerts=[
-                am_alert(
-                    status="resolved",
-                    labels=es_labels,
-                    annotations=es_ann,
-                    starts=es_start,
-                    ends=iso_ns(at("14:09:51.204"), ns()),
-                    generator_url=es_gen,
-                )
-            ],
-            external_url=AM_URL,
-        ),
-    )
+    es = {
+        "labels": es_labels,
+        "annotations": es_ann,
+        "starts": iso_ns(at("13:48:21.204"), ns()),
+        "generator_url": es_gen,
+    }
+    platform = {
+        "receiver": "slack-platform",
+        "route_key": CHAT_ROUTE,
+        "group_by": ["alertname", "service"],
+        "external_url": AM_URL,
+    }
+    send(at("13:48:51"), am_payload(alerts=[am_alert(status="firing", ends=None, **es)], **platform))
+    es_end = iso_ns(at("14:09:51.204"), ns())
+    send(at("14:10:21"), am_payload(alerts=[am_alert(status="resolved", ends=es_end, **es)], **platform))
     burn_labels = {
         "alertname": "PaymentsAvailabilityBudgetBurn",
         "long_window": "1h",
@@ -1126,9 +1107,8 @@ def write_alerts(b: Build) -> None:
     burn_start = iso_ns(ALERT_STARTS, ns())
     b.marks["alert_starts"] = burn_start
     b.marks["alert_ratio5"] = ratio5
-    firing = am_alert(
-        status="firing", labels=burn_labels, annotations=burn_ann, starts=burn_start, ends=None, generator_url=burn_gen
-    )
+    burn = {"labels": burn_labels, "annotations": burn_ann, "starts": burn_start, "generator_url": burn_gen}
+    firing = am_alert(status="firing", ends=None, **burn)
     page = {
         "receiver": "pagerduty-payments",
         "route_key": PAGE_ROUTE,
@@ -1196,23 +1176,8 @@ def write_alerts(b: Build) -> None:
         ),
     )
     send(at("14:53:04.8"), am_payload(alerts=[firing], **page))
-    burn_end = at("15:04:31.734")
-    send(
-        at("15:05:01.9"),
-        am_payload(
-            alerts=[
-                am_alert(
-                    status="resolved",
-                    labels=burn_labels,
-                    annotations=burn_ann,
-                    starts=burn_start,
-                    ends=iso_ns(burn_end, ns()),
-                    generator_url=burn_gen,
-                )
-            ],
-            **page,
-        ),
-    )
+    burn_end = iso_ns(at("15:04:31.734"), ns())
+    send(at("15:05:01.9"), am_payload(alerts=[am_alert(status="resolved", ends=burn_end, **burn)], **page))
     cert_labels = {
         "alertname": "CertificateExpiringSoon",
         "certificate": "shop-acme-example-tls",
@@ -1757,12 +1722,6 @@ def _sec(ms: int) -> int:
     return ms - ms % SECOND
 
 
-def _ns_to_us_iso(text: str) -> str:
-    """``...05.123456789Z`` -> ``...05.123456Z`` (truncated, as the loaders read it)."""
-    head, frac = text[:-1].split(".")
-    return f"{head}.{frac[:6]}Z"
-
-
 def _describe(r: Req) -> str:
     what = {"health": "load-balancer health check", "post": "payment", "get": "payment lookup", "scan": "scan"}
     return f"{'POST' if r.kind == 'post' else 'GET'} {r.path} {r.status} ({what[r.kind]}, uid={r.uid})"
@@ -1802,7 +1761,7 @@ def ground_truth(b: Build, s: Sample) -> dict[str, Any]:
     peak_m, peak_t, peak_f = max(in_window, key=lambda x: (x[2] / max(1, x[1]), -x[0]))
     post_min = _minute_ratios(reqs, lo, mitigated, lambda r: r.kind == "post")
     full = [m for m, t, f in post_min if t and f == t]
-    detected = _ns_to_us_iso(b.marks["alert_starts"])
+    detected = common.ns_to_us_iso(b.marks["alert_starts"])
     declared = slack_us_iso(b.marks["declare_msg"]["ts"])
     ms = {
         "impact_start": iso_s(impact_start),
@@ -1825,20 +1784,12 @@ def ground_truth(b: Build, s: Sample) -> dict[str, Any]:
     bad_minutes = [m for m, t, f in per_min if t and f / t > 0.001]
     bad_in = [m for m in bad_minutes if lo <= m < mitigated]
     culprit, rollback = b.marks["culprit"], b.marks["rollback"]
-
-    def deployed(rec: dict[str, Any]) -> int:
-        return next(x.ms for x in rec["statuses"] if x.state == "success")
-
-    changes = sorted(
-        (r for r in b.deploys["records"] if r["env"] == "production" and WINDOW[0] <= deployed(r) <= impact_start),
-        key=lambda r: impact_start - deployed(r),
-    )
+    production = [r for r in b.deploys["records"] if r["env"] == "production"]
     upd_ms = [slack_ms(u["ts"]) for u in b.marks["update_msgs"]]
     res_ms = slack_ms(b.marks["resolution_msg"]["ts"])
-    gaps = [minutes(a, z) for a, z in zip([dec_ms, *upd_ms], [*upd_ms, res_ms], strict=True)]
+    gaps = common.gaps_minutes([dec_ms, *upd_ms, res_ms])
     pd_updates = [ms for kind, ms in b.marks["pd"] if kind == "incident.status_update_published"]
-    merged = sorted([dec_ms, *upd_ms, *pd_updates, res_ms])
-    merged_gap = max(minutes(a, z) for a, z in itertools.pairwise(merged))
+    merged_gap = max(common.gaps_minutes(sorted([dec_ms, *upd_ms, *pd_updates, res_ms])))
     backgrounds = [r for r in reqs if r.cause == "background"]
     by_status: dict[str, int] = {}
     for r in failed:
@@ -1848,7 +1799,7 @@ def ground_truth(b: Build, s: Sample) -> dict[str, Any]:
     return {
         "id": ID,
         "generator": {"module": "pmkit.samplegen.payments", "seed": ID, "access_log_lines": total_lines},
-        "window": {"start": iso_s(WINDOW[0]), "end": iso_s(WINDOW[1])},
+        "window": common.span(*WINDOW),
         "severity": {
             "declared": "SEV1",
             "policy": "responder",
@@ -1872,53 +1823,22 @@ def ground_truth(b: Build, s: Sample) -> dict[str, Any]:
             "resolved": "pagerduty: incident.resolved",
         },
         "mitigation_action": {
-            "kind": "rollback",
-            "deployment_id": rollback["id"],
-            "started": iso_s(rollback["created"]),
-            "completed": iso_s(deployed(rollback)),
+            **common.rollback_mitigation(rollback),
             "first_success_after": iso_s(b.marks["first_success"]),
         },
-        "mttx_minutes": {
-            "convention": "from impact_start (MTTA from detected)",
-            "mttd": minutes(impact_start, det_ms),
-            "mtta": minutes(det_ms, PD_ACK),
-            "mttm": minutes(impact_start, mitigated),
-            "mttr": minutes(impact_start, PD_RESOLVE),
-            "mttm_from_detection": minutes(det_ms, mitigated),
-            "mttr_from_detection": minutes(det_ms, PD_RESOLVE),
-            "declared_after_detection": minutes(det_ms, dec_ms),
-        },
+        "mttx_minutes": common.mttx_minutes(impact_start, det_ms, PD_ACK, dec_ms, mitigated, PD_RESOLVE),
         "sources": {
-            "nginx": {"unit": "lines", "count": total_lines, "files": 1},
-            "app": {"unit": "lines", "count": b.app_lines, "files": 1},
-            "requests": {"unit": "samples", "count": samples["ingress_requests_by_status"], "files": 1},
-            "latency_p95": {"unit": "samples", "count": samples["payments_post_latency_p95"], "files": 1},
-            "db_pool": {"unit": "samples", "count": samples["db_pool_connections"], "files": 1},
-            "pod_restarts": {"unit": "samples", "count": samples["pod_restarts"], "files": 1},
-            "deploys": {
-                "unit": "records",
-                "count": len(b.deploys["records"]) + sum(len(r["statuses"]) for r in b.deploys["records"]),
-                "deployments": len(b.deploys["records"]),
-                "statuses": sum(len(r["statuses"]) for r in b.deploys["records"]),
-                "files": len(b.deploys["files"]),
-            },
-            "slack": {
-                "unit": "messages",
-                "count": b.slack.count() if b.slack else 0,
-                "files": sum(1 for k in s.files if k.startswith("chat/") and k.count("/") == 2),
-            },
-            "alertmanager": {
-                "unit": "alerts",
-                "count": sum(len(d["alerts"]) for _, d in b.alerts),
-                "files": len(b.alerts),
-            },
-            "pagerduty": {"unit": "records", "count": len(b.pd_events), "files": len(b.pd_events)},
+            "nginx": common.source_count("lines", total_lines),
+            "app": common.source_count("lines", b.app_lines),
+            "requests": common.source_count("samples", samples["ingress_requests_by_status"]),
+            "latency_p95": common.source_count("samples", samples["payments_post_latency_p95"]),
+            "db_pool": common.source_count("samples", samples["db_pool_connections"]),
+            "pod_restarts": common.source_count("samples", samples["pod_restarts"]),
+            **common.deploy_chat_alert_sources(b.deploys, b.slack.count() if b.slack else 0, s, b.alerts),
+            "pagerduty": common.source_count("records", len(b.pd_events), len(b.pd_events)),
         },
         "impact": {
-            "window": {"start": iso_s(lo), "end": iso_s(mitigated)},
-            "total_requests": len(win),
-            "failed_requests": len(failed),
-            "error_ratio": round(len(failed) / len(win), 4),
+            **common.impact_totals(lo, mitigated, len(win), len(failed)),
             "failed_by_status": dict(sorted(by_status.items())),
             "total_transactions": len(posts),
             "failed_transactions": len(failed_posts),
@@ -1928,14 +1848,11 @@ def ground_truth(b: Build, s: Sample) -> dict[str, Any]:
             "peak_minute": iso_s(peak_m),
             "peak_transaction_error_ratio": round(max(f / t for m, t, f in post_min if t), 4),
             "full_failure_minutes": len(full),
-            "full_failure_span": {"start": iso_s(full[0]), "end": iso_s(full[-1] + MINUTE)},
+            "full_failure_span": common.span(full[0], full[-1] + MINUTE),
             "impact_minutes": minutes(impact_start, mitigated),
-            "p95_latency_ms": {
-                "what": "nearest-rank p95 of rt of POST /api/v1/payments (nginx)",
-                "before": lat(WINDOW[0], DEPLOY_CREATED),
-                "during": lat(lo, mitigated),
-                "after": lat(mitigated, WINDOW[1]),
-            },
+            "p95_latency_ms": common.latency_phases(
+                "nearest-rank p95 of rt of POST /api/v1/payments (nginx)", lat, WINDOW, DEPLOY_CREATED, lo, mitigated
+            ),
             "baseline_error_ratio": round(
                 sum(f for m, t, f in per_min if m < DEPLOY_CREATED)
                 / sum(t for m, t, f in per_min if m < DEPLOY_CREATED),
@@ -1944,71 +1861,35 @@ def ground_truth(b: Build, s: Sample) -> dict[str, Any]:
             "background_5xx_outside_impact": len(backgrounds),
         },
         "slo": {
-            "name": "availability",
-            "objective": 99.9,
-            "period": "30d",
-            "type": "request",
-            "source": "nginx",
-            "good": "status < 500",
-            "budget_minutes": 43.2,
-            "failed_requests": len(failed),
-            "mean_requests_per_minute": round(rate, 3),
-            "budget_requests": round(0.001 * rate * 43200, 1),
-            "consumed_fraction": round(len(failed) / (0.001 * rate * 43200), 4),
-            "equivalent_bad_minutes": round(len(failed) / rate, 2),
-            "bad_minutes": len(bad_minutes),
-            "bad_minutes_in_impact": len(bad_in),
-            "consumed_fraction_time_slice": round(len(bad_in) / 43.2, 4),
-            "slice_threshold": 0.001,
+            **common.availability_slo("nginx"),
+            "budget_minutes": common.SLO_BUDGET_MINUTES,
+            **common.request_budget(len(failed), rate, rate_digits=3, budget_digits=1),
+            **common.time_slice_budget(len(bad_minutes), len(bad_in)),
+            "slice_threshold": common.SLO_BAD_RATIO,
         },
         "culprit": {
-            "source": "deploys",
-            "deployment_id": culprit["id"],
-            "repo": f"acme/{culprit['repo']}",
-            "service": SERVICE,
-            "ref": culprit["ver"],
-            "sha": culprit["sha"],
-            "environment": "production",
-            "created_at": iso_s(culprit["created"]),
-            "deployed_at": iso_s(deployed(culprit)),
-            "minutes_before_impact": minutes(deployed(culprit), impact_start),
+            **common.culprit_deployment(culprit, SERVICE),
+            "deployed_at": iso_s(common.deployed_ms(culprit)),
+            "minutes_before_impact": minutes(common.deployed_ms(culprit), impact_start),
             "change": "DB_MAX_CONNS 50 -> 5 (intended: DB_MAX_IDLE_CONNS 5)",
         },
-        "rollback": {
-            "deployment_id": rollback["id"],
-            "task": rollback["task"],
-            "ref": rollback["ver"],
-            "rollback_of": rollback["payload"]["rollback_of"],
-            "created_at": iso_s(rollback["created"]),
-            "completed_at": iso_s(deployed(rollback)),
-        },
-        "changes_before_impact": [
-            {
-                "deployment_id": r["id"],
-                "repo": f"acme/{r['repo']}",
-                "ref": r["ver"],
-                "deployed_at": iso_s(deployed(r)),
-                "minutes_before_impact": minutes(deployed(r), impact_start),
-            }
-            for r in changes
-        ],
-        "cadence": {
-            "required_minutes": 15,
-            "declared": declared,
-            "updates": [slack_us_iso(u["ts"]) for u in b.marks["update_msgs"]],
-            "resolution_update": slack_us_iso(b.marks["resolution_msg"]["ts"]),
-            "gaps_minutes": gaps,
-            "pagerduty_status_updates": [iso_ms(ms) for ms in sorted(pd_updates)],
-            "max_gap_minutes": max(gaps),
-            "max_gap_minutes_with_pagerduty": merged_gap,
-            "kept": max(gaps) <= 15,
-        },
+        "rollback": common.rollback_deployment(rollback),
+        "changes_before_impact": common.changes_before_impact(
+            production, WINDOW[0], impact_start, "deployed_at", common.deployed_ms
+        ),
+        "cadence": common.cadence(
+            declared,
+            [slack_us_iso(u["ts"]) for u in b.marks["update_msgs"]],
+            slack_us_iso(b.marks["resolution_msg"]["ts"]),
+            gaps,
+            required_minutes=15,
+            pagerduty_updates=[iso_ms(ms) for ms in sorted(pd_updates)],
+            max_gap_with_pagerduty=merged_gap,
+        ),
         "alerts": {
-            "first_firing": {"alertname": "PaymentsAvailabilityBudgetBurn", "starts_at": detected},
-            "notifications": len(b.alerts),
-            "repeat_notifications": 1,
+            **common.alert_summary("PaymentsAvailabilityBudgetBurn", detected, len(b.alerts), repeat_notifications=1),
             "burn_ratio_5m_at_firing": round(b.marks["alert_ratio5"], 4),
-            "crashloop_alert_starts_at": _ns_to_us_iso(
+            "crashloop_alert_starts_at": common.ns_to_us_iso(
                 next(d for n, d in b.alerts if "KubePodCrashLooping-firing" in n)["alerts"][0]["startsAt"]
             ),
             "unrelated": ["ElasticsearchDiskUsageHigh", "CertificateExpiringSoon"],
@@ -2025,16 +1906,7 @@ def ground_truth(b: Build, s: Sample) -> dict[str, Any]:
             "app_pool_timeout_errors": sum(1 for r in b.app_reqs if r.app == "pool_timeout"),
             "app_first_pool_error": iso_ms(b.marks["app_first_pool_error"]),
         },
-        "metrics": {
-            name: {
-                "file": f"metrics/{name}.json",
-                "query": v["query"],
-                "step_seconds": 60 if name in ("ingress_requests_by_status", "payments_post_latency_p95") else 30,
-                "samples": v["samples"],
-                "value": METRIC_SEMANTICS[name],
-            }
-            for name, v in b.metrics.items()
-        },
+        "metrics": common.metrics_block(b.metrics, METRIC_SEMANTICS, METRIC_STEP_SECONDS),
     }
 
 
@@ -2052,7 +1924,7 @@ def incident_yaml(b: Build, exp: dict[str, Any], large_lines: int | None) -> byt
         "severity_policy": "responder",
         "status": "resolved",
         "facts": {"revenue_impact": "Estimated $340K in delayed/lost transactions", "workaround": False},
-        "window": {"start": iso_s(WINDOW[0]), "end": iso_s(WINDOW[1])},
+        "window": common.span(*WINDOW),
         "roles": {
             "incident_commander": "@jane-doe",
             "technical_lead": "@mei-chen",
@@ -2108,21 +1980,9 @@ def incident_yaml(b: Build, exp: dict[str, Any], large_lines: int | None) -> byt
                 "path": "metrics/pod_restarts.json",
                 "service": SERVICE,
             },
-            {"name": "deploys", "kind": "deploys", "format": "github-deployments", "path": "deploys/"},
-            {"name": "slack", "kind": "chat", "format": "slack", "path": "chat/"},
-            {"name": "alertmanager", "kind": "alerts", "format": "alertmanager", "path": "alerts/alertmanager/"},
-            {"name": "pagerduty", "kind": "alerts", "format": "pagerduty", "path": "alerts/pagerduty/"},
+            *common.incident_tail_sources(),
         ],
-        "slos": [
-            {
-                "name": "availability",
-                "objective": 99.9,
-                "period": "30d",
-                "type": "request",
-                "source": "nginx",
-                "good": "status < 500",
-            },
-        ],
+        "slos": [common.availability_slo("nginx")],
         "narrative": {
             "summary": (
                 f"On 2025-06-15 payments-api v2.14.3, rolled out at 14:18 UTC, reduced the database connection pool "
