@@ -115,7 +115,7 @@ def test_literals_survive_reemission(text: str) -> None:
     rx = translate("^" + re.escape(text) + "$")
     s = pl.Series([text, text + "x", "x" + text])
     assert s.str.contains(rx).to_list() == [True, False, False]
-    cls = translate("^[" + "".join("\\" + c if c in "\\]^-[" else c for c in text) + "]+$")
+    cls = translate("^[" + "".join("\\" + c if c in "\\]^-[&~|" else c for c in text) + "]+$")
     assert pl.Series([text]).str.contains(cls).item()
 
 
