@@ -183,10 +183,10 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     )
     imp = doc["impact"]
     if imp["failed_requests"] is not None:
+        users = "unknown" if imp["affected_users"] is None else f"{imp['affected_users']:,}"
         print(
             f"impact: {imp['failed_requests']:,.0f} of {imp['total_requests']:,.0f} requests failed "
-            f"({(imp['error_ratio'] or 0):.1%}), peak {(imp['peak_error_ratio'] or 0):.0%}, "
-            f"affected users {imp['affected_users'] if imp['affected_users'] is not None else 'unknown'}"
+            f"({(imp['error_ratio'] or 0):.1%}), peak {(imp['peak_error_ratio'] or 0):.0%}, affected users {users}"
         )
     for s in doc["slo"]:
         line = f"SLO {s['name']} {s['objective']}%/{s['period']}: budget {s['budget_minutes']:.1f} min, "
