@@ -5,8 +5,9 @@ for each incident, ``OUTDIR/<incident id>/``:
 
 - ``postmortem.html``: self-contained (plotly.js embedded once, nothing fetched from the network),
   code and parameters hidden, styled for screen and print (template ``templates/pmkit-html``);
-- ``postmortem.md``: the same document in Markdown (template ``templates/pmkit-md``); a figure
-  becomes a line naming it, interactive in the HTML (plotly outputs have no Markdown form);
+- ``postmortem.md``: the same document in Markdown (template ``templates/pmkit-md``); its figures
+  are PNG files in ``figures/`` drawn by kaleido with the local Chromium (where there is none, a
+  line names the figure and points to the interactive HTML);
 - ``postmortem.ipynb``: the executed notebook, kept as the record;
 - the seed file set ``incident.md``, ``timeline.md``, ``postmortem.md``, ``action-items.md``
   (``postmortem.md`` is the Markdown export above when ``md`` is rendered).
