@@ -54,11 +54,11 @@ samples and on generated strings (``tests/sources/test_grok.py``).
 numbers). Without a ``message`` capture the message is the whole line. A line that
 does not match is rejected ("does not match the grok pattern").
 
-**Levels** are normalised to debug, info, warning, error, critical:
-trace/debug/fine*/verbose and Android ``V``/``D`` -> debug; info/notice/config and
-``I`` -> info; warn/warning and ``W`` -> warning; error/err/severe and ``E`` -> error;
-critical/crit/fatal/emerg/alert/panic and ``F``/``A`` -> critical. An unknown word
-leaves the level null and is kept in ``attrs.level_raw``.
+**Levels** are normalised to debug, info, warning, error, critical by the one table of
+:mod:`pmkit.sources.levels` (trace/debug/fine*/verbose and Android ``V``/``D`` -> debug;
+info/notice/config and ``I`` -> info; warn/warning/WRN and ``W`` -> warning; error/err/severe
+and ``E`` -> error; critical/crit/fatal/emerg/alert/panic and ``F``/``A`` -> critical; pino
+numbers). An unknown word leaves the level null and is kept in ``attrs.level_raw``.
 
 **Multi-line** (``options: {multiline: ...}``): ``true`` joins lines that do not match
 the pattern to the previous matching line; a regex string marks head lines (those it

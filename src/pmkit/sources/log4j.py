@@ -23,7 +23,7 @@ The message is the head line's text; the lines after it go to
 ``attrs.continuation`` (joined with ``\\n``). ``attrs`` also holds ``logger``,
 ``thread`` and the source ``line`` when the layout has them; Kafka's logger may
 close a multi-line record on its last line (`` (kafka.server.KafkaConfig)``).
-Levels are normalised as in :mod:`pmkit.sources.grok` (WARN -> warning,
+Levels are normalised by :mod:`pmkit.sources.levels` (WARN -> warning,
 FATAL -> critical...). Times without an offset are read in the source's
 ``timezone`` (UTC when none is given, and the load notes say so).
 """
