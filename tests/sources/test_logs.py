@@ -764,7 +764,9 @@ def test_jsonl_records_round_trip(tmp_path: Path, record: dict, junk: list[str])
 @_SETTINGS
 @given(
     records=st.lists(
-        st.dictionaries(st.sampled_from(["a", "b", "c", "ts", "n"]), _JSON | st.sampled_from(["2025-03-14", 2**63, 1.5]))
+        st.dictionaries(
+            st.sampled_from(["a", "b", "c", "ts", "n"]), _JSON | st.sampled_from(["2025-03-14", 2**63, 1.5])
+        )
         | st.just({}),
         min_size=1,
         max_size=8,
