@@ -2,9 +2,10 @@
 
 Every physical line ends in an event (counted in ``parsed_inputs``) or in the rejects
 with its ``path:line`` and a reason; blank lines are rejected as ``blank line``. Parsing
-is vectorised polars: access logs run as one lazy, streamed query (curated anchored
-regexes, then ``strptime`` and casts); Python only touches single lines in rare
-fallbacks (the reasons for invalid JSON, JSON lines whose types conflict).
+is vectorised polars (JSON lines are decoded by pyarrow's reader first): access logs run
+as one lazy, streamed query (curated anchored regexes, then ``strptime`` and casts);
+Python only touches single lines in rare fallbacks (the reasons for invalid JSON, JSON
+lines whose types conflict).
 
 Levels
     access logs: from the status, 5xx ``error``, 4xx ``warning``, else ``info``.
@@ -995,7 +996,7 @@ def read_ndjson_lossless(source: Path | bytes) -> pl.DataFrame:
 
 
 def decode_objects(texts: pl.Series) -> tuple[pl.DataFrame, pl.Series, list[str]]:
-    """Decode JSON object texts with polars.
+    """Decode JSON object texts (:func:`read_ndjson_lossless`, then polars and Python for the faulty ones).
 
     Returns the records (one row per text that is a JSON object, in order), the reason
     per input text (null for decoded ones; blank texts read ``blank line``) and the paths
