@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sourcetest import mutated
 
 from pmkit.errors import SourceError
 from pmkit.schema import EVENTS_SCHEMA
@@ -586,24 +587,6 @@ def test_formats_are_registered_with_examples() -> None:
 # ---------------------------------------------------------------------------------------- properties
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-@st.composite
-def mutated(draw: st.DrawFn, base: str, alphabet: str) -> str:
-    """``base`` with a few random edits (delete, insert, duplicate a line): mostly valid, sometimes broken."""
-    text = base
-    for _ in range(draw(st.integers(0, 5))):
-        op = draw(st.sampled_from(["del", "ins", "dup"]))
-        pos = draw(st.integers(0, max(len(text) - 1, 0)))
-        if op == "del":
-            text = text[:pos] + text[pos + 1 :]
-        elif op == "ins":
-            text = text[:pos] + draw(st.sampled_from(alphabet)) + text[pos:]
-        else:
-            lines = text.split("\n")
-            k = draw(st.integers(0, len(lines) - 1))
-            text = "\n".join([*lines[: k + 1], lines[k], *lines[k + 1 :]])
-    return text
 
 
 def check(path: Path, fmt: str, **kw: Any) -> None:

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sourcetest import write
 
 from pmkit.errors import SourceError
 from pmkit.sources import registry
@@ -21,15 +22,6 @@ from pmkit.sources.logs import scan_access_log
 
 UTC = dt.UTC
 MINE = ("combined", "common", "nginx-error", "jsonl", "logfmt")
-
-
-def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
-    p = tmp_path / name
-    if isinstance(text, bytes):
-        p.write_bytes(text)
-    else:
-        p.write_text(text, encoding="utf-8")
-    return p
 
 
 def load(path: Path | str, fmt: str, **opts: object) -> LoadResult:

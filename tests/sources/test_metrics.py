@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sourcetest import mutated, write
 
 from pmkit.errors import SourceError
 from pmkit.schema import SERIES_SCHEMA
@@ -26,15 +27,6 @@ UTC = dt.UTC
 
 def load(path: Path | str, fmt: str, **kw: Any) -> LoadResult:
     return run(LoadRequest(kind="metrics", format=fmt, path=str(path), **kw))
-
-
-def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
-    p = tmp_path / name
-    if isinstance(text, bytes):
-        p.write_bytes(text)
-    else:
-        p.write_text(text, encoding="utf-8")
-    return p
 
 
 def labels_of(res: LoadResult) -> list[dict[str, str]]:
@@ -600,24 +592,6 @@ def test_prometheus_never_crashes_and_keeps_count(tmp_path: Path, doc: Any) -> N
     assert res.frame.height >= res.parsed
 
 
-@st.composite
-def mutated(draw: st.DrawFn, base: str, alphabet: str) -> str:
-    """``base`` with a few random edits (delete, insert, duplicate a line): mostly valid, sometimes broken."""
-    text = base
-    for _ in range(draw(st.integers(0, 4))):
-        op = draw(st.sampled_from(["del", "ins", "dup"]))
-        pos = draw(st.integers(0, max(len(text) - 1, 0)))
-        if op == "del":
-            text = text[:pos] + text[pos + 1 :]
-        elif op == "ins":
-            text = text[:pos] + draw(st.sampled_from(alphabet)) + text[pos:]
-        else:
-            lines = text.split("\n")
-            k = draw(st.integers(0, len(lines) - 1))
-            text = "\n".join([*lines[: k + 1], lines[k], *lines[k + 1 :]])
-    return text
-
-
 CSV_BASES = [
     ",timestamp,value,hash\n0,2023-06-15 04:00:40.443000064,0.0,7746fcb6bc\n1,2023-06-15 04:01:10.443000064,1.5,7746fcb6bc\n",
     "timestamp,metric,value,host\n2025-06-15T14:00:00Z,cpu,0.5,a\n1750000000,cpu,NaN,b\n",
@@ -661,7 +635,9 @@ csv_text = st.tuples(
 ).map(lambda t: "\n".join([t[0], *t[1]]))
 
 
-csv_inputs = st.one_of(csv_text, st.sampled_from(CSV_BASES).flatmap(lambda b: mutated(b, ',;"\n0123456789.:-TZa ')))
+csv_inputs = st.one_of(
+    csv_text, st.sampled_from(CSV_BASES).flatmap(lambda b: mutated(b, ',;"\n0123456789.:-TZa ', edits=4))
+)
 
 
 @FAST

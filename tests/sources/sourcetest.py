@@ -1,0 +1,35 @@
+"""Helpers shared by the loader tests (on ``sys.path`` through pytest's ``pythonpath`` setting)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import strategies as st
+
+
+def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
+    """A file ``name`` in ``tmp_path`` holding ``text`` (UTF-8) or ``bytes`` as given."""
+    p = tmp_path / name
+    if isinstance(text, bytes):
+        p.write_bytes(text)
+    else:
+        p.write_text(text, encoding="utf-8")
+    return p
+
+
+@st.composite
+def mutated(draw: st.DrawFn, base: str, alphabet: str, edits: int = 5) -> str:
+    """``base`` with up to ``edits`` random edits (delete, insert, duplicate a line): mostly valid, sometimes broken."""
+    text = base
+    for _ in range(draw(st.integers(0, edits))):
+        op = draw(st.sampled_from(["del", "ins", "dup"]))
+        pos = draw(st.integers(0, max(len(text) - 1, 0)))
+        if op == "del":
+            text = text[:pos] + text[pos + 1 :]
+        elif op == "ins":
+            text = text[:pos] + draw(st.sampled_from(alphabet)) + text[pos:]
+        else:
+            lines = text.split("\n")
+            k = draw(st.integers(0, len(lines) - 1))
+            text = "\n".join([*lines[: k + 1], lines[k], *lines[k + 1 :]])
+    return text
