@@ -227,17 +227,9 @@ def scan_lines(path: Path) -> pl.LazyFrame:
     """
     if _is_gzip(path) or path.stat().st_size == 0:
         return textio.read_lines(path).lazy()
-    return pl.scan_csv(
-        path,
-        has_header=False,
-        separator="\x1f",
-        quote_char=None,
-        new_columns=["line"],
-        schema={"line": pl.String},
-        encoding="utf8-lossy",
-        row_index_name="line_no",
-        row_index_offset=1,
-    ).with_columns(pl.col("line").fill_null(""))
+    return pl.scan_csv(path, **textio.LINES_AS_CSV, row_index_name="line_no", row_index_offset=1).with_columns(
+        pl.col("line").fill_null("")
+    )
 
 
 def stream_lines(path: Path, batch_bytes: int = 1 << 20) -> pl.LazyFrame:

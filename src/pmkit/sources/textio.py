@@ -41,6 +41,18 @@ def read_lines(path: Path) -> pl.DataFrame:
     return lines_frame(read_bytes(path))
 
 
+# Polars' CSV reader as a line splitter: one string column, on a separator byte (0x1F, the unit
+# separator) that text never holds, no quoting; bad UTF-8 bytes become U+FFFD.
+LINES_AS_CSV: dict[str, Any] = {
+    "has_header": False,
+    "separator": "\x1f",
+    "quote_char": None,
+    "new_columns": ["line"],
+    "schema": {"line": pl.String},
+    "encoding": "utf8-lossy",
+}
+
+
 def lines_frame(data: bytes) -> pl.DataFrame:
     """Split bytes into the ``line_no``/``line`` frame of :func:`read_lines` (a leading BOM dropped)."""
     schema = {"line_no": pl.UInt32, "line": pl.String}
@@ -50,15 +62,7 @@ def lines_frame(data: bytes) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     if b"\x1f" not in data and b"\r" not in data.replace(b"\r\n", b""):
         # fast path: polars' CSV reader with a separator that does not occur
-        df = pl.read_csv(
-            io.BytesIO(data),
-            has_header=False,
-            separator="\x1f",
-            quote_char=None,
-            new_columns=["line"],
-            schema={"line": pl.String},
-            encoding="utf8-lossy",
-        ).with_columns(pl.col("line").fill_null(""))
+        df = pl.read_csv(io.BytesIO(data), **LINES_AS_CSV).with_columns(pl.col("line").fill_null(""))
     else:
         text = data.decode("utf-8", errors="replace")
         if text.endswith("\n"):
