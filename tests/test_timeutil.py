@@ -71,3 +71,17 @@ def test_guess_reports_the_choice() -> None:
     guess = guess_format(pl.Series(["2025-06-15 14:18:00", "2025-06-15 14:19:00"]))
     assert guess is not None and guess.naive and guess.matched == 2
     assert guess_format(pl.Series(["nope"])) is None
+
+
+def test_a_format_first_seen_after_the_sample_is_still_read() -> None:
+    """The format is guessed from the first 200 values; later values in another format are read too."""
+    from pmkit.timeutil import parse_ts
+
+    values = pl.Series(["2025-06-15T14:18:00Z"] * 250 + ["15/Jun/2025:14:18:00 +0000", "2025-06-15 14:18:00,123", "x"])
+    out, guess = parse_ts(values)
+    assert guess is not None and guess.matched == guess.sampled
+    assert out.tail(3).to_list() == [
+        dt.datetime(2025, 6, 15, 14, 18, tzinfo=dt.UTC),
+        dt.datetime(2025, 6, 15, 14, 18, 0, 123000, tzinfo=dt.UTC),
+        None,
+    ]

@@ -157,9 +157,12 @@ def parse_ts(values: pl.Series, fmt: str | None = None, tz: str | None = None) -
             return first.alias(values.name), guess
         redo = frame.filter(failed).select(ts_expr(pl.col("v"), fmt, tz)).to_series()
         first = first.scatter(failed.arg_true(), redo)
-        if guess is None or guess.matched == guess.sampled:
+        still = first.is_null() & values.is_not_null()
+        if guess is None or not still.any():
             return first.alias(values.name), guess
-        # mixed formats in one column (the guess did not read the whole sample): try the other candidates
+        # mixed formats in one column (in the sample, or first seen after it): the values the guess could
+        # not read are tried with the other candidates
         others = [ts_expr(pl.col("v"), f, tz) for f in CANDIDATE_FORMATS if f != fmt]
-        expr = pl.coalesce([pl.lit(first), *others])
+        rest = frame.filter(still).select(pl.coalesce(others)).to_series()
+        return first.scatter(still.arg_true(), rest).alias(values.name), guess
     return frame.select(expr).to_series().alias(values.name), guess

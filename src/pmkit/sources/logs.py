@@ -1087,31 +1087,12 @@ def _mask(expr: pl.Expr, dtype: pl.DataType, parts: tuple[str, ...], keep: pl.Ex
 
 
 def _ts_values(values: pl.Series, req: LoadRequest, notes: list[str], name: str) -> pl.Series:
-    """Parse one candidate time field to UTC (fast strptime with the guessed format, timeutil for the rest)."""
+    """Parse one candidate time field to UTC (:func:`pmkit.timeutil.parse_ts`), noting times read without an offset."""
     if values.dtype == pl.String and req.ts_format is None:
-        guess = timeutil.guess_format(values)
-        if guess is None:
-            return pl.Series(values.name, [None] * values.len(), dtype=UTC_TS)
-        if guess.fmt == "epoch_auto":
-            parsed, _ = timeutil.parse_ts(values, None, req.timezone)
-            return parsed
-        fast = (
-            values.to_frame("v")
-            .select(pl.col("v").str.strptime(pl.Datetime("us"), guess.fmt, strict=False))
-            .to_series()
-        )
-        if timeutil.is_aware(guess.fmt):
-            fast = fast.dt.convert_time_zone("UTC")
-        else:
-            fast = fast.dt.replace_time_zone(req.timezone or "UTC", ambiguous="earliest", non_existent="null")
-            fast = fast.dt.convert_time_zone("UTC")
-            if req.timezone is None:
-                notes.append(f"times in field {name!r} have no UTC offset; read as UTC (set timezone)")
-        bad = fast.is_null() & values.is_not_null()
-        if bad.any():
-            slow, _ = timeutil.parse_ts(values.filter(bad), None, req.timezone)
-            fast = fast.scatter(bad.arg_true(), slow)
-        return fast.cast(UTC_TS)
+        parsed, guess = timeutil.parse_ts(values, None, req.timezone)
+        if guess is not None and guess.naive and req.timezone is None:
+            notes.append(f"times in field {name!r} have no UTC offset; read as UTC (set timezone)")
+        return parsed.cast(UTC_TS)
     if values.dtype == pl.String or values.dtype.is_numeric() or isinstance(values.dtype, pl.Datetime):
         parsed, _ = timeutil.parse_ts(values, req.ts_format, req.timezone)
         if (

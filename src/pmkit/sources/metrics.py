@@ -91,7 +91,7 @@ from pmkit.schema import UTC_TS
 from pmkit.sources import textio
 from pmkit.sources.base import LoadRequest, LoadResult, rejects_frame, to_json
 from pmkit.sources.registry import register
-from pmkit.timeutil import EPOCH_UNITS, TsGuess, guess_format, is_aware, parse_ts
+from pmkit.timeutil import EPOCH_UNITS, TsGuess, is_aware, parse_ts
 
 __all__ = [
     "CsvBlock",
@@ -171,41 +171,16 @@ def _numeric_share(values: pl.Series, sample: int = 500) -> float:
 def parse_time_column(
     values: pl.Series, ts_format: str | None, timezone: str | None
 ) -> tuple[pl.Series, TsGuess | None]:
-    """:func:`pmkit.timeutil.parse_ts` with two differences that matter for whole columns.
-
-    A column whose non-empty values are mostly numbers is read as epochs (unit by magnitude) even when
-    a few cells are not: one bad cell must reject its row, not make the whole column unreadable. And
-    once a strftime format is known, values are first read with it directly; only the values that
-    fail go through ``parse_ts``'s normalisation (Go times, comma milliseconds, mixed formats), which
-    costs about a second per million values.
-    """
-    if values.dtype != pl.String:
-        return parse_ts(values, ts_format, timezone)
-    guess: TsGuess | None = None
-    fmt = ts_format
-    if fmt is None:
+    """:func:`pmkit.timeutil.parse_ts`, except that a column whose non-empty values are mostly numbers is read
+    as epochs (unit by magnitude) even when a few cells are not: one bad cell must reject its row, not make
+    the whole column unreadable."""
+    if values.dtype == pl.String and ts_format is None:
         sample = values.drop_nulls().head(200)
         numeric = sample.str.strip_chars().str.contains(r"^-?[0-9]+(\.[0-9]+)?$").sum()
         if sample.len() and numeric < sample.len() and numeric / sample.len() > 0.5:
             ts, _ = parse_ts(values.str.strip_chars(), "epoch_auto", timezone)
             return ts, TsGuess("epoch_auto", False, int(numeric), sample.len())
-        guess = guess_format(values)
-        if guess is None or guess.fmt == "epoch_auto":
-            return parse_ts(values, ts_format, timezone)
-        fmt = guess.fmt
-    if fmt in EPOCH_UNITS:
-        return parse_ts(values, fmt, timezone)
-    direct = values.str.strptime(pl.Datetime("us"), fmt, strict=False)
-    if is_aware(fmt):
-        direct = direct.dt.convert_time_zone("UTC")
-    else:
-        direct = direct.dt.replace_time_zone(timezone or "UTC", ambiguous="earliest", non_existent="null")
-        direct = direct.dt.convert_time_zone("UTC")
-    missing = direct.is_null() & values.is_not_null()
-    if missing.any():
-        slow, _ = parse_ts(values.filter(missing), ts_format, timezone)
-        direct = direct.scatter(missing.arg_true(), slow)
-    return direct.alias(values.name), guess
+    return parse_ts(values, ts_format, timezone)
 
 
 def _series_frame(
