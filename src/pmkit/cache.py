@@ -1,6 +1,7 @@
 """A parquet cache of parsed sources, so re-opening a notebook is instant.
 
-Key: pmkit's version, the loader's source code, its kind/format and every option, and
+Key: pmkit's version, the loader's source code and the shared loading code (``pmkit.sources``,
+``timeutil``, ``schema``), its kind/format and every option, and
 the content hash (BLAKE2b) of every input file. Any change to a file or an option is a new key;
 stale entries are simply never read again. Entries live in ``.pmkit-cache/`` inside
 the incident folder (delete it at will).
@@ -31,15 +32,28 @@ def _file_digest(path: Path) -> str:
 
 
 @functools.cache
+def _shared_code_digest() -> str:
+    """Hash of the code every loader builds on: all of ``pmkit.sources`` plus ``timeutil`` and ``schema``."""
+    pkg = Path(__file__).resolve().parent
+    files = [*sorted((pkg / "sources").glob("*.py")), pkg / "timeutil.py", pkg / "schema.py"]
+    h = hashlib.blake2b(digest_size=16)
+    for f in files:
+        h.update(f.name.encode())
+        h.update(_file_digest(f).encode())
+    return h.hexdigest()
+
+
+@functools.cache
 def _code_digest(kind: str, format: str) -> str:
-    """Hash of the loader's module source, so a changed loader never serves stale frames."""
+    """Hash of the loader's module source and of the shared loading code, so changed code never serves stale frames."""
     from pmkit.sources import registry
 
     func = registry.get(kind, format).func
     try:
-        return _file_digest(Path(inspect.getfile(func)))
+        own = _file_digest(Path(inspect.getfile(func)))
     except (OSError, TypeError):
-        return "unknown"
+        own = "unknown"
+    return f"{own}:{_shared_code_digest()}"
 
 
 def cache_key(req: LoadRequest) -> str:
