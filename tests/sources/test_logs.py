@@ -776,7 +776,20 @@ def test_lossless_ndjson_reads_as_polars_does(records: list[dict]) -> None:
             read_ndjson_lossless(data)
         return
     got = read_ndjson_lossless(data)
-    # the column order may differ (polars' inference does not keep first-seen order); the loaders go by name
+    # field order may differ (polars' inference does not keep first-seen order); the loaders go by name
     got, want = got.select(sorted(got.columns)), want.select(sorted(want.columns))
-    assert got.schema == want.schema
+    assert {c: _sorted_fields(d) for c, d in got.schema.items()} == {
+        c: _sorted_fields(d) for c, d in want.schema.items()
+    }
     assert got.to_dicts() == want.to_dicts()
+
+
+def _sorted_fields(dtype: pl.DataType) -> pl.DataType:
+    """A dtype with its struct fields (at any depth) in name order."""
+    if isinstance(dtype, pl.Struct):
+        return pl.Struct(
+            [pl.Field(f.name, _sorted_fields(f.dtype)) for f in sorted(dtype.fields, key=lambda f: f.name)]
+        )
+    if isinstance(dtype, pl.List):
+        return pl.List(_sorted_fields(dtype.inner))
+    return dtype

@@ -609,7 +609,6 @@ class CompiledGrok:
     fallback: Any
     groups: tuple[tuple[str, str, str | None], ...]
     notes: tuple[str, ...] = ()
-    used: frozenset[str] = field(default_factory=frozenset)
     regex_ascii: str | None = None
     fallback_unicode: Any = None
 
@@ -806,7 +805,7 @@ def _compile_cached(expr: str, custom: tuple[tuple[str, str], ...], anchored: bo
         elif rust_ascii is not None and _polars_accepts(rust_ascii) is not None:
             rust_ascii = None  # pragma: no cover - the ASCII classes are plain sets
     if rust is not None:
-        return CompiledGrok(expr, python_regex, rust, None, groups, (), frozenset(plain.used), rust_ascii)
+        return CompiledGrok(expr, python_regex, rust, None, groups, (), rust_ascii)
     fallback, fallback_unicode, engine = _compile_python(python_regex)
     construct = _CONSTRUCTS.get(kind)
     culprits = sorted(n for n in plain.used if construct is not None and construct.search(pats[n]))
@@ -817,9 +816,7 @@ def _compile_cached(expr: str, custom: tuple[tuple[str, str], ...], anchored: bo
     )
     note = f"grok {expr!r}: {what}; parsed line by line with {module}, several times slower"
     unicode = fallback_unicode if fallback_unicode is not fallback else None
-    return CompiledGrok(
-        expr, python_regex, None, fallback, groups, (note,), frozenset(plain.used), fallback_unicode=unicode
-    )
+    return CompiledGrok(expr, python_regex, None, fallback, groups, (note,), fallback_unicode=unicode)
 
 
 # --------------------------------------------------------- shared vectorised helpers

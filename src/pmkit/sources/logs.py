@@ -969,7 +969,9 @@ def read_ndjson_lossless(source: Path | bytes) -> pl.DataFrame:
     2.7x faster here than polars inferring over all rows. Where it would read differently from
     polars, polars reads instead: when it refuses the input (a type conflict, a repeated key),
     turns a time-like string into a timestamp, or may have turned an integer beyond 64 bits into
-    a float (any float of that size). Raises ``polars.exceptions.PolarsError`` as polars does.
+    a float (any float of that size). Raises ``polars.exceptions.PolarsError`` as polars does. The
+    order of fields (top-level and nested) may differ from polars'; the loaders go by name and sort
+    nested fields when they write attrs.
     """
     import pyarrow as pa
     import pyarrow.json as pa_json
@@ -982,7 +984,7 @@ def read_ndjson_lossless(source: Path | bytes) -> pl.DataFrame:
         df = pl.DataFrame(table)
         if not any(_has_temporal(d) for d in df.schema.values()):
             checks = [e for name, d in df.schema.items() for e in _float_paths(d, pl.col(name))]
-            if not checks or not any(df.select(checks).row(0)):
+            if not checks or not any(df.select(e.alias(f"big{i}") for i, e in enumerate(checks)).row(0)):
                 return df
     return pl.read_ndjson(source, infer_schema_length=None)
 

@@ -111,6 +111,14 @@ def _strip_comments(text: str) -> str:
 
 
 def head(path: Path, n: int = 20) -> str:
-    """The first ``n`` lines of a file as text (for sniffing formats)."""
-    data = read_bytes(path)[: 64 * 1024]
+    """The first ``n`` lines of a file as text (for sniffing formats): its first 64 KiB only, decompressed if gzip."""
+    try:
+        with path.open("rb") as fh:
+            gz = path.suffix == ".gz" or fh.read(2) == b"\x1f\x8b"
+        with gzip.open(path, "rb") if gz else path.open("rb") as fh:
+            data = fh.read(64 * 1024)
+    except OSError as exc:  # gzip.BadGzipFile is an OSError
+        raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except EOFError as exc:
+        raise SourceError(f"{path}: looks gzip-compressed but cannot be decompressed: {exc}") from None
     return "\n".join(data.decode("utf-8-sig", errors="replace").splitlines()[:n])
