@@ -26,6 +26,7 @@ EXPECTED = {
         "| 1 | 14:18 | payments-api | v2.14.3 |",
         "Rollback to v2.14.2",
         "1. **Why did payments fail?**",
+        "   - _Evidence:_ log signature: Liveness probe failed: Get &lt;STR&gt;: context deadline exceeded",
         "| impact_start | 2025-06-15 14:19 | SLI: error ratio above 2.91% (baseline 0.000%) | logs/access.log.gz:6783 |",
         "kept: 8 status updates, largest gap 14 min 55 s within the required 15 min + 2 min grace",
     ],

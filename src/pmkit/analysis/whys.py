@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import html
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -285,22 +285,30 @@ class FiveWhys:
         return suggest_category(" ".join(lv.answer for lv in self.levels if lv.answer), self.categories)
 
     def to_markdown(
-        self, *, heading: str = "## 5 Whys Analysis", hints: bool = True, checks: bool = True, category: bool = True
+        self,
+        *,
+        heading: str = "## 5 Whys Analysis",
+        hints: bool = True,
+        checks: bool = True,
+        category: bool = True,
+        text: Callable[[str], str] = str,
     ) -> str:
         """Markdown in the form of seeds/004's "5 Whys Analysis"; TODO marks what is left to write.
 
         Each level is a numbered bold question and an ``→`` answer; the check and the evidence
         hints follow as nested bullets (``checks=False``, ``hints=False`` leave them out).
+        ``text`` is applied to every question, answer and hint: a document passes its escaping
+        (hints quote log templates such as ``Get <STR>:``, which HTML would take for a tag).
         """
         last = self.last_answered
         parts = [heading] if heading else []
         for lv in self.levels:
-            q = lv.question or f"{TODO}: ask why the answer above happened"
-            lines = [f"{lv.number}. **{q}**", f"   → {_indent(lv.answer) if lv.answer else TODO}"]
+            q = text(lv.question) if lv.question else f"{TODO}: ask why the answer above happened"
+            lines = [f"{lv.number}. **{q}**", f"   → {_indent(text(lv.answer)) if lv.answer else TODO}"]
             if checks:
                 lines.append(f"   - _{CHECK_QUESTION}_ {lv.check_text(last is lv)}")
             if hints:
-                lines += [f"   - _Evidence:_ {h}" for h in lv.hints]
+                lines += [f"   - _Evidence:_ {text(h)}" for h in lv.hints]
             parts.append("\n".join(lines))
         if self.dig_deeper:
             parts.append(

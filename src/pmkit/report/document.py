@@ -313,7 +313,7 @@ def _root_cause(a: Analysis) -> str:
         parts.append(f"**Trigger:** {esc(n.trigger, 2000)}")
     if n.resolution:
         parts.append(f"**Resolution:** {esc(n.resolution, 2000)}")
-    parts.append(a.whys.to_markdown(heading="### 5 Whys"))
+    parts.append(a.whys.to_markdown(heading="### 5 Whys", text=lambda s: esc(s, 2000)))
     return "\n\n".join(parts)
 
 
