@@ -10,6 +10,7 @@ wires them and chooses the SLI. ``Analysis.to_dict()`` is the JSON contract of
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -81,7 +82,6 @@ class Analysis:
     """Everything pmkit infers about one incident. Each field is an analysis result object or frame."""
 
     incident: Incident
-    timeline: Timeline
     sli: Sli
     window: ImpactWindow
     milestones: Milestones
@@ -95,6 +95,11 @@ class Analysis:
     cadence: comms.CadenceResult
     whys: FiveWhys
     convention: str = "impact"
+
+    @functools.cached_property
+    def timeline(self) -> Timeline:
+        """The incident's timeline, built on first use (the documents need it; ``pmkit analyze``/``check`` do not)."""
+        return build_timeline(self.incident.events)
 
     def gates(self) -> gates.GateReport:
         """The quality gates (``pmkit check``) on this incident's spec and evidence."""
@@ -250,7 +255,6 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
     )
     return Analysis(
         incident=inc,
-        timeline=build_timeline(events),
         sli=sli,
         window=window,
         milestones=ms,

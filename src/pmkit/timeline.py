@@ -49,7 +49,9 @@ def template_expr(col: str = "message") -> pl.Expr:
 
 
 def _dedup_key() -> pl.Expr:
-    return pl.col("attrs").str.json_path_match("$.dedup_key")
+    """``attrs.dedup_key``; the JSON is read only where the key is there (a few alert/page rows)."""
+    attrs = pl.col("attrs")
+    return pl.when(attrs.str.contains('"dedup_key"', literal=True)).then(attrs).str.json_path_match("$.dedup_key")
 
 
 def merge(*frames: pl.DataFrame) -> pl.DataFrame:

@@ -149,7 +149,7 @@ def status_updates(events: pl.DataFrame) -> pl.DataFrame:
     for col in ("source", "actor", "attrs"):
         if col not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(col))
-    attrs = pl.col("attrs")
+    attrs = pl.when(pl.col("kind") == "page").then(pl.col("attrs"))  # JSON read on the few page rows only
     pd_type = pl.coalesce(attrs.str.json_path_match("$.event_type"), attrs.str.json_path_match("$.type"))
     is_pd = (pl.col("kind") == "page") & pd_type.str.contains(PAGERDUTY_STATUS_UPDATE).fill_null(False)
     is_chat = (pl.col("kind") == "chat") & pl.col("message").str.contains(STATUS_UPDATE).fill_null(False)
