@@ -65,10 +65,9 @@ def choose_sli(inc: Incident, slo_spec: SloSpec | None = None) -> Sli:
         logs = logs.filter(pl.col("source") == wanted)
     req = request_frame(logs, good=good)
     if req.height:
-        src = (
-            wanted or req.join(logs.select("origin", "source"), on="origin", how="left").get_column("source").mode()[0]
-        )
-        req = req.join(logs.select("origin", "source"), on="origin", how="left").filter(pl.col("source") == src)
+        req = req.join(logs.select("origin", "source"), on="origin", how="left")
+        src = wanted or req.get_column("source").mode()[0]
+        req = req.filter(pl.col("source") == src)
         return Sli(minutes_from_requests(req), req, src, f"request log {src!r} ({req.height:,} requests)")
     for src in sorted(series_sources):
         m = minutes_from_series(inc.series, source=src, good=good)
