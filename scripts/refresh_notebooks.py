@@ -13,6 +13,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from pmkit.report.run import KERNEL_ARGUMENTS, KERNEL_NAME, _kernel_manager_class
+
 NOTEBOOKS = ("notebooks/explore.ipynb",)
 
 
@@ -20,7 +22,10 @@ def refresh(path: str) -> None:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,
-        kernel_name="python3",
+        kernel_name=KERNEL_NAME,
+        # the kernel pmkit renders with: this interpreter (not the first python3 kernelspec found), same arguments
+        kernel_manager_class=_kernel_manager_class(),
+        extra_arguments=KERNEL_ARGUMENTS,
         resources={"metadata": {"path": str(Path(path).parent)}},
         store_widget_state=False,
         record_timing=False,

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from pmkit.errors import PmkitError
+from pmkit.report.run import skip_slow_imports
 
 DEFAULT_OUT = "out"
 
@@ -54,15 +55,6 @@ def _report(results: list, output_dir: Path) -> int:
     if ok and "html" in ok[0].files:
         print(f"open {ok[0].files['html']} in a browser")
     return 1 if failed else 0
-
-
-def skip_slow_imports() -> None:
-    """In the command's own process: leave out jsonschema's IRI checker (see ``pmkit.report.run.SKIP_SLOW_IMPORTS``).
-
-    Only before anything imported jsonschema, so no one's format checker changes under them.
-    """
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
 
 
 def _cmd_render(args: argparse.Namespace) -> int:

@@ -37,7 +37,15 @@ from pathlib import Path
 from typing import Any
 
 from pmkit.errors import PmkitError
-from pmkit.report.run import PLOTLY_MIME, RECORD_NAME, RenderError, default_notebook, resource_dir, run
+from pmkit.report.run import (
+    PLOTLY_MIME,
+    RECORD_NAME,
+    RenderError,
+    default_notebook,
+    resource_dir,
+    run,
+    skip_slow_imports,
+)
 
 FORMATS = {"html": "postmortem.html", "md": "postmortem.md"}
 # The template writes this where plotly.js goes; it is swapped in after nbconvert's HTML clean-up
@@ -448,11 +456,10 @@ def _worker_init(polars_threads: int) -> None:
     """Share the cores between workers: each kernel (a child of this worker) gets its part of polars' pool.
 
     The worker is pmkit's own process, so it also skips jsonschema's slow optional import
-    (``pmkit.report.run.SKIP_SLOW_IMPORTS``), as the kernels do.
+    (:func:`pmkit.report.run.skip_slow_imports`), as the kernels do.
     """
     os.environ["POLARS_MAX_THREADS"] = str(polars_threads)
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+    skip_slow_imports()
 
 
 def render(

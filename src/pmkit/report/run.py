@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,16 @@ _ROOT = Path(__file__).resolve().parents[3]
 # jsonschema, so every kernel would pay it once per incident. No notebook schema checks the IRI
 # formats it provides; the kernels pmkit starts leave it out.
 SKIP_SLOW_IMPORTS = "import sys; sys.modules.setdefault('rfc3987_syntax', None)"
+
+
+def skip_slow_imports() -> None:
+    """In a process of pmkit's own (the command, a render worker): leave out jsonschema's IRI checker, as
+    :data:`SKIP_SLOW_IMPORTS` does in the kernels. Only before anything imported jsonschema, so no one's
+    format checker changes under them."""
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+
+
 KERNEL_ARGUMENTS = [
     "--HistoryManager.enabled=False",  # kernels of a batch would contend for ~/.ipython's sqlite file
     f"--IPKernelApp.exec_lines={SKIP_SLOW_IMPORTS}",
