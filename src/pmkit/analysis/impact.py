@@ -7,7 +7,7 @@ Definitions (also in docs/analyses.md):
 - **error ratio** = bad / total requests of the SLI in the phase.
 - **failed / total requests** = the SLI's bad and total counts during the impact.
 - **affected users / tenants / endpoints** = distinct ids with at least one failed request
-  during the impact (users from the request's ``user``, ``user_id`` or ``customer_id``;
+  during the impact (users from the request's ``user``, ``user_id``, ``customer_id`` or ``uid``, ``-`` being no id;
   endpoints are method + path with numeric and hex ids masked). Without request logs,
   distinct ids (those fields, else ``actor``) on error-level log events during the impact.
 - **peak** = the highest per-minute error ratio and its minute; **impact minutes** = the
@@ -24,10 +24,9 @@ from typing import Any
 
 import polars as pl
 
-from pmkit.analysis.sli import ImpactWindow
+from pmkit.analysis.sli import ImpactWindow, decoded_ids
 
 PHASES = ("before", "during", "after")
-_ID_FIELDS = ("user", "user_id", "customer_id", "uid")
 
 
 def endpoint_expr() -> pl.Expr:
@@ -234,10 +233,10 @@ def _affected(
             & (pl.col("ts") >= start)
             & (pl.col("ts") < end)
         )
+        user, tenant = decoded_ids(pl.col("attrs"))
         # a request's user may also sit in actor (a JSON log mapping its user_id field there)
-        ids = pl.coalesce([*(pl.col("attrs").str.json_path_match(f"$.{f}") for f in _ID_FIELDS), pl.col("actor")])
-        tenant = pl.coalesce([pl.col("attrs").str.json_path_match(f"$.{f}") for f in ("tenant", "tenant_id")])
-        got = errs.select(ids.alias("u"), tenant.alias("t"))
+        actor = pl.when(~pl.col("actor").is_in(["-", ""])).then(pl.col("actor"))
+        got = errs.select(pl.coalesce(user, actor).alias("u"), tenant.alias("t"))
         users = got.get_column("u").drop_nulls().n_unique() or None
         tenants = got.get_column("t").drop_nulls().n_unique() or None
         return users, tenants, [], "error-level log events: distinct ids (no request logs)"

@@ -26,7 +26,15 @@ import polars as pl
 UTC_TS = pl.Datetime("us", "UTC")
 MINUTES_SCHEMA = {"ts": UTC_TS, "total": pl.Float64, "bad": pl.Float64}
 DEFAULT_GOOD = "status < 500"
-_REQUEST_KEYS = ("status", "method", "path", "user", "user_id", "customer_id", "tenant", "tenant_id", "duration_s")
+USER_FIELDS = ("user", "user_id", "customer_id", "uid")  # attrs that name a request's user, first found wins
+TENANT_FIELDS = ("tenant", "tenant_id")
+_REQUEST_KEYS = ("status", "method", "path", *USER_FIELDS, *TENANT_FIELDS, "duration_s")
+
+
+def decoded_ids(attrs: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """The user and the tenant named by an attrs JSON column, decoded once (``"-"`` and ``""`` read as null)."""
+    f = attrs.str.json_decode(pl.Struct({k: pl.String for k in (*USER_FIELDS, *TENANT_FIELDS)})).struct.field
+    return pl.coalesce(*(_id(f(k)) for k in USER_FIELDS)), pl.coalesce(*(_id(f(k)) for k in TENANT_FIELDS))
 
 
 def request_frame(events: pl.DataFrame, *, source: str | None = None, good: str | None = None) -> pl.DataFrame:
@@ -51,8 +59,8 @@ def request_frame(events: pl.DataFrame, *, source: str | None = None, good: str 
             f("status").cast(pl.Int64, strict=False).alias("status"),
             f("method").alias("method"),
             f("path").alias("path"),
-            pl.coalesce(*(_id(f(k)) for k in ("user", "user_id", "customer_id"))).alias("user"),
-            pl.coalesce(_id(f("tenant")), _id(f("tenant_id"))).alias("tenant"),
+            pl.coalesce(*(_id(f(k)) for k in USER_FIELDS)).alias("user"),
+            pl.coalesce(*(_id(f(k)) for k in TENANT_FIELDS)).alias("tenant"),
             f("duration_s").cast(pl.Float64, strict=False).alias("duration_s"),
         )
         .filter(pl.col("status").is_not_null())
