@@ -159,3 +159,12 @@ def test_scaffold_validates(tmp_path: Path) -> None:
     examples = yaml.safe_load("\n".join(line[1:] for line in block.splitlines()))
     assert len(examples) == 6
     assert parse_spec({"id": "X", "sources": examples}).sources[0].format == "combined"
+
+
+def test_slo_slices_are_one_minute(tmp_path: Path) -> None:
+    """The SLI is counted per minute: another slice length would be silently ignored, so it is an error."""
+    (msg,) = problems(tmp_path, "id: X\nslos:\n  - {name: a, objective: 99.9, type: time-slice, slice: 5m}\n")
+    assert (
+        msg
+        == "slos[0].slice: found '5m'; slices are one minute (the SLI is counted per minute): set 1m or leave it out"
+    )

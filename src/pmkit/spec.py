@@ -105,6 +105,13 @@ class SloSpec(_Strict):
         parse_duration(v)
         return v
 
+    @field_validator("slice")
+    @classmethod
+    def _one_minute(cls, v: str) -> str:
+        if parse_duration(v) != dt.timedelta(minutes=1):
+            raise ValueError("slices are one minute (the SLI is counted per minute): set 1m or leave it out")
+        return v
+
 
 class Milestones(_Strict):
     """Author overrides: each set value wins over what pmkit infers."""
