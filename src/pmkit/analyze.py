@@ -104,7 +104,7 @@ class Analysis:
         """The quality gates (``pmkit check``) on this incident's spec and evidence."""
         return gates.check(
             self.incident.spec,
-            people=gates.participants(self.incident.events),
+            people=[],  # check() adds the participants of the events
             cadence=self.cadence,
             milestones=self.milestones.times(),
             events=self.incident.events,
