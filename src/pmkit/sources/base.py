@@ -109,6 +109,11 @@ def rejects_frame(origins: Iterable[str], reasons: Iterable[str], raws: Iterable
     )
 
 
+def origin_expr(path: Path | str, line_no: str = "line_no") -> pl.Expr:
+    """``path:line``: where a row came from (the ``origin`` of events, series and rejects)."""
+    return pl.format("{}:{}", pl.lit(str(path)), pl.col(line_no))
+
+
 def to_json(obj: Any) -> str:
     """JSON for ``attrs``/``labels``: sorted keys, no NaN surprises, non-JSON values as strings."""
     return json.dumps(obj, sort_keys=True, default=str, ensure_ascii=False)

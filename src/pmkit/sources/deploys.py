@@ -81,7 +81,7 @@ import polars as pl
 from pmkit.errors import SourceError
 from pmkit.schema import UTC_TS
 from pmkit.sources import textio
-from pmkit.sources.base import LoadRequest, LoadResult, rejects_frame, to_json
+from pmkit.sources.base import LoadRequest, LoadResult, origin_expr, rejects_frame, to_json
 from pmkit.sources.metrics import parse_time_column, read_csv_blocks
 from pmkit.sources.registry import register
 from pmkit.timeutil import parse_ts as _parse_ts
@@ -536,7 +536,7 @@ def _git_blocks(lines: pl.DataFrame, path: Path) -> tuple[pl.DataFrame, pl.DataF
     df = df.with_columns(pl.col("is_commit").cum_sum().alias("grp"))
     stray = df.filter((pl.col("grp") == 0) & (pl.col("line").str.strip_chars() != ""))
     stray_rej = rejects_frame(
-        stray.select(pl.format("{}:{}", pl.lit(str(path)), pl.col("line_no"))).to_series(),
+        stray.select(origin_expr(path)).to_series(),
         ["line before the first 'commit <sha>' line: not part of any commit"] * stray.height,
         stray.get_column("line"),
     )
@@ -580,7 +580,7 @@ def _git_blocks(lines: pl.DataFrame, path: Path) -> tuple[pl.DataFrame, pl.DataF
         msg.str.split("\n").list.first().str.strip_chars().alias("subject"),
         msg.str.splitn("\n", 2).struct.field("field_1").str.strip_chars().replace("", None).alias("body"),
         pl.when(pl.col("files").list.len() > 0).then(pl.col("files")).alias("files"),
-        pl.format("{}:{}", pl.lit(str(path)), pl.col("line_no")).alias("origin"),
+        origin_expr(path).alias("origin"),
         "raw",
     )
     return commits, stray_rej
@@ -611,7 +611,7 @@ def _git_separated(lines: pl.DataFrame, path: Path, sep: str, columns: list[str]
         (pl.col("line").str.count_matches(sep, literal=True) + 1).alias("__nf"),
         *[parts.struct.field(f"field_{i}").str.strip_chars().alias(f"__c{i}") for i in range(n)],
     )
-    origin = pl.format("{}:{}", pl.lit(str(path)), pl.col("line_no"))
+    origin = origin_expr(path)
     short = df.filter(pl.col("__nf") < n)
     rej = rejects_frame(
         short.select(origin).to_series(),
@@ -1472,7 +1472,7 @@ def _csv_events(block: Any, req: LoadRequest, out_notes: list[str]) -> tuple[pl.
         .otherwise(pl.lit("info"))
     )
     df = rows.with_columns(ts.alias("__ts"))
-    origin = pl.format("{}:{}", pl.lit(str(path)), pl.col("__pmkit_line"))
+    origin = origin_expr(path, "__pmkit_line")
     bad = df.filter(pl.col("__ts").is_null())
     tcell = pl.col(cols["ts"])
     rej = bad.select(

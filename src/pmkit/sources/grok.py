@@ -88,7 +88,7 @@ import regex as regex_module
 from pmkit import schema, timeutil
 from pmkit.errors import PmkitError, SourceError
 from pmkit.sources import multiline, textio
-from pmkit.sources.base import LoadRequest, LoadResult
+from pmkit.sources.base import LoadRequest, LoadResult, origin_expr
 from pmkit.sources.levels import level_expr
 from pmkit.sources.registry import register
 
@@ -839,11 +839,6 @@ def json_object(items: Mapping[str, pl.Expr], *, raw: Iterable[str] = ()) -> pl.
         return pl.lit("{}")
     body = pl.concat_str(parts, ignore_nulls=True).str.strip_prefix(",")
     return pl.concat_str([pl.lit("{"), body, pl.lit("}")])
-
-
-def origin_expr(path: Path | str, line_no: str = "line_no") -> pl.Expr:
-    """``path:line``."""
-    return pl.format("{}:{}", pl.lit(str(path)), pl.col(line_no))
 
 
 _YEAR_TOKENS = ("%Y", "%y", "%G", "%C", "%s", "%+", "%c", "%D", "%F", "%x")

@@ -78,7 +78,7 @@ from pmkit import timeutil
 from pmkit.errors import SourceError
 from pmkit.schema import UTC_TS
 from pmkit.sources import textio
-from pmkit.sources.base import LoadRequest, LoadResult, rejects_frame
+from pmkit.sources.base import LoadRequest, LoadResult, origin_expr, rejects_frame
 from pmkit.sources.levels import LEVEL_NAMES, levels
 from pmkit.sources.registry import register
 
@@ -301,10 +301,6 @@ def collect_lines(
     except pl.exceptions.PolarsError:
         # a 0x1F byte (or anything else the CSV scanner refuses): read the lines as textio does
         return plan(True).collect(engine=engine)
-
-
-def _origin(path: Path) -> pl.Expr:
-    return pl.concat_str(pl.lit(f"{path}:"), pl.col("line_no").cast(pl.String))
 
 
 _BLANK = ~pl.col("line").str.contains(r"\S")
@@ -587,7 +583,7 @@ def access_plan(
         actor=plain(ruser),
         message=message,
         attrs=json_object(members),
-        origin=_origin(Path(path)),
+        origin=origin_expr(path),
         reason=reason,
         raw=pl.when(reason.is_not_null()).then(col("line")),
         **extra,
@@ -775,7 +771,7 @@ def _nginx_file(lines: pl.DataFrame, path: Path, req: LoadRequest) -> tuple[pl.D
         level=col("lvl").replace_strict(LEVEL_NAMES, default=None, return_dtype=pl.String),
         message=msg,
         attrs=json_object(members),
-        origin=_origin(path),
+        origin=origin_expr(path),
         reason=reason,
     )
     good = entries.filter(col("reason").is_null())
@@ -1308,7 +1304,7 @@ def _read_jsonl(path: Path, notes: list[str]) -> tuple[pl.DataFrame, pl.Series, 
 
 
 def _origins(path: Path, line_nos: pl.Series) -> pl.Series:
-    return pl.select(pl.concat_str(pl.lit(f"{path}:"), line_nos.cast(pl.String))).to_series().alias("origin")
+    return line_nos.alias("line_no").to_frame().select(origin_expr(path).alias("origin")).to_series()
 
 
 def _no_rejects() -> pl.DataFrame:

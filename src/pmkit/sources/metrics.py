@@ -89,7 +89,7 @@ import polars as pl
 from pmkit.errors import SourceError
 from pmkit.schema import UTC_TS
 from pmkit.sources import textio
-from pmkit.sources.base import LoadRequest, LoadResult, rejects_frame, to_json
+from pmkit.sources.base import LoadRequest, LoadResult, origin_expr, rejects_frame, to_json
 from pmkit.sources.registry import register
 from pmkit.timeutil import EPOCH_UNITS, TsGuess, is_aware, parse_ts
 
@@ -582,7 +582,7 @@ def _parse_rows(data: pl.DataFrame, names: list[str], sep: str, path: Path) -> t
         good = df.filter(pl.col("__nf") == n).drop("__nf")
         bad = df.filter(pl.col("__nf") != n)
         rej = bad.select(
-            pl.format("{}:{}", pl.lit(str(path)), pl.col(_LINE)).alias("origin"),
+            origin_expr(path, _LINE).alias("origin"),
             pl.format("{} fields, the header has {}", pl.col("__nf"), pl.lit(n)).alias("reason"),
             pl.col(_RAW).alias("raw"),
         )
@@ -847,12 +847,12 @@ def _block_series(
     rows = rows.with_columns(reason.otherwise(pl.lit(None, dtype=pl.String)).alias("__why"))
     bad = rows.filter(pl.col("__why").is_not_null())
     rej = rejects_frame(
-        bad.select(pl.format("{}:{}", pl.lit(str(path)), pl.col(_LINE))).to_series(),
+        bad.select(origin_expr(path, _LINE)).to_series(),
         bad.get_column("__why"),
         bad.get_column(_RAW),
     )
     good = rows.filter(pl.col("__why").is_null())
-    origin = pl.format("{}:{}", pl.lit(str(path)), pl.col(_LINE)).alias("origin")
+    origin = origin_expr(path, _LINE).alias("origin")
     if plan.metric_col is not None:
         long = good.select(
             pl.col("__ts").alias("ts"),

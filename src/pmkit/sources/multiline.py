@@ -21,6 +21,7 @@ from __future__ import annotations
 import polars as pl
 
 from pmkit import schema
+from pmkit.sources.base import origin_expr
 
 HEAD = "_head"
 RECORD = "record"
@@ -83,7 +84,7 @@ def record_rejects(labelled: pl.DataFrame, bad: pl.DataFrame, origin: str) -> pl
         .join(bad.select(RECORD, "reason"), on=RECORD, how="inner", maintain_order="left")
         .join(heads, on=RECORD, how="left", maintain_order="left")
         .select(
-            pl.format("{}:{}", pl.lit(origin), pl.col("line_no")).alias("origin"),
+            origin_expr(origin).alias("origin"),
             pl.when(pl.col(HEAD))
             .then(pl.col("reason"))
             .otherwise(pl.format("continues line {}, which was rejected: {}", pl.col("_head_no"), pl.col("reason")))
@@ -100,7 +101,7 @@ def line_rejects(lines: pl.DataFrame, reason: str | pl.Expr, origin: str) -> pl.
         return schema.empty("rejects")
     why = pl.lit(reason) if isinstance(reason, str) else reason
     rows = lines.select(
-        pl.format("{}:{}", pl.lit(origin), pl.col("line_no")).alias("origin"),
+        origin_expr(origin).alias("origin"),
         why.cast(pl.String).alias("reason"),
         pl.col("line").alias("raw"),
     )
