@@ -453,16 +453,9 @@ def _git_ts(expr: pl.Expr, req: LoadRequest) -> pl.Expr:
     if req.ts_format:
         return ts_expr(expr, req.ts_format, req.timezone)
     clean = expr.str.strip_chars().str.replace(r"^[A-Z][a-z]{2},?\s+", "")
-    aware = [
-        clean.str.strptime(pl.Datetime("us"), f, strict=False).dt.convert_time_zone("UTC") for f in _GIT_DATE_FORMATS
-    ]
-    naive = [
-        clean.str.strptime(pl.Datetime("us"), f, strict=False)
-        .dt.replace_time_zone(req.timezone or "UTC", ambiguous="earliest", non_existent="null")
-        .dt.convert_time_zone("UTC")
-        for f in _GIT_NAIVE_FORMATS
-    ]
-    return pl.coalesce([*aware, *naive])
+    return pl.coalesce(
+        [ts_expr(clean, f, req.timezone, normalised=False) for f in (*_GIT_DATE_FORMATS, *_GIT_NAIVE_FORMATS)]
+    )
 
 
 def _person(expr: pl.Expr, part: int) -> pl.Expr:

@@ -108,19 +108,12 @@ def _read_heads(heads: pl.DataFrame) -> pl.DataFrame:
 
 def _times(values: pl.Series, req: LoadRequest, label: str) -> tuple[pl.Series, list[str]]:
     fmts = (req.ts_format,) if req.ts_format else _TS_FORMATS
-    zone = req.timezone or "UTC"
-    exprs = []
-    for f in fmts:
-        if f in timeutil.EPOCH_UNITS:
-            exprs.append(timeutil.ts_expr(pl.col("v"), f, req.timezone))
-            continue
-        t = pl.col("n").str.strptime(pl.Datetime("us"), f, strict=False)
-        if timeutil.is_aware(f):
-            exprs.append(t.dt.convert_time_zone("UTC"))
-        else:
-            exprs.append(
-                t.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
-            )
+    exprs = [
+        timeutil.ts_expr(pl.col("v"), f, req.timezone)
+        if f in timeutil.EPOCH_UNITS
+        else timeutil.ts_expr(pl.col("n"), f, req.timezone, normalised=False)  # "n" is normalised below, once
+        for f in fmts
+    ]
     frame = values.to_frame("v").with_columns(timeutil.normalise(pl.col("v")).alias("n"))  # normalised once
     out = frame.select(pl.coalesce(exprs).alias(values.name)).to_series()
     notes = []

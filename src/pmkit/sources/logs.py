@@ -410,13 +410,10 @@ def access_keys(files: Sequence[Path], fmt: str) -> list[str]:
 def _access_ts(raw: pl.Expr, ts_format: str | None, tz: str | None) -> pl.Expr:
     if ts_format:
         return timeutil.ts_expr(raw, ts_format, tz)
-    aware = raw.str.strptime(pl.Datetime("us"), _ACCESS_TS_FORMAT, strict=False).dt.convert_time_zone("UTC")
-    naive = (
-        raw.str.strptime(pl.Datetime("us"), "%d/%b/%Y:%H:%M:%S", strict=False)
-        .dt.replace_time_zone(tz or "UTC", ambiguous="earliest", non_existent="null")
-        .dt.convert_time_zone("UTC")
+    return pl.coalesce(
+        timeutil.ts_expr(raw, _ACCESS_TS_FORMAT, tz, normalised=False),
+        timeutil.ts_expr(raw, "%d/%b/%Y:%H:%M:%S", tz, normalised=False),
     )
-    return pl.coalesce(aware, naive)
 
 
 def _trailing_value(tail: pl.Expr, key: str) -> pl.Expr:
