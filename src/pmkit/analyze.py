@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from pmkit.analysis import changes, comms, gates, impact, severity, signatures, slo
-from pmkit.analysis.milestones import Milestones, find_milestones
+from pmkit.analysis.milestones import Milestones, find_milestones, first_firing
 from pmkit.analysis.mttx import mttx, mttx_seconds
 from pmkit.analysis.sli import (
     MINUTES_SCHEMA,
@@ -183,9 +183,9 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
 
     overrides = spec.milestones.model_dump()
     start_guess = overrides.get("impact_start") or (first_failure or {}).get("ts") or window.start
-    if start_guess is None:
-        firing = events.filter(pl.col("kind").is_in(["alert", "page"])).sort("ts")
-        start_guess = firing.get_column("ts").min() if firing.height else None
+    if start_guess is None:  # no SLI: the milestones' own rule (a resolved alert or an ack is no start)
+        row = first_firing(events)
+        start_guess = row["ts"] if row else None
     suspects = (
         changes.change_suspects(events, impact_start=start_guess, services=services)
         if start_guess is not None

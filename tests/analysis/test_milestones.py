@@ -107,3 +107,20 @@ def test_mttx_conventions() -> None:
     assert mttx(ms).height == 1
     with pytest.raises(ValueError, match="expected one of impact, detection"):
         mttx(ms, "wall-clock")
+
+
+def test_first_firing_skips_resolved_alerts_and_acknowledgements() -> None:
+    """Without an SLI the impact starts at the first alert firing or page triggered, for milestones and suspects alike."""
+    from pmkit.analysis.milestones import first_firing
+
+    frame = pl.DataFrame(
+        [
+            ev(at("14:00"), "alert", "[RESOLVED] Old", status="resolved"),
+            ev(at("14:05"), "page", "incident acknowledged", event_type="acknowledged"),
+            ev(at("14:10"), "alert", "[FIRING] New", status="firing"),
+        ],
+        schema=schema.EVENTS_SCHEMA,
+    )
+    row = first_firing(frame)
+    assert row is not None and row["ts"] == at("14:10")
+    assert find_milestones(frame).items[0].ts == at("14:10")

@@ -186,7 +186,7 @@ def find_milestones(
             ev = _evidence(first_failure)
         found["impact_start"] = Milestone("impact_start", ts, f"SLI: {impact.method}", ev)
     else:
-        row = _first(alerts.filter(_firing()))
+        row = first_firing(alerts)
         found["impact_start"] = Milestone(
             "impact_start",
             row["ts"] if row else None,
@@ -263,6 +263,11 @@ def find_milestones(
     result = Milestones(tuple(items))
     check_order(result)
     return result
+
+
+def first_firing(events: pl.DataFrame) -> dict[str, Any] | None:
+    """The first alert firing or page triggered: the impact start when there is no SLI (also for change suspects)."""
+    return _first(events.filter(pl.col("kind").is_in(["alert", "page"]) & _firing()))
 
 
 def _firing() -> pl.Expr:
