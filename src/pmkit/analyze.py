@@ -208,7 +208,7 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
     imp = impact.assess(
         sli.minutes, window, start=times["impact_start"], end=times["mitigated"], requests=sli.requests, events=events
     )
-    slo_window = (
+    slo_window = (  # impact start to mitigated (else resolved): the SLO's and the signatures' window
         (times["impact_start"], times["mitigated"] or times["resolved"])
         if times["impact_start"] and (times["mitigated"] or times["resolved"])
         else None
@@ -236,13 +236,13 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
     sev = severity.classify(facts, spec.severity_policy, spec.severity)
     cad = comms.cadence(
         events,
-        severity.cadence_for(sev.final),
+        sev.cadence,
         times["declared"] or times["detected"],
         times["resolved"],
     )
     sigs = (
-        signatures.signatures(events, impact=(times["impact_start"], times["mitigated"] or times["resolved"]))
-        if times["impact_start"] and (times["mitigated"] or times["resolved"])
+        signatures.signatures(events, impact=slo_window)
+        if slo_window
         else pl.DataFrame(schema=signatures.SIGNATURES_SCHEMA)
     )
     symptom = _symptom(imp, services)
