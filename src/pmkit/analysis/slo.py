@@ -128,14 +128,18 @@ def _step(m: pl.DataFrame) -> float:
     return float(d) if d else 60.0
 
 
-def replay_alerts(minutes: pl.DataFrame, objective: float, period: str | dt.timedelta = "30d") -> pl.DataFrame:
+def replay_alerts(
+    minutes: pl.DataFrame, objective: float, period: str | dt.timedelta = "30d", *, burns: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """When each workbook alert would have fired on this data (first slice where both windows burn > factor).
 
     Columns: alert, severity, factor, long_window, short_window, fired_at (null if it never fired).
+    ``burns`` is :func:`burn_rate_series` over the alerts' windows when the caller has it already.
     """
     alerts = burn_rate_alerts(period)
-    windows = sorted({a.long_window for a in alerts} | {a.short_window for a in alerts})
-    burns = burn_rate_series(minutes, objective, windows)
+    if burns is None:
+        windows = sorted({a.long_window for a in alerts} | {a.short_window for a in alerts})
+        burns = burn_rate_series(minutes, objective, windows)
     rows = []
     for a in alerts:
         cond = (pl.col(f"burn_{_label(a.long_window)}") > a.factor) & (
@@ -292,6 +296,7 @@ def evaluate(
         }
     alerts = burn_rate_alerts(period)
     windows = sorted({a.long_window for a in alerts} | {a.short_window for a in alerts})
+    burn = burn_rate_series(minutes, objective, windows)
     return SloResult(
         name=name,
         objective=objective,
@@ -303,7 +308,7 @@ def evaluate(
         request_based=req,
         time_slice=ts_,
         declared=declared,
-        burn=burn_rate_series(minutes, objective, windows),
-        alerts=replay_alerts(minutes, objective, period),
+        burn=burn,
+        alerts=replay_alerts(minutes, objective, period, burns=burn),
         first_page=first_page,
     )
