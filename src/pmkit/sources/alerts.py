@@ -318,7 +318,7 @@ def _documents(path: Path, out: _Out, expected: str) -> list[_Doc] | None:
     lines_mode = "." + _stem_suffix(path) in _LINES_SUFFIXES
     if not lines_mode:
         try:
-            return [_Doc(str(path), textio.read_json(path))]
+            return [_Doc(str(path), textio.parse_json(data, path))]
         except SourceError as exc:
             first_error = exc
         lines = [ln for ln in data.split("\n") if ln.strip()]

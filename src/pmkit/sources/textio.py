@@ -73,7 +73,11 @@ def lines_frame(data: bytes) -> pl.DataFrame:
 
 def read_json(path: Path, *, allow_comments: bool = False) -> Any:
     """A whole-file JSON document; ``allow_comments`` strips leading ``/* */`` and ``//`` comments (.jsonc)."""
-    text = read_bytes(path).decode("utf-8-sig", errors="replace")
+    return parse_json(read_bytes(path).decode("utf-8-sig", errors="replace"), path, allow_comments=allow_comments)
+
+
+def parse_json(text: str, path: Path, *, allow_comments: bool = False) -> Any:
+    """:func:`read_json` on text already read from ``path`` (errors name the file and line)."""
     if allow_comments or path.suffix == ".jsonc":
         text = _strip_comments(text)
     try:
