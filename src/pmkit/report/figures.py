@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 import polars as pl
 
 from pmkit.analysis.milestones import Milestones
 from pmkit.analysis.slo import SloResult
+
+if TYPE_CHECKING:
+    from pmkit.analyze import Analysis
 
 KIND_COLORS = {
     "log": "#7f8c8d",
@@ -295,9 +299,9 @@ def signatures_over_time(events: pl.DataFrame, template_ids: pl.Series, top: pl.
     return fig
 
 
-def latency_per_minute(analysis: object) -> pl.DataFrame | None:
+def latency_per_minute(analysis: Analysis) -> pl.DataFrame | None:
     """p95 latency per minute (``ts``, ``p95_ms``) from request durations, else from a latency metric."""
-    sli = analysis.sli  # type: ignore[attr-defined]
+    sli = analysis.sli
     if sli.requests is not None and sli.requests.get_column("duration_s").drop_nulls().len():
         return (
             sli.requests.drop_nulls("duration_s")
@@ -305,7 +309,7 @@ def latency_per_minute(analysis: object) -> pl.DataFrame | None:
             .group_by_dynamic("ts", every="1m")
             .agg((pl.col("duration_s").quantile(0.95) * 1000).alias("p95_ms"))
         )
-    series = analysis.incident.series  # type: ignore[attr-defined]
+    series = analysis.incident.series
     lat = series.filter(pl.col("metric").str.contains("(?i)latency|duration"))
     if lat.height == 0:
         return None
@@ -319,34 +323,33 @@ def latency_per_minute(analysis: object) -> pl.DataFrame | None:
     )
 
 
-def incident_figures(analysis: object) -> dict[str, go.Figure]:
+def incident_figures(analysis: Analysis) -> dict[str, go.Figure]:
     """The document's figures for an :class:`~pmkit.analyze.Analysis`, in reading order."""
     a = analysis
-    ms = a.milestones  # type: ignore[attr-defined]
+    ms = a.milestones
     figs: dict[str, go.Figure] = {}
     window = (ms.impact_start, ms.mitigated)
     marks = []
-    for r in a.suspects.head(3).iter_rows(named=True):  # type: ignore[attr-defined]
+    for r in a.suspects.head(3).iter_rows(named=True):
         marks.append({"ts": r["ts"], "label": f"{r['service']} {r['version'] or ''}".strip()})
-    if a.rollback and a.rollback.get("start"):  # type: ignore[attr-defined]
-        marks.append({"ts": a.rollback["start"], "label": f"rollback {a.rollback.get('version') or ''}".strip()})  # type: ignore[attr-defined]
+    if a.rollback and a.rollback.get("start"):
+        marks.append({"ts": a.rollback["start"], "label": f"rollback {a.rollback.get('version') or ''}".strip()})
     deploys = pl.DataFrame(marks, schema={"ts": pl.Datetime("us", "UTC"), "label": pl.String})
-    if a.sli.minutes.height:  # type: ignore[attr-defined]
+    if a.sli.minutes.height:
         figs["error_ratio"] = error_ratio(
             a.sli.minutes,
             impact=window,
             deploys=deploys,
             latency=latency_per_minute(a),
-            milestones=ms,  # type: ignore[attr-defined]
+            milestones=ms,
         )
-    for r in a.slos:  # type: ignore[attr-defined]
+    for r in a.slos:
         if r.burn.height:
-            w = (ms.impact_start, ms.mitigated) if ms.impact_start and ms.mitigated else None
-            figs[f"slo_{r.name}"] = slo_burn(r, window=w)
-    figs["swimlane"] = swimlane(a.timeline.frame, ms)  # type: ignore[attr-defined]
-    if a.signatures.height and ms.impact_start is not None:  # type: ignore[attr-defined]
+            figs[f"slo_{r.name}"] = slo_burn(r, window=window if ms.impact_start and ms.mitigated else None)
+    figs["swimlane"] = swimlane(a.timeline.frame, ms)
+    if a.signatures.height and ms.impact_start is not None:
         from pmkit.analysis.signatures import template_of
 
-        logs = a.incident.events  # type: ignore[attr-defined]
-        figs["signatures"] = signatures_over_time(logs, template_of(logs), a.signatures)  # type: ignore[attr-defined]
+        logs = a.incident.events
+        figs["signatures"] = signatures_over_time(logs, template_of(logs), a.signatures)
     return figs
