@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import glob as globmod
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -112,6 +112,34 @@ def rejects_frame(origins: Iterable[str], reasons: Iterable[str], raws: Iterable
 def origin_expr(path: Path | str, line_no: str = "line_no") -> pl.Expr:
     """``path:line``: where a row came from (the ``origin`` of events, series and rejects)."""
     return pl.format("{}:{}", pl.lit(str(path)), pl.col(line_no))
+
+
+def dedupe_notes(notes: Iterable[str]) -> tuple[str, ...]:
+    """Notes in order, each once."""
+    return tuple(dict.fromkeys(notes))
+
+
+def load_files(
+    req: LoadRequest, per_file: Callable[[Path], tuple[pl.DataFrame, pl.DataFrame, int, int, list[str]]]
+) -> LoadResult:
+    """Run a per-file parser ``path -> (events, rejects, inputs, parsed_inputs, notes)`` over every file of the
+    source and sum the counts (the grok, log4j and syslog loaders)."""
+    events, rejects, notes = [], [], []
+    inputs = parsed = 0
+    for path in req.files():
+        ev, rj, n_in, n_ok, nt = per_file(path)
+        events.append(ev)
+        rejects.append(rj)
+        inputs += n_in
+        parsed += n_ok
+        notes += nt
+    return LoadResult(
+        frame=pl.concat(events) if events else schema.empty("events"),
+        rejects=pl.concat(rejects) if rejects else schema.empty("rejects"),
+        inputs=inputs,
+        parsed_inputs=parsed,
+        notes=dedupe_notes(notes),
+    )
 
 
 def to_json(obj: Any) -> str:

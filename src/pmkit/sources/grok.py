@@ -74,7 +74,7 @@ import difflib
 import functools
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from re import _constants as _C  # type: ignore[attr-defined]
@@ -88,7 +88,7 @@ import regex as regex_module
 from pmkit import schema, timeutil
 from pmkit.errors import PmkitError, SourceError
 from pmkit.sources import multiline, textio
-from pmkit.sources.base import LoadRequest, LoadResult, origin_expr
+from pmkit.sources.base import LoadRequest, LoadResult, dedupe_notes, load_files, origin_expr
 from pmkit.sources.levels import level_expr
 from pmkit.sources.registry import register
 
@@ -1099,33 +1099,6 @@ def load_grok_file(
     )
     parsed = int(records.get_column("n_lines").sum() or 0)
     return schema.conform(events, "events"), pl.concat(rejects), lines.height, parsed, notes
-
-
-def dedupe_notes(notes: Iterable[str]) -> tuple[str, ...]:
-    """Notes in order, each once."""
-    return tuple(dict.fromkeys(notes))
-
-
-def load_files(
-    req: LoadRequest, per_file: Callable[[Path], tuple[pl.DataFrame, pl.DataFrame, int, int, list[str]]]
-) -> LoadResult:
-    """Run a per-file parser over every file of the source and sum the counts."""
-    events, rejects, notes = [], [], []
-    inputs = parsed = 0
-    for path in req.files():
-        ev, rj, n_in, n_ok, nt = per_file(path)
-        events.append(ev)
-        rejects.append(rj)
-        inputs += n_in
-        parsed += n_ok
-        notes += nt
-    return LoadResult(
-        frame=pl.concat(events) if events else schema.empty("events"),
-        rejects=pl.concat(rejects) if rejects else schema.empty("rejects"),
-        inputs=inputs,
-        parsed_inputs=parsed,
-        notes=dedupe_notes(notes),
-    )
 
 
 @register(

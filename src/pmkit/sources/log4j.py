@@ -37,8 +37,8 @@ import polars as pl
 
 from pmkit import schema, timeutil
 from pmkit.sources import multiline, textio
-from pmkit.sources.base import LoadRequest, LoadResult, origin_expr
-from pmkit.sources.grok import json_object, load_files
+from pmkit.sources.base import LoadRequest, LoadResult, load_files, origin_expr
+from pmkit.sources.grok import json_object
 from pmkit.sources.levels import level_expr
 from pmkit.sources.registry import register
 

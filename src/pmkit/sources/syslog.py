@@ -50,8 +50,8 @@ import polars as pl
 
 from pmkit import schema
 from pmkit.sources import multiline, textio
-from pmkit.sources.base import LoadRequest, LoadResult, origin_expr
-from pmkit.sources.grok import json_object, json_value, load_files
+from pmkit.sources.base import LoadRequest, LoadResult, load_files, origin_expr
+from pmkit.sources.grok import json_object, json_value
 from pmkit.sources.registry import register
 
 DEFAULT_YEAR = 2000  # a leap year: Feb 29 parses
