@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench samples lab notebooks clean
+.PHONY: demo test test-random lint bench samples lab notebooks clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,7 @@ notebooks: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+
+# The longer randomized property-test run for a release (CI runs the fixed profile "ci").
+test-random: $(VENV)/.installed
+	HYPOTHESIS_PROFILE=release PMKIT_HYPOTHESIS_SCALE=20 $(BIN)/python -m pytest tests

@@ -11,6 +11,14 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests: CI and `make test` run the fixed, derandomized profile "ci" (the same examples every
+# run, so a red CI is reproducible); `make test-random` runs the longer randomized "release" profile
+# (HYPOTHESIS_PROFILE=release; each test's example budget times PMKIT_HYPOTHESIS_SCALE, see sourcetest.scaled).
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("release", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"

@@ -11,16 +11,39 @@ agree on the rules:
 - comma milliseconds (``16:31:46,143``) and Go's ``time.String()`` form
   (``2022-08-22 03:51:19.573905004 +0000 UTC m=+0.079858984``) are normalised first.
 
-A value that cannot be read becomes null; loaders send those rows to the rejects.
+A value that cannot be read becomes null; loaders send those rows to the rejects. So does a
+time outside :data:`TS_MIN`..:data:`TS_MAX` (year 0, year 10000, an epoch in the wrong unit):
+no evidence of an incident is dated there, and Python's ``datetime`` cannot even hold some of
+them (``ValueError: year 0 is out of range`` the moment a frame is turned into Python objects).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import polars as pl
 
 from pmkit.schema import UTC_TS
+
+# The times pmkit reads: anything outside is a per-record reject (see the module docstring).
+TS_MIN = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+TS_MAX = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+TS_RANGE_TEXT = "1900-01-01..2199-12-31 UTC"
+
+
+def in_range(expr: pl.Expr) -> pl.Expr:
+    """Whether a ``Datetime`` expression lies in :data:`TS_MIN`..:data:`TS_MAX` (null stays null)."""
+    tz = "UTC"
+    lo = pl.lit(TS_MIN).dt.convert_time_zone(tz)
+    hi = pl.lit(TS_MAX).dt.convert_time_zone(tz)
+    return expr.dt.convert_time_zone(tz).is_between(lo, hi, closed="left")
+
+
+def bounded(expr: pl.Expr) -> pl.Expr:
+    """``expr`` (a UTC ``Datetime``) with times outside :data:`TS_MIN`..:data:`TS_MAX` made null."""
+    return pl.when(in_range(expr)).then(expr)
+
 
 EPOCH_UNITS = {"epoch": "s", "epoch_ms": "ms", "epoch_us": "us", "epoch_ns": "ns"}
 
@@ -73,7 +96,7 @@ def _epoch_expr(expr: pl.Expr, unit: str | None) -> pl.Expr:
         .then(as_int // 1000)
         .otherwise((num * scale).round(0).cast(pl.Int64, strict=False))
     )
-    return exact.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    return bounded(exact.cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
 
 
 def ts_expr(expr: pl.Expr, fmt: str, tz: str | None = None, *, normalised: bool = True) -> pl.Expr:
@@ -87,9 +110,9 @@ def ts_expr(expr: pl.Expr, fmt: str, tz: str | None = None, *, normalised: bool 
     text = normalise(expr) if normalised else expr
     parsed = text.str.strptime(pl.Datetime("us"), fmt, strict=False)
     if is_aware(fmt):
-        return parsed.dt.convert_time_zone("UTC")
-    return parsed.dt.replace_time_zone(tz or "UTC", ambiguous="earliest", non_existent="null").dt.convert_time_zone(
-        "UTC"
+        return bounded(parsed.dt.convert_time_zone("UTC"))
+    return bounded(
+        parsed.dt.replace_time_zone(tz or "UTC", ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
     )
 
 
@@ -138,7 +161,8 @@ def parse_ts(values: pl.Series, fmt: str | None = None, tz: str | None = None) -
         out = values.cast(pl.Datetime("us", values.dtype.time_zone))  # type: ignore[union-attr]
         if out.dtype.time_zone is None:  # type: ignore[union-attr]
             out = out.dt.replace_time_zone(tz or "UTC")
-        return out.dt.convert_time_zone("UTC"), None
+        out = out.dt.convert_time_zone("UTC")
+        return out.to_frame("v").select(bounded(pl.col("v"))).to_series().alias(values.name), None
     guess = None
     if fmt is None:
         guess = guess_format(values)

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sourcetest import scaled
 
 from pmkit.analysis import severity
 from pmkit.analysis.severity import ImpactFacts, classify
@@ -306,7 +307,7 @@ def test_to_text_mentions_mismatch() -> None:
     assert "status updates: every 15 min" in text
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=scaled(60), deadline=None)
 @given(a=st.floats(0, 1), b=st.floats(0, 1), policy=st.sampled_from(sorted(severity.POLICIES)))
 def test_more_users_affected_is_never_less_severe(a: float, b: float, policy: str) -> None:
     lo, hi = sorted((a, b))

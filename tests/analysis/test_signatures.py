@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sourcetest import scaled
 
 from pmkit import schema
 from pmkit.analysis import signatures as sig
@@ -228,7 +229,7 @@ def test_naive_windows_are_utc() -> None:
     assert sig.signatures(incident(), impact=naive).equals(sig.signatures(incident(), impact=IMPACT))  # type: ignore[arg-type]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=scaled(200), deadline=None)
 @given(st.text(alphabet=st.characters(codec="ascii"), max_size=80))
 def test_vectorised_mask_matches_the_miners_masker_and_is_idempotent(text: str) -> None:
     miner = sig.template_miner()

@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from sourcetest import scaled
 
 import pmkit
 from pmkit import schema
@@ -187,7 +188,7 @@ def _filters_or_none(values: list) -> st.SearchStrategy:
     return st.one_of(st.none(), st.none(), st.lists(st.sampled_from(values), max_size=2))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=scaled(200), deadline=None)
 @example(rows=[_ROW_AB], start=None, end=None, sources=None, services=None, levels=None, text=".")
 @example(rows=[_ROW_AB], start=None, end=None, sources=None, services=None, levels=None, text="(")
 @given(

@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from sourcetest import scaled
 
 from pmkit.report import redact as R
 from pmkit.report.redact import EMAIL, IP, REDACTED, redact, redact_frame
@@ -509,14 +510,14 @@ chunk = st.one_of(
 messy_text = st.lists(chunk, max_size=14).map("".join)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=scaled(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(messy_text, st.booleans())
 def test_redaction_is_idempotent(text: str, ips: bool) -> None:
     once = redact(text, ips=ips)
     assert redact(once, ips=ips) == once
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=scaled(200), deadline=None)
 @given(st.text(st.characters(exclude_categories=())), st.booleans())
 def test_redaction_never_raises(text: str, ips: bool) -> None:
     assert isinstance(redact(text, ips=ips), str)
@@ -555,7 +556,7 @@ CONTEXTS = [
 ]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=scaled(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_secret_strategy(), st.sampled_from(CONTEXTS), st.text(max_size=20), st.text(max_size=20), st.integers(1, 3))
 def test_planted_secret_is_gone(secret: str, context: str, before: str, after: str, copies: int) -> None:
     assume(secret not in before + after)
@@ -570,7 +571,7 @@ def test_planted_secret_is_gone(secret: str, context: str, before: str, after: s
         assert secret not in out.replace(marker, "")
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=scaled(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(st.none(), messy_text), max_size=8))
 def test_frame_equals_row_by_row(texts: list[str | None]) -> None:
     df = pl.DataFrame({"message": texts}, schema={"message": pl.String})
@@ -578,7 +579,7 @@ def test_frame_equals_row_by_row(texts: list[str | None]) -> None:
     assert got == [None if t is None else redact(t) for t in texts]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=scaled(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(messy_text.filter(bool), min_size=1, max_size=8))
 def test_candidate_rows_are_a_superset(texts: list[str]) -> None:
     """The cheap row filter never skips a row the exact piece analysis would change."""

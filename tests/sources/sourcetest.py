@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from hypothesis import strategies as st
+
+
+def scaled(n: int) -> int:
+    """A property test's example budget: ``n`` in CI, times ``PMKIT_HYPOTHESIS_SCALE`` in the release run."""
+    return n * int(os.environ.get("PMKIT_HYPOTHESIS_SCALE", "1"))
 
 
 def write(tmp_path: Path, name: str, text: str | bytes) -> Path:

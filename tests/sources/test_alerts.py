@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sourcetest import scaled
 
 from pmkit.errors import SourceError
 from pmkit.sources import registry, textio
@@ -654,14 +655,14 @@ def check_never_crashes(fmt: str, doc: Any, as_lines: bool) -> None:
 
 
 @pytest.mark.parametrize("fmt", sorted(SEEDS))
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=scaled(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), as_lines=st.booleans())
 def test_property_mutated_documents(fmt: str, data: st.DataObject, as_lines: bool) -> None:
     check_never_crashes(fmt, data.draw(mutated(SEEDS[fmt])), as_lines)
 
 
 @pytest.mark.parametrize("fmt", sorted(SEEDS))
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=scaled(60), deadline=None)
 @given(doc=JSON, as_lines=st.booleans())
 def test_property_random_documents(fmt: str, doc: Any, as_lines: bool) -> None:
     check_never_crashes(fmt, doc, as_lines)

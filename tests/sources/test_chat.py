@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sourcetest import scaled
 
 from pmkit.errors import SourceError
 from pmkit.sources import registry, textio
@@ -390,7 +391,7 @@ LINE = st.one_of(
 )  # fmt: skip
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=scaled(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=st.lists(LINE, max_size=12), with_date=st.booleans())
 def test_property_transcript_counts(lines: list[str], with_date: bool) -> None:
     with tempfile.TemporaryDirectory() as d:
@@ -434,7 +435,7 @@ MESSAGE = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=scaled(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     days=st.lists(st.one_of(st.lists(st.one_of(MESSAGE, JSON), max_size=5), JSON), min_size=1, max_size=3),
     users=st.one_of(st.just(USERS), st.lists(JSON, max_size=3), JSON),

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sourcetest import mutated
+from sourcetest import mutated, scaled
 
 from pmkit.errors import SourceError
 from pmkit.schema import EVENTS_SCHEMA
@@ -586,7 +586,7 @@ def test_formats_are_registered_with_examples() -> None:
 
 # ---------------------------------------------------------------------------------------- properties
 
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FAST = settings(max_examples=scaled(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def check(path: Path, fmt: str, **kw: Any) -> None:

@@ -14,6 +14,7 @@ import pygrok
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sourcetest import scaled
 
 from pmkit.errors import SourceError
 from pmkit.sources import textio
@@ -108,7 +109,7 @@ def test_assertions_are_dropped_only_where_the_context_proves_them() -> None:
         translate(r"^(?>a+)a$")
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=scaled(150), deadline=None)
 @given(st.text(alphabet=string.printable.replace("\n", "").replace("\r", "") + "é€", min_size=1, max_size=12))
 def test_literals_survive_reemission(text: str) -> None:
     """Every character, meta or not, is escaped so that polars matches exactly the literal text."""
@@ -202,7 +203,9 @@ texts_st = st.lists(
 )
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=scaled(15), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(texts_st)
 def test_critical_patterns_match_like_pygrok_on_generated_strings(texts: list[str]) -> None:
     for name in CRITICAL:
@@ -407,7 +410,7 @@ def test_preset_with_year_option(tmp_path: Path) -> None:
 lines_st = st.lists(st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=60), max_size=30)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=scaled(40), deadline=None)
 @given(lines_st, st.sampled_from([None, True, r"\d"]))
 def test_arbitrary_lines_never_break_the_count_rule(lines: list[str], mode: object) -> None:
     with tempfile.TemporaryDirectory() as d:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sourcetest import scaled
 
 from pmkit.sources import registry
 from pmkit.sources.base import LoadRequest, LoadResult, run
@@ -155,7 +156,7 @@ def test_sniffer(real: Path) -> None:
     assert registry.get("logs", "log4j").sniff is sniff
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=scaled(40), deadline=None)
 @given(
     st.lists(
         st.one_of(

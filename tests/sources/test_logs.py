@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sourcetest import write
+from sourcetest import scaled, write
 
 from pmkit.errors import SourceError
 from pmkit.sources import registry
@@ -635,7 +635,9 @@ def test_real_nginxplus_json_if_present(real: Path) -> None:
 # ---------------------------------------------------------------------------- properties
 
 _LINE = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"), max_size=80)
-_SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_SETTINGS = settings(
+    max_examples=scaled(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 def _check(res: LoadResult, n_lines: int) -> None:

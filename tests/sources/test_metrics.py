@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sourcetest import mutated, write
+from sourcetest import mutated, scaled, write
 
 from pmkit.errors import SourceError
 from pmkit.schema import SERIES_SCHEMA
@@ -537,7 +537,7 @@ def test_parse_display_name(text: str, want: tuple[str, dict[str, str]]) -> None
 
 # ---------------------------------------------------------------------------------------- properties
 
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FAST = settings(max_examples=scaled(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 json_leaf = st.one_of(
     st.none(),

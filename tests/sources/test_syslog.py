@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sourcetest import scaled
 
 from pmkit.sources import registry
 from pmkit.sources.base import LoadRequest, LoadResult, run
@@ -241,7 +242,7 @@ def test_sniffer(real: Path) -> None:
     assert registry.get("logs", "syslog").sniff is sniff
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=scaled(40), deadline=None)
 @given(
     st.lists(
         st.one_of(

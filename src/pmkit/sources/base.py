@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from pmkit import schema
+from pmkit import schema, timeutil
 from pmkit.errors import SchemaError, SourceError
 from pmkit.sources import registry, textio
 
@@ -180,14 +180,56 @@ def run(req: LoadRequest) -> LoadResult:
         ),
         "rejects",
     )
+    frame, rejects, parsed = _reject_out_of_range(frame, rejects, result.parsed_inputs, info.table)
     where = f"loader {req.kind}/{req.format} on {req.path}"
     schema.validate(frame, info.table, where=where)
     schema.validate(rejects, "rejects", where=where)
-    if result.parsed_inputs + rejects.height != result.inputs:
+    if parsed + rejects.height != result.inputs:
         raise SchemaError(
-            f"{where} lost input: {result.inputs} {result.unit} read, {result.parsed_inputs} parsed + "
+            f"{where} lost input: {result.inputs} {result.unit} read, {parsed} parsed + "
             f"{rejects.height} rejected"
         )
     return replace(
-        result, frame=frame, rejects=rejects, table=info.table, format=req.format, notes=sniffed + tuple(result.notes)
+        result,
+        frame=frame,
+        rejects=rejects,
+        parsed_inputs=parsed,
+        table=info.table,
+        format=req.format,
+        notes=sniffed + tuple(result.notes),
     )
+
+
+def _reject_out_of_range(
+    frame: pl.DataFrame, rejects: pl.DataFrame, parsed: int, table: str
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """Rows dated outside :data:`pmkit.timeutil.TS_MIN`..``TS_MAX`` become rejects with the reason.
+
+    Loaders that read times through :mod:`pmkit.timeutil` never produce such rows; this is the net for
+    the ones that read them another way (a year-0 date breaks every later step that turns a frame into
+    Python objects). Each row removed counts as one parsed input fewer and one reject more.
+    """
+    if frame.height == 0:
+        return frame, rejects, parsed
+    bad = frame.select(~timeutil.in_range(pl.col("ts")).fill_null(True)).to_series()
+    n = int(bad.sum())
+    if n == 0:
+        return frame, rejects, parsed
+    out = frame.filter(bad)
+    raw = (
+        pl.col("message")
+        if table == "events"
+        else pl.format("{}{} {}", pl.col("metric"), pl.col("labels"), pl.col("value").cast(pl.String))
+    )
+    moved = out.select(
+        pl.col("origin"),
+        pl.format(
+            "time {} is outside the range pmkit reads ({})",
+            pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%S").fill_null("(none)"),
+            pl.lit(timeutil.TS_RANGE_TEXT),
+        ).alias("reason"),
+        raw.str.slice(0, _RAW_MAX).alias("raw"),
+        pl.col("source"),
+    )
+    rejects = pl.concat([rejects, schema.conform(moved, "rejects")], how="diagonal_relaxed")
+    return frame.filter(~bad), schema.conform(rejects, "rejects"), parsed - n

@@ -48,7 +48,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from pmkit import schema
+from pmkit import schema, timeutil
 from pmkit.sources import multiline, textio
 from pmkit.sources.base import LoadRequest, LoadResult, load_files, origin_expr
 from pmkit.sources.grok import json_object, json_value
@@ -150,6 +150,7 @@ def complete_year(
         read(pl.col("off") + base)
         .dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
         .dt.convert_time_zone("UTC")
+        .pipe(timeutil.bounded)
         .alias(values.name)
     ).to_series()
     return out, f"{label}times have no year: {why}"
@@ -310,7 +311,7 @@ def _times(records: pl.DataFrame, req: LoadRequest, label: str) -> tuple[pl.Seri
         is_iso.alias("is_iso"),
         has_offset.alias("has_offset"),
     )
-    t = frame.get_column("t")
+    t = frame.select(timeutil.bounded(pl.col("t"))).to_series()
     yearless = frame.get_column("yearless")
     if yearless.any():
         done, note = complete_year(
