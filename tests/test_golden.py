@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 import pmkit as pm
-from pmkit.analyze import Analysis, analyze
 from pmkit.cli import main
+from pmkit.pipeline import Analysis, analyze
 
 ROOT = Path(__file__).resolve().parents[1] / "data" / "samples"
 SAMPLES = ["INC-2025-0142", "INC-20250120-103000"]

@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from pmkit.errors import SpecError
+from pmkit.incident import load_spec
 from pmkit.scaffold import new_incident
-from pmkit.spec import load_spec, parse_duration, parse_spec
+from pmkit.spec import parse_duration, parse_spec
 
 
 def write(tmp_path: Path, text: str) -> Path:

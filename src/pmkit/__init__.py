@@ -9,29 +9,23 @@ frames (``.to_pandas()`` for pandas). ``result = pm.analyze(inc)`` runs every an
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
+from pmkit._version import __version__
 from pmkit.analysis.gates import check
 from pmkit.analysis.milestones import find_milestones as milestones
 from pmkit.analysis.mttx import mttx
 from pmkit.analysis.slo import budget_minutes, burn_rate
 from pmkit.analysis.whys import FiveWhys
-from pmkit.analyze import Analysis, analyze
 from pmkit.errors import MilestoneOrderError, PmkitError, SchemaError, SourceError, SpecError, UnknownFormatError
-from pmkit.incident import Incident
+from pmkit.incident import Incident, load_spec
+from pmkit.pipeline import Analysis, analyze
 from pmkit.report.render import RenderResult, render
 from pmkit.report.run import run
 from pmkit.schema import EVENTS_SCHEMA, REJECTS_SCHEMA, SERIES_SCHEMA
 from pmkit.sources.base import LoadRequest, LoadResult
 from pmkit.sources.registry import formats, register
-from pmkit.spec import IncidentSpec, load_spec
+from pmkit.spec import IncidentSpec
 from pmkit.timeline import Timeline
 from pmkit.timeline import build_timeline as timeline
-
-try:
-    __version__ = version("pmkit")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
 
 
 def load(path: str, *, kind: str, format: str = "", **options: object) -> LoadResult:

@@ -35,10 +35,10 @@ def _file_digest(path: Path) -> str:
 def _shared_code_digest() -> str:
     """Hash of the code every loader builds on: all of ``pmkit.sources`` plus ``timeutil`` and ``schema``."""
     pkg = Path(__file__).resolve().parent
-    files = [*sorted((pkg / "sources").glob("*.py")), pkg / "timeutil.py", pkg / "schema.py"]
+    files = [*sorted((pkg / "sources").rglob("*.py")), pkg / "timeutil.py", pkg / "schema.py"]
     h = hashlib.blake2b(digest_size=16)
     for f in files:
-        h.update(f.name.encode())
+        h.update(f.relative_to(pkg).as_posix().encode())
         h.update(_file_digest(f).encode())
     return h.hexdigest()
 
@@ -58,7 +58,7 @@ def _code_digest(kind: str, format: str) -> str:
 
 def cache_key(req: LoadRequest) -> str:
     """The key of a request: version + loader code + options + content of its files."""
-    from pmkit import __version__
+    from pmkit._version import __version__
 
     opts = dataclasses.asdict(req)
     opts["code"] = _code_digest(req.kind, req.format) if req.format else ""

@@ -160,8 +160,8 @@ def _cmd_timeline(args: argparse.Namespace) -> int:
 def _cmd_analyze(args: argparse.Namespace) -> int:
     import json
 
-    from pmkit.analyze import analyze
     from pmkit.incident import Incident
+    from pmkit.pipeline import analyze
 
     result = analyze(Incident.load(args.incident), convention=args.convention)
     doc = result.to_dict()
@@ -211,8 +211,8 @@ def _mins(seconds: float | None) -> str:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from pmkit.analyze import analyze
     from pmkit.incident import Incident
+    from pmkit.pipeline import analyze
 
     report = analyze(Incident.load(args.incident)).gates()
     print(report.to_text())
@@ -220,8 +220,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_comms(args: argparse.Namespace) -> int:
-    from pmkit.analyze import analyze
     from pmkit.incident import Incident
+    from pmkit.pipeline import analyze
     from pmkit.report.comms import drafts
 
     result = analyze(Incident.load(args.incident))
@@ -259,7 +259,7 @@ def _cmd_formats(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from pmkit import __version__
+    from pmkit._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="pmkit",

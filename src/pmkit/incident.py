@@ -16,9 +16,18 @@ from pathlib import Path
 import polars as pl
 
 from pmkit import cache, schema
+from pmkit import spec as spec_mod
+from pmkit.sources import registry
 from pmkit.sources.base import LoadRequest, LoadResult, run
-from pmkit.spec import IncidentSpec, SourceSpec, load_spec
+from pmkit.spec import IncidentSpec, SourceSpec
 from pmkit.timeline import Timeline, build_timeline
+
+
+def load_spec(path: str | Path) -> IncidentSpec:
+    """Read and validate ``incident.yaml`` (a file, or a folder that holds one), formats included:
+    every problem is reported at once with its key path (``sources[2].format``)."""
+    return spec_mod.load_spec(path, checks=(registry.check_formats,))
+
 
 REPORT_SCHEMA = {
     "source": pl.String,

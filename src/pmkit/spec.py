@@ -12,6 +12,7 @@ import datetime as dt
 import difflib
 import re
 import zoneinfo
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -281,40 +282,28 @@ def _problem(err: dict[str, Any]) -> str:
     return f"{where}: found {_describe(found)}; {msg[0].lower() + msg[1:] if msg else msg}"
 
 
-def _check_formats(spec: IncidentSpec) -> list[str]:
-    """Each source's format must be registered for its kind (plugins included)."""
-    from pmkit.sources import registry
+def parse_spec(
+    data: Any, path: str = "incident.yaml", checks: Iterable[Callable[[IncidentSpec], list[str]]] = ()
+) -> IncidentSpec:
+    """Validate already-parsed YAML data; raise :class:`SpecError` listing every problem.
 
-    problems = []
-    for i, src in enumerate(spec.sources):
-        if src.format is None:
-            continue
-        known = registry.format_names(src.kind)
-        if src.format not in known:
-            hint = difflib.get_close_matches(src.format, known, n=1)
-            also = f"; did you mean {hint[0]!r}?" if hint else ""
-            problems.append(
-                f"sources[{i}].format: found {src.format!r}, expected one of {', '.join(known)} for kind {src.kind!r}{also}"
-            )
-    return problems
-
-
-def parse_spec(data: Any, path: str = "incident.yaml") -> IncidentSpec:
-    """Validate already-parsed YAML data; raise :class:`SpecError` listing every problem."""
+    ``checks`` are further rules from higher up the flow, each returning its problems as
+    ``key.path: what was found, what was expected`` lines: :func:`pmkit.incident.load_spec` passes
+    the registry's format check (which formats exist is known to ``pmkit.sources``, not here)."""
     if not isinstance(data, dict):
         raise SpecError(path, [f"(top level): found {type(data).__name__}, expected a mapping with at least 'id:'"])
     try:
         spec = IncidentSpec.model_validate(data)
     except ValidationError as exc:
         raise SpecError(path, [_problem(e) for e in exc.errors()]) from None
-    problems = _check_formats(spec)
+    problems = [p for check in checks for p in check(spec)]
     if problems:
         raise SpecError(path, problems)
     return spec
 
 
-def load_spec(path: str | Path) -> IncidentSpec:
-    """Read and validate ``incident.yaml`` (a file, or a folder that holds one)."""
+def load_spec(path: str | Path, checks: Iterable[Callable[[IncidentSpec], list[str]]] = ()) -> IncidentSpec:
+    """Read and validate ``incident.yaml`` (a file, or a folder that holds one); see :func:`parse_spec`."""
     path = Path(path)
     if path.is_dir():
         path = path / "incident.yaml"
@@ -328,4 +317,4 @@ def load_spec(path: str | Path) -> IncidentSpec:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
         raise SpecError(str(path), [f"not valid YAML at {where}: {getattr(exc, 'problem', exc)}"]) from None
-    return parse_spec(data, str(path))
+    return parse_spec(data, str(path), checks)

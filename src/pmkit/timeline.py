@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from pmkit import schema
-from pmkit.analysis.comms import STATUS_UPDATE
+from pmkit.vocab import STATUS_UPDATE
 
 if TYPE_CHECKING:
     import pandas as pd

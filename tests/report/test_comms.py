@@ -14,8 +14,8 @@ import pytest
 import pmkit
 from pmkit.analysis.impact import Impact
 from pmkit.analysis.milestones import Milestone, Milestones
-from pmkit.analyze import Analysis, analyze
 from pmkit.errors import PmkitError
+from pmkit.pipeline import Analysis, analyze
 from pmkit.report import comms
 from pmkit.report.comms import (
     TODO_PREFIX,

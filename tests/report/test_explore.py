@@ -18,7 +18,7 @@ from sourcetest import scaled
 
 import pmkit
 from pmkit import schema
-from pmkit.analyze import analyze
+from pmkit.pipeline import analyze
 from pmkit.report.explore import (
     NULL_LABEL,
     Explorer,

@@ -65,7 +65,7 @@ from pmkit.report.redact import redact
 
 if TYPE_CHECKING:
     from pmkit.analysis.impact import Impact
-    from pmkit.analyze import Analysis
+    from pmkit.pipeline import Analysis
 
 TODO_PREFIX = "[TODO: "
 FILES = ("internal-update.md", "status-page.md", "resolution.md")

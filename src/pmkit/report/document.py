@@ -1,4 +1,4 @@
-"""The postmortem as Markdown sections, in the seeds' order, built from an :class:`~pmkit.analyze.Analysis`.
+"""The postmortem as Markdown sections, in the seeds' order, built from an :class:`~pmkit.pipeline.Analysis`.
 
 Facts come from the analysis; prose comes from ``narrative:`` in incident.yaml. What the author
 has not written yet shows as a marked TODO (``> **TODO** ...``), never as invented text.
@@ -21,7 +21,7 @@ import polars as pl
 from pmkit.report.redact import redact, redact_frame
 
 if TYPE_CHECKING:
-    from pmkit.analyze import Analysis
+    from pmkit.pipeline import Analysis
 
 SECTION_ORDER = (
     "title",

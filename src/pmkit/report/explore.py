@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
     from pmkit.analysis.milestones import Milestone, Milestones
-    from pmkit.analyze import Analysis
     from pmkit.incident import Incident
+    from pmkit.pipeline import Analysis
 
 MAX_ROWS = 200
 MAX_POINTS = 1500
@@ -314,7 +314,7 @@ def _label(ts: dt.datetime) -> str:
 class Explorer:
     """Widgets to explore an incident's events; ``display(explorer)`` or ``explorer.widget`` shows them.
 
-    ``analysis`` (from :func:`pmkit.analyze.analyze`) adds milestone buttons and lines and
+    ``analysis`` (from :func:`pmkit.pipeline.analyze`) adds milestone buttons and lines and
     sets the initial window around the milestones; without it the window spans all events.
     ``filtered`` is the current selection as a polars frame, ``filters()`` the arguments of
     :func:`filter_events` that produce it.

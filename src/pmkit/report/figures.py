@@ -17,7 +17,7 @@ from pmkit.analysis.milestones import Milestones
 from pmkit.analysis.slo import SloResult
 
 if TYPE_CHECKING:
-    from pmkit.analyze import Analysis
+    from pmkit.pipeline import Analysis
 
 KIND_COLORS = {
     "log": "#7f8c8d",
@@ -324,7 +324,7 @@ def latency_per_minute(analysis: Analysis) -> pl.DataFrame | None:
 
 
 def incident_figures(analysis: Analysis) -> dict[str, go.Figure]:
-    """The document's figures for an :class:`~pmkit.analyze.Analysis`, in reading order."""
+    """The document's figures for an :class:`~pmkit.pipeline.Analysis`, in reading order."""
     a = analysis
     ms = a.milestones
     figs: dict[str, go.Figure] = {}

@@ -93,7 +93,7 @@ def templates_dir() -> Path:
 
 
 def seed_files(result: Any) -> dict[str, str]:
-    """The seed 000 file set for an :class:`~pmkit.analyze.Analysis` (or a built document): name -> text."""
+    """The seed 000 file set for an :class:`~pmkit.pipeline.Analysis` (or a built document): name -> text."""
     if hasattr(result, "files"):
         return result.files()
     from pmkit.report import document
@@ -108,7 +108,7 @@ def write_seed_files(namespace: Mapping[str, Any], output_dir: str | Path) -> li
     its variables), so nothing is analysed twice; a notebook without either gets a fresh
     analysis of its ``incident_dir``.
     """
-    from pmkit.analyze import Analysis, analyze
+    from pmkit.pipeline import Analysis, analyze
     from pmkit.report.document import Document
 
     values = list(namespace.values())
@@ -354,7 +354,7 @@ def export(
     """Export an executed notebook to ``postmortem.html`` / ``postmortem.md`` in ``output_dir``."""
     import nbformat
 
-    from pmkit import __version__
+    from pmkit._version import __version__
     from pmkit.report.run import normalize_figures
 
     nb = nbformat.read(record, as_version=4)

@@ -186,8 +186,7 @@ def run(req: LoadRequest) -> LoadResult:
     schema.validate(rejects, "rejects", where=where)
     if parsed + rejects.height != result.inputs:
         raise SchemaError(
-            f"{where} lost input: {result.inputs} {result.unit} read, {parsed} parsed + "
-            f"{rejects.height} rejected"
+            f"{where} lost input: {result.inputs} {result.unit} read, {parsed} parsed + {rejects.height} rejected"
         )
     return replace(
         result,

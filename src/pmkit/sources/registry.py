@@ -20,6 +20,7 @@ from pmkit.errors import UnknownFormatError
 
 if TYPE_CHECKING:
     from pmkit.sources.base import LoadRequest, LoadResult
+    from pmkit.spec import IncidentSpec
 
 ENTRY_POINT_GROUP = "pmkit.loaders"
 _NOT_LOADERS = {"base", "registry", "textio", "multiline", "levels"}
@@ -75,9 +76,10 @@ def _discover() -> None:
     _discovered = True
     import pmkit.sources as pkg
 
-    for mod in pkgutil.iter_modules(pkg.__path__):
-        if mod.name not in _NOT_LOADERS and not mod.name.startswith("_"):
-            importlib.import_module(f"pmkit.sources.{mod.name}")
+    for mod in pkgutil.walk_packages(pkg.__path__, prefix="pmkit.sources."):
+        name = mod.name.removeprefix("pmkit.sources.")
+        if name.split(".")[0] not in _NOT_LOADERS and not name.split(".")[-1].startswith("_"):
+            importlib.import_module(mod.name)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         ep.load()
 
@@ -117,3 +119,20 @@ def sniff(kind: str, head: str) -> str | None:
         if info.sniff is not None and info.sniff(head):
             return info.format
     return None
+
+
+def check_formats(spec: IncidentSpec) -> list[str]:
+    """Problems with the sources' formats of an incident.yaml: each must be registered for its kind
+    (plugins included). A check for :func:`pmkit.spec.parse_spec`."""
+    problems = []
+    for i, src in enumerate(spec.sources):
+        if src.format is None:
+            continue
+        known = format_names(src.kind)
+        if src.format not in known:
+            hint = difflib.get_close_matches(src.format, known, n=1)
+            also = f"; did you mean {hint[0]!r}?" if hint else ""
+            problems.append(
+                f"sources[{i}].format: found {src.format!r}, expected one of {', '.join(known)} for kind {src.kind!r}{also}"
+            )
+    return problems
