@@ -4,32 +4,86 @@
 then ``inc.events``, ``inc.series``, ``inc.rejects`` and ``inc.report`` are polars
 frames (``.to_pandas()`` for pandas). ``result = pm.analyze(inc)`` runs every analysis
 (milestones, MTTx, impact, SLOs, severity, suspects, signatures, cadence, 5 Whys);
-``result.gates()`` is ``pmkit check``.
+``result.gates()`` is ``pmkit check``; ``pm.render(folder, out)`` writes the postmortem.
+
+This module is the public face and nothing else: each name is imported on first use
+(PEP 562), so ``import pmkit`` and ``pmkit --help`` do not pay for polars, the analyses,
+plotly or papermill until something needs them. No name here shadows a module of the
+package (the pipeline lives in ``pmkit.pipeline``, the timeline in ``pmkit.timeline``).
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from pmkit._version import __version__
-from pmkit.analysis.gates import check
-from pmkit.analysis.milestones import find_milestones as milestones
-from pmkit.analysis.mttx import mttx
-from pmkit.analysis.slo import budget_minutes, burn_rate
-from pmkit.analysis.whys import FiveWhys
 from pmkit.errors import MilestoneOrderError, PmkitError, SchemaError, SourceError, SpecError, UnknownFormatError
-from pmkit.incident import Incident, load_spec
-from pmkit.pipeline import Analysis, analyze
-from pmkit.report.render import RenderResult, render
-from pmkit.report.run import run
-from pmkit.schema import EVENTS_SCHEMA, REJECTS_SCHEMA, SERIES_SCHEMA
-from pmkit.sources.base import LoadRequest, LoadResult
-from pmkit.sources.registry import formats, register
-from pmkit.spec import IncidentSpec
-from pmkit.timeline import Timeline
-from pmkit.timeline import build_timeline as timeline
+
+# public name -> (module, attribute)
+_LAZY: dict[str, tuple[str, str]] = {
+    "EVENTS_SCHEMA": ("pmkit.schema", "EVENTS_SCHEMA"),
+    "REJECTS_SCHEMA": ("pmkit.schema", "REJECTS_SCHEMA"),
+    "SERIES_SCHEMA": ("pmkit.schema", "SERIES_SCHEMA"),
+    "IncidentSpec": ("pmkit.spec", "IncidentSpec"),
+    "LoadRequest": ("pmkit.sources.base", "LoadRequest"),
+    "LoadResult": ("pmkit.sources.base", "LoadResult"),
+    "formats": ("pmkit.sources.registry", "formats"),
+    "register": ("pmkit.sources.registry", "register"),
+    "Timeline": ("pmkit.timeline", "Timeline"),
+    "build_timeline": ("pmkit.timeline", "build_timeline"),
+    "Incident": ("pmkit.incident", "Incident"),
+    "load_spec": ("pmkit.incident", "load_spec"),
+    "milestones": ("pmkit.analysis.milestones", "find_milestones"),
+    "mttx": ("pmkit.analysis.mttx", "mttx"),
+    "budget_minutes": ("pmkit.analysis.slo", "budget_minutes"),
+    "burn_rate": ("pmkit.analysis.slo", "burn_rate"),
+    "FiveWhys": ("pmkit.analysis.whys", "FiveWhys"),
+    "check": ("pmkit.analysis.gates", "check"),
+    "Analysis": ("pmkit.pipeline", "Analysis"),
+    "analyze": ("pmkit.pipeline", "analyze"),
+    "redact": ("pmkit.report.redact", "redact"),
+    "RenderResult": ("pmkit.report.render", "RenderResult"),
+    "render": ("pmkit.report.render", "render"),
+    "run": ("pmkit.report.run", "run"),
+}
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name comes from __getattr__
+    from pmkit.analysis.gates import check
+    from pmkit.analysis.milestones import find_milestones as milestones
+    from pmkit.analysis.mttx import mttx
+    from pmkit.analysis.slo import budget_minutes, burn_rate
+    from pmkit.analysis.whys import FiveWhys
+    from pmkit.incident import Incident, load_spec
+    from pmkit.pipeline import Analysis, analyze
+    from pmkit.report.redact import redact
+    from pmkit.report.render import RenderResult, render
+    from pmkit.report.run import run
+    from pmkit.schema import EVENTS_SCHEMA, REJECTS_SCHEMA, SERIES_SCHEMA
+    from pmkit.sources.base import LoadRequest, LoadResult
+    from pmkit.sources.registry import formats, register
+    from pmkit.spec import IncidentSpec
+    from pmkit.timeline import Timeline, build_timeline
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name on first use (PEP 562) and keep it."""
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'pmkit' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 def load(path: str, *, kind: str, format: str = "", **options: object) -> LoadResult:
     """Load one source (file, glob or folder) into a frame; see :class:`LoadRequest` for options."""
+    from pmkit.sources.base import LoadRequest
     from pmkit.sources.base import run as run_source
 
     return run_source(LoadRequest(kind=kind, format=format, path=str(path), **options))  # type: ignore[arg-type]
@@ -56,6 +110,7 @@ __all__ = [
     "__version__",
     "analyze",
     "budget_minutes",
+    "build_timeline",
     "burn_rate",
     "check",
     "formats",
@@ -63,8 +118,8 @@ __all__ = [
     "load_spec",
     "milestones",
     "mttx",
+    "redact",
     "register",
     "render",
     "run",
-    "timeline",
 ]

@@ -6,10 +6,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from pmkit.errors import PmkitError
+
+if TYPE_CHECKING:  # polars loads with the first command that needs it, not for --help
+    import polars as pl
 
 OUTPUT_SUFFIXES = (".parquet", ".csv", ".jsonl")
 
@@ -66,7 +68,7 @@ def _print_rejects(rejects: pl.DataFrame, limit: int = 5) -> None:
         print(f"  {r['origin']}: {r['reason']}")
 
 
-def _pairs(items: list[str] | None, flag: str) -> dict[str, object]:
+def _pairs(items: list[str] | None, flag: str) -> dict[str, Any]:
     """``KEY=VALUE`` arguments to a dict; values are read as YAML scalars (numbers, booleans, dates)."""
     import yaml
 
@@ -170,6 +172,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         return 0
     print(f"{doc['incident']['id']}: {doc['incident']['title']}  (SLI: {doc['incident']['sli']})")
     print()
+    import polars as pl
+
     frame = result.milestones.to_frame().with_columns(pl.col("ts").dt.strftime("%Y-%m-%d %H:%M:%S"))
     print(format_table(frame, ["milestone", "ts", "method"]))
     print()

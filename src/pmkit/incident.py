@@ -115,7 +115,10 @@ class Incident:
                 results = list(pool.map(lambda r: _load_one(r, root, cache), reqs))
         else:
             results = [_load_one(r, root, cache) for r in reqs]
-        events, series, rejects, rows = [], [], [], []
+        events: list[pl.DataFrame] = []
+        series: list[pl.DataFrame] = []
+        rejects: list[pl.DataFrame] = []
+        rows: list[dict[str, object]] = []
         for req, res in zip(reqs, results, strict=True):
             (series if res.table == "series" else events).append(res.frame)
             rejects.append(res.rejects)
@@ -141,7 +144,7 @@ class Incident:
         """A few plain lines: id, title, counts per source, time span of the evidence."""
         lines = [f"{self.spec.id}: {self.spec.title}".rstrip(": ")]
         if self.events.height:
-            lo, hi = self.events.get_column("ts").min(), self.events.get_column("ts").max()
+            lo, hi = self.events.select(pl.col("ts").min()).item(), self.events.select(pl.col("ts").max()).item()
             lines.append(f"events: {self.events.height:,} from {lo:%Y-%m-%d %H:%M:%S} to {hi:%Y-%m-%d %H:%M:%S} UTC")
         lines.append(f"metric samples: {self.series.height:,}; rejected: {self.rejects.height:,}")
         return "\n".join(lines)

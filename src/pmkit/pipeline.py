@@ -208,11 +208,9 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
     imp = impact.assess(
         sli.minutes, window, start=times["impact_start"], end=times["mitigated"], requests=sli.requests, events=events
     )
-    slo_window = (  # impact start to mitigated (else resolved): the SLO's and the signatures' window
-        (times["impact_start"], times["mitigated"] or times["resolved"])
-        if times["impact_start"] and (times["mitigated"] or times["resolved"])
-        else None
-    )
+    # impact start to mitigated (else resolved): the SLO's and the signatures' window
+    slo_end = times["mitigated"] or times["resolved"]
+    slo_window = (times["impact_start"], slo_end) if times["impact_start"] and slo_end else None
     slo_results = []
     for s in spec.slos:
         s_sli = sli if s is main_slo else choose_sli(inc, s)

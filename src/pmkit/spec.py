@@ -12,7 +12,7 @@ import datetime as dt
 import difflib
 import re
 import zoneinfo
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -256,7 +256,7 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _problem(err: dict[str, Any]) -> str:
+def _problem(err: Mapping[str, Any]) -> str:
     loc = tuple(err["loc"])
     where = _loc_text(loc)
     kind = err["type"]
@@ -295,7 +295,7 @@ def parse_spec(
     try:
         spec = IncidentSpec.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(path, [_problem(e) for e in exc.errors()]) from None
+        raise SpecError(path, [_problem(dict(e)) for e in exc.errors()]) from None
     problems = [p for check in checks for p in check(spec)]
     if problems:
         raise SpecError(path, problems)

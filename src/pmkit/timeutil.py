@@ -157,9 +157,9 @@ def parse_ts(values: pl.Series, fmt: str | None = None, tz: str | None = None) -
     if values.dtype.is_numeric():
         unit = EPOCH_UNITS.get(fmt or "")
         return values.to_frame("v").select(_epoch_expr(pl.col("v"), unit)).to_series().alias(values.name), None
-    if values.dtype == UTC_TS or isinstance(values.dtype, pl.Datetime):
-        out = values.cast(pl.Datetime("us", values.dtype.time_zone))  # type: ignore[union-attr]
-        if out.dtype.time_zone is None:  # type: ignore[union-attr]
+    if isinstance(values.dtype, pl.Datetime):
+        out = values.cast(pl.Datetime("us", values.dtype.time_zone))
+        if values.dtype.time_zone is None:
             out = out.dt.replace_time_zone(tz or "UTC")
         out = out.dt.convert_time_zone("UTC")
         return out.to_frame("v").select(bounded(pl.col("v"))).to_series().alias(values.name), None

@@ -341,7 +341,9 @@ class Explorer:
 
         ev = self.events
         if ev.height:
-            bounds, self.step = slider_bounds(ev.get_column("ts").min(), ev.get_column("ts").max())
+            bounds, self.step = slider_bounds(
+                ev.select(pl.col("ts").min()).item(), ev.select(pl.col("ts").max()).item()
+            )
         else:
             bounds, self.step = [dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=m) for m in (0, 1)], 1
         self.bounds = bounds
@@ -534,7 +536,7 @@ class Explorer:
         lines = [f"{spec.id}: {spec.title}".rstrip(": ")]
         if ev.height == 0:
             return "\n".join([*lines, "no events"])
-        lo, hi = ev.get_column("ts").min(), ev.get_column("ts").max()
+        lo, hi = ev.select(pl.col("ts").min()).item(), ev.select(pl.col("ts").max()).item()
         start, end = self.initial_window
         in_window = filter_events(ev, start=start, end=end)
         lines += [

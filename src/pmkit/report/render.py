@@ -259,7 +259,7 @@ def _figure_targets(nb: Any) -> list[tuple[Any, Any, str]]:
     """The notebook's plotly figure outputs, each with its figure object and its PNG file name."""
     import plotly.graph_objects as go
 
-    targets = []
+    targets: list[tuple[Any, Any, str]] = []
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             fig = (
@@ -515,7 +515,7 @@ def render(
         bar.set_postfix(failed=failed, last=res.incident_id)
         bar.update(1)
 
-    kwargs = {"to": to, "notebook": nb_path, "parameters": parameters}
+    kwargs: dict[str, Any] = {"to": to, "notebook": nb_path, "parameters": parameters}
     workers = max(1, min(jobs, len(todo)))
     try:
         if workers == 1:
