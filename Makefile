@@ -22,6 +22,8 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src/pmkit
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_layout.py
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/loaders.py
