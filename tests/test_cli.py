@@ -42,7 +42,7 @@ def test_load_one_source_counts_and_outputs(tmp_path: Path, capsys: pytest.Captu
         main(["load", str(log), "--kind", "logs", "--format", "combined", "-o", str(out), "--rejects", str(rej)]) == 0
     )
     text = capsys.readouterr().out
-    assert text.splitlines()[0] == "parsed 2, rejected 1"
+    assert text.splitlines()[0] == "3 lines read: parsed 2, rejected 1; 2 rows"
     assert f"{log}:3: " in text
     ev = pl.read_parquet(out)
     assert ev.height == 2 and ev["ts"].dtype == pl.Datetime("us", "UTC")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import io
+import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +17,37 @@ if TYPE_CHECKING:  # polars loads with the first command that needs it, not for 
     import polars as pl
 
 OUTPUT_SUFFIXES = (".parquet", ".csv", ".jsonl")
+
+# What never reaches the terminal from evidence: C0 controls but tab and newline (ESC starts the sequences that
+# retitle the window, move the cursor or rewrite the screen), DEL, C1 controls (0x9b is a one-byte CSI) and the
+# bidirectional overrides that make text read other than it is.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` without control characters (see ``_UNSAFE``): evidence printed by the command is data."""
+    return _UNSAFE.sub("", text)
+
+
+class _SafeStream(io.TextIOBase):
+    """A text stream that passes everything through :func:`terminal_safe` (the command's stdout)."""
+
+    def __init__(self, inner: io.TextIOBase | object) -> None:
+        self._inner = inner
+
+    def write(self, s: str) -> int:
+        self._inner.write(terminal_safe(s))  # type: ignore[attr-defined]
+        return len(s)
+
+    def flush(self) -> None:
+        self._inner.flush()  # type: ignore[attr-defined]
+
+    def isatty(self) -> bool:
+        return bool(self._inner.isatty())  # type: ignore[attr-defined]
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return str(getattr(self._inner, "encoding", "utf-8"))
 
 
 def write_frame(df: pl.DataFrame, path: str) -> None:
@@ -88,7 +122,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
 
     target = Path(args.source)
     if target.is_dir() and (target / "incident.yaml").is_file() and not args.kind:
-        inc = Incident.load(target)
+        inc = Incident.load(target, allow_outside=args.allow_outside)
         print(inc.summary())
         print()
         print(format_table(inc.report, ["source", "kind", "format", "unit", "inputs", "parsed", "rejected", "rows"]))
@@ -126,7 +160,9 @@ def _cmd_load(args: argparse.Namespace) -> int:
         options=_pairs(args.option, "--option"),
     )
     res = run(req)
-    print(f"parsed {res.parsed:,}, rejected {res.rejected:,}")
+    print(
+        f"{res.inputs:,} {res.unit} read: parsed {res.parsed:,}, rejected {res.rejected:,}; {res.frame.height:,} rows"
+    )
     for note in res.notes:
         print(f"note: {note}")
     _print_rejects(res.rejects)
@@ -302,6 +338,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="source name (default: the file name)")
     p.add_argument("-o", "--output", metavar="OUT", help="write the frame to OUT.parquet, OUT.csv or OUT.jsonl")
     p.add_argument("--rejects", metavar="REJ", help="write the rejects to REJ.csv (or .parquet/.jsonl)")
+    p.add_argument(
+        "--allow-outside",
+        action="store_true",
+        help="let the incident's sources read files outside its folder (.., absolute paths, symlinks)",
+    )
     p.set_defaults(func=_cmd_load)
 
     p = sub.add_parser("timeline", help="print the incident's key events in UTC order, or write the whole timeline")
@@ -352,13 +393,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    stdout = sys.stdout
+    sys.stdout = _SafeStream(stdout)  # type: ignore[assignment]
     try:
         return int(args.func(args))
     except PmkitError as exc:
-        print(f"pmkit: error: {exc}", file=sys.stderr)
+        print(terminal_safe(f"pmkit: error: {exc}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug of ours: say so in one line; PMKIT_DEBUG=1 shows the traceback
+        if os.environ.get("PMKIT_DEBUG"):
+            raise
+        print(
+            terminal_safe(
+                f"pmkit: internal error: {type(exc).__name__}: {exc}\n"
+                "This is a bug in pmkit; run again with PMKIT_DEBUG=1 for the traceback and report it."
+            ),
+            file=sys.stderr,
+        )
+        return 3
+    finally:
+        sys.stdout.flush()
+        sys.stdout = stdout
 
 
 if __name__ == "__main__":

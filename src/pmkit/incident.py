@@ -17,6 +17,7 @@ import polars as pl
 
 from pmkit import cache, schema
 from pmkit import spec as spec_mod
+from pmkit.errors import PmkitError
 from pmkit.sources import registry
 from pmkit.sources.base import LoadRequest, LoadResult, run
 from pmkit.spec import IncidentSpec, SourceSpec
@@ -43,8 +44,16 @@ REPORT_SCHEMA = {
 }
 
 
-def request_for(src: SourceSpec, root: Path, spec: IncidentSpec | None = None) -> LoadRequest:
-    """The :class:`LoadRequest` for a source of an incident folder (paths relative to the folder)."""
+def request_for(
+    src: SourceSpec,
+    root: Path,
+    spec: IncidentSpec | None = None,
+    *,
+    index: int | None = None,
+    allow_outside: bool = False,
+) -> LoadRequest:
+    """The :class:`LoadRequest` for a source of an incident folder (paths relative to the folder, and
+    contained in it unless the source or the caller allows reading outside)."""
     path = src.path if Path(src.path).is_absolute() else str(root / src.path)
     window = (spec.window.start, spec.window.end) if spec is not None and spec.window is not None else None
     return LoadRequest(
@@ -61,6 +70,9 @@ def request_for(src: SourceSpec, root: Path, spec: IncidentSpec | None = None) -
         fields=dict(src.fields),
         options=dict(src.options),
         window=window,
+        root=str(root),
+        allow_outside=allow_outside or src.allow_outside,
+        key=f"sources[{index}].path" if index is not None else "",
     )
 
 
@@ -97,7 +109,9 @@ class Incident:
     report: pl.DataFrame
 
     @classmethod
-    def load(cls, path: str | Path, *, cache: bool = True, jobs: int | None = None) -> Incident:
+    def load(
+        cls, path: str | Path, *, cache: bool = True, jobs: int | None = None, allow_outside: bool = False
+    ) -> Incident:
         """Read ``incident.yaml`` in ``path`` and load every source it lists.
 
         Sources load in parallel threads (polars parses outside the GIL); with
@@ -108,7 +122,9 @@ class Incident:
         if root.is_file():
             root = root.parent
         spec = load_spec(root)
-        reqs = [request_for(src, root, spec) for src in spec.sources]
+        reqs = [
+            request_for(src, root, spec, index=i, allow_outside=allow_outside) for i, src in enumerate(spec.sources)
+        ]
         workers = jobs or min(len(reqs), os.cpu_count() or 1, 4) or 1
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -165,15 +181,46 @@ class Incident:
 
 
 def _load_one(req: LoadRequest, root: Path, use_cache: bool) -> LoadResult:
+    req.files()  # a path that is missing or leads outside the folder is the author's to fix: an error
     if not use_cache:
-        return run(req)
+        return _run_contained(req)
     key = cache.cache_key(req)
     hit = cache.read(root, key)
     if hit is not None:
         return hit
-    res = run(req)
-    cache.write(root, key, res)
+    res = _run_contained(req)
+    if not res.notes or not res.notes[-1].startswith(_FAILED):
+        cache.write(root, key, res)
     return res
+
+
+_FAILED = "source not loaded: "
+
+
+def _run_contained(req: LoadRequest) -> LoadResult:
+    """:func:`~pmkit.sources.base.run`, except that a source whose evidence cannot be read (a truncated
+    alert payload, a loader's own failure on a hostile file) becomes one rejected input with the error as
+    its reason and a note in the load report: the rest of the incident loads, analyses and renders."""
+    try:
+        return run(req)
+    except Exception as exc:
+        why = (
+            str(exc) if isinstance(exc, PmkitError) else f"{type(exc).__name__}: {exc} (a pmkit bug: please report it)"
+        )
+        table = registry.get(req.kind, req.format).table if req.format else "events"
+        return LoadResult(
+            frame=schema.empty(table).with_columns(pl.lit(req.source, dtype=pl.String).alias("source")),
+            rejects=schema.conform(
+                pl.DataFrame({"source": [req.source], "origin": [req.path], "reason": [why], "raw": [None]}),
+                "rejects",
+            ),
+            inputs=1,
+            parsed_inputs=0,
+            unit="sources",
+            notes=(_FAILED + why,),
+            table=table,
+            format=req.format,
+        )
 
 
 def _concat(frames: list[pl.DataFrame], name: str) -> pl.DataFrame:

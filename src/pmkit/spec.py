@@ -65,6 +65,7 @@ class SourceSpec(_Strict):
     patterns: dict[str, str] = Field(default_factory=dict)
     fields: dict[str, str] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
+    allow_outside: bool = False  # read a path that resolves outside the incident folder (.., absolute, symlink)
 
     @field_validator("timezone")
     @classmethod

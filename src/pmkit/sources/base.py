@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import glob as globmod
 import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,6 +41,11 @@ class LoadRequest:
     fields: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     window: tuple[dt.datetime, dt.datetime] | None = None
+    # containment: with ``root`` set, every file must resolve inside it unless ``allow_outside``;
+    # ``key`` names the source in errors (``sources[2].path``)
+    root: str | None = None
+    allow_outside: bool = False
+    key: str = ""
 
     @property
     def source(self) -> str:
@@ -50,6 +56,9 @@ class LoadRequest:
 
         Hidden files are skipped; the order is sorted so loads are deterministic.
         """
+        return [self.check_inside(f) for f in self._found()]
+
+    def _found(self) -> list[Path]:
         p = Path(self.path)
         if p.is_file():
             return [p]
@@ -64,6 +73,27 @@ class LoadRequest:
         if not found:
             raise SourceError(f"{self.path}: matches no files (source {self.source!r})")
         return found
+
+    def check_inside(self, path: Path) -> Path:
+        """``path`` if it resolves inside the incident folder (``root``), else a :class:`SourceError` naming the key.
+
+        ``..``, absolute paths, globs and symlinks that lead out of the folder are refused unless the source
+        says ``allow_outside: true`` (or ``pmkit load --allow-outside``): evidence is read from the incident
+        folder only, so a shared incident.yaml cannot make pmkit read (and quote in rejects) other files.
+        """
+        if self.root is None or self.allow_outside:
+            return path
+        root = Path(self.root).resolve()
+        real = Path(path).resolve()
+        if real != root and root not in real.parents:
+            key = self.key or f"source {self.source!r}"
+            via = "" if Path(os.path.abspath(path)) == real else f" (through a symlink, to {real})"
+            raise SourceError(
+                f"{key}: {path} resolves outside the incident folder {root}{via}; evidence is read from the "
+                "incident folder only: copy the file in, or set allow_outside: true on this source "
+                "(pmkit load --allow-outside)"
+            )
+        return path
 
 
 @dataclass(frozen=True)
@@ -169,7 +199,16 @@ def run(req: LoadRequest) -> LoadResult:
         req = replace(req, format=fmt)
         sniffed = (f"format not given; sniffed {fmt!r} from the first lines of {first.name}",)
     info = registry.get(req.kind, req.format)
-    result = info.func(req)
+    files = req.files()
+    found = [f"{f.name}: empty file" for f in files if _size(f) == 0]
+    found += [note for f in files if (note := textio.encoding_note(f))]
+    try:
+        result = info.func(req)
+    except SourceError:
+        if len(files) < 2 or not info.independent_files:
+            raise
+        result = _file_by_file(info.func, req, files)
+    result = replace(result, notes=(*found, *result.notes))
     frame = result.frame.with_columns(pl.lit(req.source, dtype=pl.String).alias("source"))
     frame = schema.conform(frame, info.table)
     if req.service is not None and info.table == "events":
@@ -196,6 +235,45 @@ def run(req: LoadRequest) -> LoadResult:
         table=info.table,
         format=req.format,
         notes=sniffed + tuple(result.notes),
+    )
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
+
+
+def _file_by_file(func: Callable[[LoadRequest], LoadResult], req: LoadRequest, files: list[Path]) -> LoadResult:
+    """Load a many-file source one file at a time, after the loader failed on the whole: a broken file
+    becomes one reject (its error as the reason) and a note, the other files load as usual. If every
+    file fails on its own, the loader needs the files together (a Slack export): the first error stands."""
+    results: list[LoadResult] = []
+    broken: list[tuple[Path, str]] = []
+    for f in files:
+        try:
+            results.append(func(replace(req, path=str(f))))
+        except SourceError as exc:
+            broken.append((f, str(exc)))
+    if not results:
+        raise SourceError(broken[0][1])
+    unit = results[0].unit
+    rejects = rejects_frame(
+        [str(f) for f, _ in broken], [f"file not loaded: {why}" for _, why in broken], [None] * len(broken)
+    )
+    return LoadResult(
+        frame=pl.concat([r.frame for r in results], how="diagonal_relaxed"),
+        rejects=pl.concat([*(r.rejects for r in results), rejects], how="diagonal_relaxed"),
+        inputs=sum(r.inputs for r in results) + len(broken),
+        parsed_inputs=sum(r.parsed_inputs for r in results),
+        unit=unit,
+        notes=dedupe_notes(
+            [
+                *(n for r in results for n in r.notes),
+                *(f"{f.name} not loaded ({why}); counted as 1 rejected input" for f, why in broken),
+            ]
+        ),
     )
 
 

@@ -38,6 +38,7 @@ class LoaderInfo:
     example: str
     sniff: Callable[[str], bool] | None = None
     sniff_order: int = 50
+    independent_files: bool = True  # each file of a many-file source loads on its own (not a Slack export)
 
 
 _LOADERS: dict[tuple[str, str], LoaderInfo] = {}
@@ -53,17 +54,21 @@ def register(
     table: str = "events",
     sniff: Callable[[str], bool] | None = None,
     sniff_order: int = 50,
+    independent_files: bool = True,
 ) -> Callable[[Callable[[LoadRequest], LoadResult]], Callable[[LoadRequest], LoadResult]]:
     """Register ``func(request) -> LoadResult`` as the loader for ``kind``/``format``.
 
     ``sniff(head)`` gets the first lines of a file and says whether they look like
     this format; it is what chooses a format when a source gives none. Sniffers run in
     ``sniff_order`` (lower first): a loose sniffer (logfmt matches any ``k=v`` line)
-    goes after the strict ones.
+    goes after the strict ones. ``independent_files=False`` says the files of a folder only make sense
+    together (a Slack export's users.json and channel folders): a broken one is not loaded apart.
     """
 
     def deco(func: Callable[[LoadRequest], LoadResult]) -> Callable[[LoadRequest], LoadResult]:
-        _LOADERS[(kind, format)] = LoaderInfo(kind, format, func, table, description, example, sniff, sniff_order)
+        _LOADERS[(kind, format)] = LoaderInfo(
+            kind, format, func, table, description, example, sniff, sniff_order, independent_files
+        )
         return func
 
     return deco

@@ -1,14 +1,20 @@
-"""Reading raw files: lines with their numbers, JSON documents, gzip, BOMs, CRLF.
+"""Reading raw files: lines with their numbers, JSON documents, gzip, BOMs, line endings, UTF-16.
 
 Shared by every loader so that "nothing lost" starts with the same count of input
-lines everywhere.
+lines everywhere. Lines end at LF, CRLF or a lone CR (old Mac exports, some Windows
+tools, terminal captures), mixed in one file if need be. UTF-16 and UTF-32 files with a
+byte-order mark are decoded (Windows PowerShell's ``>`` writes UTF-16LE); UTF-8 BOMs are
+dropped; bytes that are not UTF-8 become U+FFFD and the load report says so
+(:func:`encoding_note`).
 """
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +34,59 @@ def read_bytes(path: Path) -> bytes:
             data = gzip.decompress(data)
         except (OSError, EOFError) as exc:
             raise SourceError(f"{path}: looks gzip-compressed but cannot be decompressed: {exc}") from None
-    return data
+    return to_utf8(data, path)
+
+
+# byte-order marks of the encodings decoded to UTF-8 (longest first: UTF-32LE's starts like UTF-16LE's)
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+
+def bom_encoding(data: bytes) -> str | None:
+    """The UTF-16/32 encoding a byte-order mark at the start of ``data`` names, or None."""
+    return next((enc for bom, enc in _BOMS if data.startswith(bom)), None)
+
+
+def to_utf8(data: bytes, path: Path) -> bytes:
+    """``data`` as UTF-8: UTF-16/32 with a BOM decoded (a broken one is an error naming the encoding)."""
+    enc = bom_encoding(data)
+    if enc is None:
+        return data
+    bom = next(b for b, e in _BOMS if e == enc)
+    try:
+        return data[len(bom) :].decode(enc).encode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"{path}: starts with a {enc.upper()} byte-order mark but is not valid {enc.upper()} at byte "
+            f"{exc.start + len(bom)}; re-save it as UTF-8"
+        ) from None
+
+
+def encoding_note(path: Path) -> str | None:
+    """What the load report says about a file's encoding (from its first 64 KiB), or None for plain UTF-8."""
+    try:
+        with path.open("rb") as fh:
+            start = fh.read(64 * 1024)
+    except OSError:
+        return None
+    enc = bom_encoding(start)
+    if enc is not None:
+        return f"{path.name}: decoded from {enc.upper()} (byte-order mark)"
+    if start[:2] == b"\x1f\x8b" or not start:
+        return None
+    try:
+        start.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(start) - 4:  # not just a character cut at the 64 KiB boundary
+            return (
+                f"{path.name}: not UTF-8 (byte 0x{start[exc.start]:02x} at offset {exc.start}); such bytes are read "
+                "as U+FFFD (re-save the file as UTF-8 to keep them)"
+            )
+    return None
 
 
 def read_lines(path: Path) -> pl.DataFrame:
@@ -53,6 +111,10 @@ LINES_AS_CSV: dict[str, Any] = {
 }
 
 
+_EOL = re.compile(r"\r\n|\r|\n")
+_LAST_EOL = re.compile(r"(?:\r\n|\r|\n)\Z")
+
+
 def lines_frame(data: bytes) -> pl.DataFrame:
     """Split bytes into the ``line_no``/``line`` frame of :func:`read_lines` (a leading BOM dropped)."""
     schema = {"line_no": pl.UInt32, "line": pl.String}
@@ -60,20 +122,24 @@ def lines_frame(data: bytes) -> pl.DataFrame:
         data = data[3:]
     if not data:
         return pl.DataFrame(schema=schema)
-    if b"\x1f" not in data and b"\r" not in data.replace(b"\r\n", b""):
+    if b"\x1f" not in data and b"\r" not in data.replace(b"\r\n", b""):  # no lone CR
         # fast path: polars' CSV reader with a separator that does not occur
         df = pl.read_csv(io.BytesIO(data), **LINES_AS_CSV).with_columns(pl.col("line").fill_null(""))
     else:
         text = data.decode("utf-8", errors="replace")
-        if text.endswith("\n"):
-            text = text[:-1]
-        df = pl.Series("line", text.split("\n"), dtype=pl.String).to_frame()
+        text = _LAST_EOL.sub("", text)
+        df = pl.Series("line", _EOL.split(text), dtype=pl.String).to_frame()
     return df.with_row_index("line_no", offset=1).with_columns(pl.col("line").str.strip_suffix("\r"))
 
 
 def read_json(path: Path, *, allow_comments: bool = False) -> Any:
     """A whole-file JSON document; ``allow_comments`` strips leading ``/* */`` and ``//`` comments (.jsonc)."""
     return parse_json(read_bytes(path).decode("utf-8-sig", errors="replace"), path, allow_comments=allow_comments)
+
+
+def read_text(path: Path) -> str:
+    """The whole file as text (gzip, UTF-16/32 BOMs and a UTF-8 BOM handled; bad bytes read as U+FFFD)."""
+    return read_bytes(path).decode("utf-8-sig", errors="replace")
 
 
 def parse_json(text: str, path: Path, *, allow_comments: bool = False) -> Any:
@@ -121,6 +187,9 @@ def head(path: Path, n: int = 20) -> str:
             gz = path.suffix == ".gz" or fh.read(2) == b"\x1f\x8b"
         with gzip.open(path, "rb") if gz else path.open("rb") as fh:
             data = fh.read(64 * 1024)
+        enc = bom_encoding(data)
+        if enc is not None:
+            return "\n".join(data.decode(enc, errors="replace").lstrip("\ufeff").splitlines()[:n])
     except OSError as exc:  # gzip.BadGzipFile is an OSError
         raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except EOFError as exc:
