@@ -17,8 +17,10 @@ from sourcetest import scaled
 
 from pmkit.errors import SourceError
 from pmkit.sources import registry, textio
-from pmkit.sources.alerts import alertmanager_fingerprint, normalise_event_type, parse_time_us, severity_level
+from pmkit.sources.alertcore import alertmanager_fingerprint, severity_level
+from pmkit.sources.alerts.pagerduty import normalise_event_type
 from pmkit.sources.base import LoadRequest, LoadResult, run
+from pmkit.sources.rfc3339 import parse_time_us
 
 UTC = dt.UTC
 

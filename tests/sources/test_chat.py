@@ -20,7 +20,7 @@ from sourcetest import scaled
 from pmkit.errors import SourceError
 from pmkit.sources import registry, textio
 from pmkit.sources.base import LoadRequest, LoadResult, run
-from pmkit.sources.chat import read_slack_directory, slack_ts_us
+from pmkit.sources.slackexport import read_slack_directory, slack_ts_us
 
 
 def slack(path: Path | str, **kw: Any) -> LoadResult:

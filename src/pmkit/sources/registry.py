@@ -23,7 +23,18 @@ if TYPE_CHECKING:
     from pmkit.spec import IncidentSpec
 
 ENTRY_POINT_GROUP = "pmkit.loaders"
-_NOT_LOADERS = {"base", "registry", "textio", "multiline", "levels"}
+_NOT_LOADERS = {
+    "base",
+    "registry",
+    "textio",
+    "multiline",
+    "levels",
+    "alertcore",
+    "jsondocs",
+    "rfc3339",
+    "chatcore",
+    "slackexport",
+}
 
 
 @dataclass(frozen=True)
