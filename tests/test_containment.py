@@ -174,3 +174,18 @@ def test_internal_errors_are_one_line(monkeypatch: pytest.MonkeyPatch, capsys: p
     err = capsys.readouterr().err
     assert "internal error: ValueError: year 0 is out of range" in err and "Traceback" not in err
     assert os.environ.get("PMKIT_DEBUG") is None
+
+
+def test_slack_export_reads_nothing_outside(tmp_path: Path) -> None:
+    """A day file given alone makes the loader read users.json two folders up: not above the incident folder."""
+    (tmp_path / "users.json").write_text('[{"id": "U1", "name": "mallory", "profile": {"email": "m@x.io"}}]')
+    root = incident(tmp_path, "  - {kind: chat, format: slack, path: 2025-06-15.json}\n")
+    (root / "2025-06-15.json").write_text('[{"type": "message", "user": "U1", "ts": "1750000021.000200", "text": "x"}]')
+    with pytest.raises(SourceError, match=r"sources\[0\]\.path: .*users\.json resolves outside the incident folder"):
+        Incident.load(root, cache=False)
+    (root / "chat" / "general").mkdir(parents=True)
+    (root / "chat" / "users.json").symlink_to(tmp_path / "users.json")
+    (root / "chat" / "general" / "2025-06-15.json").write_text((root / "2025-06-15.json").read_text())
+    (root / "incident.yaml").write_text("id: INC-1\nsources:\n  - {kind: chat, format: slack, path: chat}\n")
+    with pytest.raises(SourceError, match="resolves outside the incident folder"):
+        Incident.load(root, cache=False)

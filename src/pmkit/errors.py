@@ -30,6 +30,11 @@ class SourceError(PmkitError, ValueError):
     """A source cannot be read at all (missing file, wrong format for the whole file)."""
 
 
+class OutsideFolderError(SourceError):
+    """A source's path resolves outside the incident folder (``..``, absolute, a symlink) and the source does
+    not allow it: an error for the author to fix, never turned into a reject."""
+
+
 class SchemaError(PmkitError, ValueError):
     """A frame does not follow the events or series contract (a bug in a loader)."""
 

@@ -17,7 +17,7 @@ import polars as pl
 
 from pmkit import cache, schema
 from pmkit import spec as spec_mod
-from pmkit.errors import PmkitError
+from pmkit.errors import OutsideFolderError, PmkitError
 from pmkit.sources import registry
 from pmkit.sources.base import LoadRequest, LoadResult, run
 from pmkit.spec import IncidentSpec, SourceSpec
@@ -203,6 +203,8 @@ def _run_contained(req: LoadRequest) -> LoadResult:
     its reason and a note in the load report: the rest of the incident loads, analyses and renders."""
     try:
         return run(req)
+    except OutsideFolderError:
+        raise
     except Exception as exc:
         why = (
             str(exc) if isinstance(exc, PmkitError) else f"{type(exc).__name__}: {exc} (a pmkit bug: please report it)"

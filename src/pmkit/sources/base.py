@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from pmkit import schema, timeutil
-from pmkit.errors import SchemaError, SourceError
+from pmkit.errors import OutsideFolderError, SchemaError, SourceError
 from pmkit.sources import registry, textio
 
 
@@ -88,7 +88,7 @@ class LoadRequest:
         if real != root and root not in real.parents:
             key = self.key or f"source {self.source!r}"
             via = "" if Path(os.path.abspath(path)) == real else f" (through a symlink, to {real})"
-            raise SourceError(
+            raise OutsideFolderError(
                 f"{key}: {path} resolves outside the incident folder {root}{via}; evidence is read from the "
                 "incident folder only: copy the file in, or set allow_outside: true on this source "
                 "(pmkit load --allow-outside)"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,10 @@ def slack_ts_us(ts: Any) -> int:
 class SlackExport:
     """A Slack export as relative paths, read from a folder or a zip file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, contain: Callable[[Path], Path] | None = None) -> None:
+        """``contain`` checks each file before it is read (the incident folder's containment rule)."""
         self.path = path
+        self._contain = contain or (lambda p: p)
         self.only: str | None = None
         self._zip: zipfile.ZipFile | None = None
         if path.is_dir():
@@ -54,7 +57,7 @@ class SlackExport:
                 for p in base.rglob("*")
                 if p.is_file() and not any(x.startswith(".") for x in p.relative_to(base).parts)
             ]
-        elif path.is_file() and zipfile.is_zipfile(path):
+        elif path.is_file() and zipfile.is_zipfile(self._contain(path)):
             try:
                 self._zip = zipfile.ZipFile(path)
             except (zipfile.BadZipFile, OSError) as exc:
@@ -103,7 +106,7 @@ class SlackExport:
         """A JSON file of the export; SourceError naming it when it is not JSON."""
         origin = self.origin(rel)
         if self._zip is None:
-            return textio.read_json(self.path / (self.prefix + rel))
+            return textio.read_json(self._contain(self.path / (self.prefix + rel)))
         try:
             data = self._zip.read(self.prefix + rel)
         except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, EOFError) as exc:

@@ -302,11 +302,12 @@ def _sniff_slack(head: str) -> bool:
         '  "thread_ts": "1750000021.000200", "reply_count": 2}]'
     ),
     sniff=_sniff_slack,
+    independent_files=False,
 )
 def load_slack(req: LoadRequest) -> LoadResult:
     """A Slack export -> one ``chat`` event per message, threads rebuilt across day files."""
     check_options(req)
-    export = SlackExport(Path(req.path))
+    export = SlackExport(Path(req.path), contain=req.check_inside)
     try:
         return _load_export(export)
     finally:
@@ -330,15 +331,27 @@ def _load_export(export: SlackExport) -> LoadResult:
     rej_origin: list[str] = []
     rej_reason: list[str] = []
     rej_raw: list[str | None] = []
+    notes_pre: list[str] = []
     inputs = 0
     for rel in day_files:
         channel = rel.split("/", 1)[0]
-        data = export.read_json(rel)
+        try:
+            data = export.read_json(rel)
+        except SourceError as exc:  # one broken day file is that file's reject, the rest of the export loads
+            data = exc
         if not isinstance(data, list):
-            raise SourceError(
-                f"{export.origin(rel)}: expected a JSON list of messages (a Slack day file), "
+            why = (
+                str(data)
+                if isinstance(data, SourceError)
+                else f"{export.origin(rel)}: expected a JSON list of messages (a Slack day file), "
                 f"got a JSON {type(data).__name__}"
             )
+            inputs += 1
+            rej_origin.append(export.origin(rel))
+            rej_reason.append(f"day file not loaded: {why}")
+            rej_raw.append(None)
+            notes_pre.append(f"{rel} not loaded ({why}); counted as 1 rejected input")
+            continue
         for i, m in enumerate(data):
             inputs += 1
             origin = f"{export.origin(rel)}#{i}"
@@ -377,6 +390,7 @@ def _load_export(export: SlackExport) -> LoadResult:
         )
     if others:
         notes.append(f"{len(others)} file(s) that are not day files were not read: {', '.join(others[:5])}")
+    notes += notes_pre
     return LoadResult(
         frame=events_frame(rows),
         rejects=rejects_frame(rej_origin, rej_reason, rej_raw),
