@@ -82,7 +82,7 @@ from pmkit.errors import SourceError
 from pmkit.schema import UTC_TS
 from pmkit.sources import textio
 from pmkit.sources.base import LoadRequest, LoadResult, origin_expr, rejects_frame, to_json
-from pmkit.sources.metrics import parse_time_column, read_csv_blocks
+from pmkit.sources.tabular import parse_time_column, read_csv_blocks
 from pmkit.sources.registry import register
 from pmkit.timeutil import parse_ts as _parse_ts
 from pmkit.timeutil import ts_expr
