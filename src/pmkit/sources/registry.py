@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from pmkit.spec import IncidentSpec
 
 ENTRY_POINT_GROUP = "pmkit.loaders"
-_NOT_LOADERS = {"base", "registry", "textio", "multiline", "levels", "tabular", "series"}
+_NOT_LOADERS = {"base", "registry", "textio", "multiline", "levels", "tabular", "series", "records", "changes"}
 
 
 @dataclass(frozen=True)
