@@ -20,7 +20,7 @@ from pmkit.errors import SourceError
 from pmkit.schema import SERIES_SCHEMA
 from pmkit.sources import registry, textio
 from pmkit.sources.base import LoadRequest, LoadResult, run
-from pmkit.sources.metrics import parse_display_name
+from pmkit.sources.series import parse_display_name
 
 UTC = dt.UTC
 

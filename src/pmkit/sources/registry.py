@@ -34,6 +34,10 @@ _NOT_LOADERS = {
     "rfc3339",
     "chatcore",
     "slackexport",
+    "tabular",
+    "series",
+    "records",
+    "changes",
 }
 
 
