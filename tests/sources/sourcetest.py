@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from hypothesis import strategies as st
@@ -11,6 +12,11 @@ from hypothesis import strategies as st
 def scaled(n: int) -> int:
     """A property test's example budget: ``n`` in CI, times ``PMKIT_HYPOTHESIS_SCALE`` in the release run."""
     return n * int(os.environ.get("PMKIT_HYPOTHESIS_SCALE", "1"))
+
+
+def physical_lines(text: str) -> int:
+    """How many lines the loaders count in ``text``: lines end at LF, CRLF or a lone CR (pmkit.sources.textio)."""
+    return len(re.split(r"\r\n|\r|\n", re.sub(r"(?:\r\n|\r|\n)\Z", "", text))) if text else 0
 
 
 def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
