@@ -19,7 +19,9 @@ from sourcetest import scaled
 from pmkit.errors import SourceError
 from pmkit.sources import textio
 from pmkit.sources.base import LoadRequest, run
-from pmkit.sources.grok import PRESETS, GrokError, compile_grok, library, translate
+from pmkit.sources.grokcore import GrokError, compile_grok, library
+from pmkit.sources.logs.grok import PRESETS
+from pmkit.sources.rustregex import translate
 
 LOOKAROUND = re.compile(r"\(\?<?[!=]|\(\?>")
 

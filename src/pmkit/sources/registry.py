@@ -23,7 +23,11 @@ if TYPE_CHECKING:
     from pmkit.spec import IncidentSpec
 
 ENTRY_POINT_GROUP = "pmkit.loaders"
-_NOT_LOADERS = {"base", "registry", "textio", "multiline", "levels"}
+_NOT_LOADERS = {
+    "base", "registry", "textio", "multiline", "levels",
+    # shared by the logs loaders
+    "linescan", "jsonattrs", "ndjson", "fieldmap", "yearless", "grokcore", "rustregex", "sre_compat",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
