@@ -165,7 +165,7 @@ def _head(path: Path, k: int) -> list[str]:
 
 def _floor(path: Path, k: int) -> int:
     """Polars reading the same lines unparsed (one string column), as the loader's reader does."""
-    from pmkit.sources.logs import scan_lines
+    from pmkit.sources.linescan import scan_lines
 
     return scan_lines(path).collect().height
 
@@ -188,7 +188,7 @@ def _pmkit_no_write(path: Path, k: int) -> int:
 
 def _scan_window(path: Path, k: int) -> int:
     """The lazy path for files larger than memory: a five-minute window, filtered while scanning."""
-    from pmkit.sources.logs import scan_access_log
+    from pmkit.sources.logs.access import scan_access_log
 
     start = T0 + dt.timedelta(hours=11)
     lf = scan_access_log(path, window=(start, start + dt.timedelta(minutes=5)))

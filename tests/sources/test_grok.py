@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import re
 import string
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -17,9 +20,11 @@ from hypothesis import strategies as st
 from sourcetest import scaled
 
 from pmkit.errors import SourceError
-from pmkit.sources import textio
+from pmkit.sources import grokcore, sre_compat, textio
 from pmkit.sources.base import LoadRequest, run
-from pmkit.sources.grok import PRESETS, GrokError, compile_grok, library, translate
+from pmkit.sources.grokcore import GrokError, compile_grok, library
+from pmkit.sources.logs.grok import PRESETS
+from pmkit.sources.rustregex import translate
 
 LOOKAROUND = re.compile(r"\(\?<?[!=]|\(\?>")
 
@@ -265,6 +270,49 @@ def test_fallback_is_reported_by_the_loader(tmp_path: Path) -> None:
     assert any("uses a look-behind" in n and "line by line" in n for n in res.notes)
     assert (res.parsed, res.rejected) == (1, 1)
     assert json.loads(res.frame["attrs"][0]) == {"amount": 3.5}
+
+
+def _no_private_parser(how: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make :func:`sre_compat.load` fail as on a Python whose private regex parser is unknown or broken."""
+    if how == "version":
+        monkeypatch.setattr(sre_compat, "SUPPORTED", ())
+    elif how == "import":
+        monkeypatch.setitem(sys.modules, "re._parser", None)  # the next import of it raises ImportError
+    else:
+        monkeypatch.delattr(importlib.import_module("re._constants"), "POSSESSIVE_REPEAT")
+
+
+@pytest.fixture
+def fresh_compile_cache() -> Iterator[None]:
+    """compile_grok caches by expression: clear it so no translation made elsewhere is reused, nor this one kept."""
+    grokcore._compile_cached.cache_clear()
+    yield
+    grokcore._compile_cached.cache_clear()
+
+
+@pytest.mark.parametrize("how", ["version", "import", "attribute"])
+def test_without_the_private_regex_parser_grok_falls_back_with_a_note(
+    how: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fresh_compile_cache: None
+) -> None:
+    expr = "%{TIMESTAMP_ISO8601:ts} %{LOGLEVEL:level} %{GREEDYDATA:message}"
+    assert compile_grok(expr).engine == "polars"
+    grokcore._compile_cached.cache_clear()
+    _no_private_parser(how, monkeypatch)
+    with pytest.raises(sre_compat.SreUnavailable):
+        sre_compat.load()
+    cg = compile_grok(expr)
+    assert cg.regex is None and cg.engine == "re" and isinstance(cg.fallback, re.Pattern)
+    (note,) = cg.notes
+    assert "no polars equivalent" in note and "private regex parser" in note and "line by line" in note
+    texts = ["2025-01-20T10:00:00Z WARN disk 91% full", "not a log line", "2025-01-20 10:00:01,5 error x"]
+    assert ours(expr, texts) == theirs(expr, texts)
+
+    f = tmp_path / "app.log"
+    f.write_text("2025-01-20T10:00:00Z WARN disk 91% full\nnot a log line\n")
+    res = run(LoadRequest("logs", "grok", str(f), pattern=expr))
+    assert note in res.notes
+    assert (res.parsed, res.rejected) == (1, 1)
+    assert res.frame["level"].to_list() == ["warning"]
 
 
 # ---------------------------------------------------------------- expansion

@@ -15,7 +15,7 @@ from sourcetest import scaled
 
 from pmkit.sources import registry
 from pmkit.sources.base import LoadRequest, LoadResult, run
-from pmkit.sources.log4j import sniff
+from pmkit.sources.logs.log4j import sniff
 
 UTC = dt.UTC
 KAFKA = "logs/elastic_examples/kafka0/logs/server.log.2016-12-19-16"

@@ -24,7 +24,8 @@ import pytest
 
 from pmkit.sources import textio
 from pmkit.sources.base import LoadRequest, run
-from pmkit.sources.grok import PRESETS, compile_grok
+from pmkit.sources.grokcore import compile_grok
+from pmkit.sources.logs.grok import PRESETS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "loghub-agreement.md"

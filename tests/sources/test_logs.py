@@ -18,7 +18,7 @@ from pmkit.errors import SourceError
 from pmkit.sources import registry
 from pmkit.sources.base import LoadRequest, LoadResult, run
 from pmkit.sources.levels import LEVEL_NAMES
-from pmkit.sources.logs import scan_access_log
+from pmkit.sources.logs.access import scan_access_log
 
 UTC = dt.UTC
 MINE = ("combined", "common", "nginx-error", "jsonl", "logfmt")
@@ -233,7 +233,7 @@ def test_several_files_gzip_and_a_0x1f_byte(tmp_path: Path) -> None:
 )
 def test_stream_lines_cuts_lines_as_textio_does(tmp_path: Path, data: bytes) -> None:
     from pmkit.sources import textio
-    from pmkit.sources.logs import stream_lines
+    from pmkit.sources.linescan import stream_lines
 
     for name, payload in (("a.log", data), ("a.log.gz", gzip.compress(data))):
         path = write(tmp_path, name, payload)
@@ -768,7 +768,7 @@ def test_jsonl_records_round_trip(tmp_path: Path, record: dict, junk: list[str])
 )
 def test_lossless_ndjson_reads_as_polars_does(records: list[dict]) -> None:
     """The pyarrow-first reader gives polars' frame (values and types) or polars' error, whatever the records."""
-    from pmkit.sources.logs import read_ndjson_lossless
+    from pmkit.sources.ndjson import read_ndjson_lossless
 
     data = "\n".join(json.dumps(r) for r in records).encode() + b"\n"
     try:

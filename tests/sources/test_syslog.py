@@ -16,7 +16,8 @@ from sourcetest import scaled
 
 from pmkit.sources import registry
 from pmkit.sources.base import LoadRequest, LoadResult, run
-from pmkit.sources.syslog import complete_year, sniff
+from pmkit.sources.logs.syslog import sniff
+from pmkit.sources.yearless import complete_year
 
 UTC = dt.UTC
 

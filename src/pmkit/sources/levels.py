@@ -6,7 +6,7 @@ three-letter forms of Serilog and zerolog (``VRB``, ``INF``, ``WRN``, ``ERR``, `
 and nginx names (``notice``, ``crit``, ``emerg``), java.util.logging's (``SEVERE``, ``FINE``,
 ``CONFIG``) and Android's letters (``V D I W E F A``). Case and surrounding blanks are ignored.
 Numbers are pino/bunyan levels (10 trace ... 60 fatal). Syslog's numeric severities (0-7) are
-another scale and stay in :mod:`pmkit.sources.syslog`.
+another scale and stay in :mod:`pmkit.sources.logs.syslog`.
 """
 
 from __future__ import annotations

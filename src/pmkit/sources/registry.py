@@ -1,7 +1,8 @@
 """Loaders by (kind, format): a dict, a decorator, and entry points looked up lazily.
 
-Built-in loaders live in the modules of ``pmkit.sources`` and register themselves
-when imported. Third-party packages add formats through the entry-point group
+Built-in loaders live one per file in the kind packages (``pmkit/sources/<kind>/<format>.py``)
+and register themselves when imported; the modules directly under ``pmkit/sources/`` are the
+toolkit they share (and register nothing). Third-party packages add formats through the entry-point group
 ``pmkit.loaders``; each entry point names a module (or object) whose import calls
 :func:`register`. Nothing is imported until a loader is first asked for.
 """
@@ -23,22 +24,6 @@ if TYPE_CHECKING:
     from pmkit.spec import IncidentSpec
 
 ENTRY_POINT_GROUP = "pmkit.loaders"
-_NOT_LOADERS = {
-    "base",
-    "registry",
-    "textio",
-    "multiline",
-    "levels",
-    "alertcore",
-    "jsondocs",
-    "rfc3339",
-    "chatcore",
-    "slackexport",
-    "tabular",
-    "series",
-    "records",
-    "changes",
-}
 
 
 @dataclass(frozen=True)
@@ -96,10 +81,15 @@ def _discover() -> None:
     _discovered = True
     import pmkit.sources as pkg
 
-    for mod in pkgutil.walk_packages(pkg.__path__, prefix="pmkit.sources."):
-        name = mod.name.removeprefix("pmkit.sources.")
-        if name.split(".")[0] not in _NOT_LOADERS and not name.split(".")[-1].startswith("_"):
-            importlib.import_module(mod.name)
+    # loaders live one per file in the kind packages (sources/<kind>/<format>.py); the modules directly
+    # under sources/ are the toolkit they share and register nothing
+    for kind in pkgutil.iter_modules(pkg.__path__):
+        if not kind.ispkg:
+            continue
+        sub = importlib.import_module(f"pmkit.sources.{kind.name}")
+        for mod in pkgutil.iter_modules(sub.__path__):
+            if not mod.name.startswith("_"):
+                importlib.import_module(f"pmkit.sources.{kind.name}.{mod.name}")
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         ep.load()
 

@@ -38,7 +38,7 @@ import polars as pl
 from pmkit import schema, timeutil
 from pmkit.sources import multiline, textio
 from pmkit.sources.base import LoadRequest, LoadResult, load_files, origin_expr
-from pmkit.sources.grok import json_object
+from pmkit.sources.jsonattrs import polars_json_object
 from pmkit.sources.levels import level_expr
 from pmkit.sources.registry import register
 
@@ -156,7 +156,7 @@ def load_log4j_file(path: Path, req: LoadRequest) -> tuple[pl.DataFrame, pl.Data
         pl.lit("log").alias("kind"),
         level.alias("level"),
         pl.col("msg").fill_null("").str.strip_chars_end().alias("message"),
-        json_object(attrs).alias("attrs"),
+        polars_json_object(attrs).alias("attrs"),
         origin_expr(origin).alias("origin"),
     )
     n_ok = int(records.get_column("n_lines").sum() or 0)

@@ -29,32 +29,24 @@ PRI gives ``attrs.facility`` and ``attrs.severity`` (RFC 5424 keywords) and the
 the level is null. ``attrs`` also holds ``host``, ``app`` (the tag), ``pid`` and
 ``msgid``; ``service`` is the app name.
 
-**The year rule** (RFC 3164 has no year; :func:`complete_year`, also used by grok
-presets with year-less times): each file's first line gets ``year`` when the source
-sets it; otherwise, with an incident window, the year that puts the file's span
-inside the window (or nearest it); otherwise the fixed year 2000 — a leap year, so
-Feb 29 parses — and the load notes say the dates are right to the day but not the
-year. The current year is never used: a load must not depend on when it runs. Within
-a file the year rolls over when the month jumps back by more than six months between
-consecutive lines (Dec -> Jan) and back when it jumps forward that much.
+RFC 3164 times have no year: they get it by the year rule of :mod:`pmkit.sources.yearless`
+(``year``, else the incident window, else 2000 with a note; rollovers Dec -> Jan within a file).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from pmkit import schema, timeutil
 from pmkit.sources import multiline, textio
 from pmkit.sources.base import LoadRequest, LoadResult, load_files, origin_expr
-from pmkit.sources.grok import json_object, json_value
+from pmkit.sources.jsonattrs import polars_json_object, polars_json_value
 from pmkit.sources.registry import register
+from pmkit.sources.yearless import complete_year
 
-DEFAULT_YEAR = 2000  # a leap year: Feb 29 parses
 FACILITIES = (
     "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp",
     "ntp", "audit", "alert", "clock", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
@@ -98,83 +90,21 @@ _IS_ISO = r"^(?:<\d{1,3}>)?\d{4}-\d{2}-\d{2}T"
 _SD_ELEMENT = r"\[(?:[^\]\"]|\"(?:[^\"\\]|\\.)*\")*\]"
 _SD_PARAM = r"[^\s=\]\"]+=\"(?:[^\"\\]|\\.)*\""
 
-_COLUMNS = ("pri", "version", "ts", "host", "app", "procid", "msgid", "sd", "msg", "year1", "year2", "tzname")
+_COLUMNS: tuple[str, ...] = (
+    "pri",
+    "version",
+    "ts",
+    "host",
+    "app",
+    "procid",
+    "msgid",
+    "sd",
+    "msg",
+    "year1",
+    "year2",
+    "tzname",
+)
 _COLUMNS += ("tag", "pid", "pid2", "offset", "repeated")
-
-
-# ------------------------------------------------------------------------ year rule
-
-
-def complete_year(
-    values: pl.Series,
-    fmt: str,
-    *,
-    year: int | None = None,
-    window: tuple[dt.datetime, dt.datetime] | None = None,
-    tz: str | None = None,
-    label: str = "",
-) -> tuple[pl.Series, str]:
-    """Read year-less times (``fmt`` has no year, e.g. ``%b %d %H:%M:%S``) to UTC by the year rule.
-
-    ``values`` are in file order. Returns the ``Datetime(us, UTC)`` series (null where
-    unreadable, e.g. Feb 29 in a non-leap year) and a note saying which year was used.
-    """
-    zone = tz or "UTC"
-    frame = values.cast(pl.String).str.replace_all(r"\s+", " ").str.strip_chars().to_frame("v")
-
-    def read(year_expr: pl.Expr) -> pl.Expr:
-        text = pl.concat_str([year_expr.cast(pl.String), pl.lit(" "), pl.col("v")])
-        return text.str.strptime(pl.Datetime("us"), "%Y " + fmt, strict=False)
-
-    frame = frame.with_columns(read(pl.lit(DEFAULT_YEAR)).alias("d0"))
-    month = pl.col("d0").dt.month().cast(pl.Int32)
-    prev = month.shift(1).forward_fill()
-    step = pl.when(prev - month > 6).then(1).when(month - prev > 6).then(-1).otherwise(0)
-    frame = frame.with_columns(step.fill_null(0).cum_sum().alias("off"), step.fill_null(0).alias("step"))
-    rollovers = int((frame.get_column("step") > 0).sum())
-    valid = frame.filter(pl.col("d0").is_not_null())
-    if year is not None:
-        base, why = year, f"year {year} for the first line (from `year`)"
-    elif window is not None and valid.height:
-        base = _year_nearest(valid, window, zone)
-        why = f"year {base} for the first line: the year that puts the file nearest the incident window"
-    else:
-        base = DEFAULT_YEAR
-        why = (
-            f"no `year` and no incident window: read in year {DEFAULT_YEAR} (a leap year), so dates are right to "
-            "the day but not the year; set `year` or the incident window"
-        )
-    if rollovers:
-        why += f"; the year rolls over {rollovers} time(s) where the month goes back (Dec -> Jan)"
-    out = frame.select(
-        read(pl.col("off") + base)
-        .dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
-        .dt.convert_time_zone("UTC")
-        .pipe(timeutil.bounded)
-        .alias(values.name)
-    ).to_series()
-    return out, f"{label}times have no year: {why}"
-
-
-def _year_nearest(valid: pl.DataFrame, window: tuple[dt.datetime, dt.datetime], zone: str) -> int:
-    """The base year whose reading puts the file's first..last span inside or nearest the window."""
-    ws, we = (_aware(t) for t in window)
-    first, last = valid.row(0, named=True), valid.row(valid.height - 1, named=True)
-    best: tuple[float, int] | None = None
-    for cand in range(ws.year - 1, we.year + 2):
-        try:
-            lo = first["d0"].replace(year=cand + first["off"], tzinfo=ZoneInfo(zone))
-            hi = last["d0"].replace(year=cand + last["off"], tzinfo=ZoneInfo(zone))
-        except ValueError:  # Feb 29 in a non-leap year
-            continue
-        gap = (ws - hi).total_seconds() if hi < ws else (lo - we).total_seconds() if lo > we else 0.0
-        if best is None or gap < best[0]:
-            best = (gap, cand)
-    return best[1] if best else ws.year
-
-
-def _aware(t: dt.datetime) -> dt.datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -254,12 +184,12 @@ def _sd_json(frame: pl.DataFrame) -> pl.DataFrame:
         .agg(pl.col("v"))
         .with_columns(
             pl.when(pl.col("v").list.len() == 1)
-            .then(json_value(pl.col("v").list.first()))
-            .otherwise(json_value(pl.col("v")))
+            .then(polars_json_value(pl.col("v").list.first()))
+            .otherwise(polars_json_value(pl.col("v")))
         )
         .sort("_i", "id", "k")
         .group_by("_i", "id", maintain_order=True)
-        .agg(pl.concat_str([json_value(pl.col("k")), pl.lit(":"), pl.col("v")]).str.join(",").alias("obj"))
+        .agg(pl.concat_str([polars_json_value(pl.col("k")), pl.lit(":"), pl.col("v")]).str.join(",").alias("obj"))
     )
     ids = (
         elems.select("_i", "id")
@@ -268,7 +198,7 @@ def _sd_json(frame: pl.DataFrame) -> pl.DataFrame:
         .sort("_i", "id")
         .group_by("_i", maintain_order=True)
         .agg(
-            pl.concat_str([json_value(pl.col("id")), pl.lit(":{"), pl.col("obj").fill_null(""), pl.lit("}")])
+            pl.concat_str([polars_json_value(pl.col("id")), pl.lit(":{"), pl.col("obj").fill_null(""), pl.lit("}")])
             .str.join(",")
             .alias("sd_json")
         )
@@ -394,7 +324,7 @@ def load_syslog_file(path: Path, req: LoadRequest) -> tuple[pl.DataFrame, pl.Dat
         app.alias("service"),
         severity.replace_strict(dict(enumerate(SEVERITY_LEVEL)), default=None, return_dtype=pl.String).alias("level"),
         pl.when(msg.is_not_null() & (msg != "")).then(msg).otherwise(sd_text).fill_null("").alias("message"),
-        json_object(attrs, raw=("sd",)).alias("attrs"),
+        polars_json_object(attrs, raw=("sd",)).alias("attrs"),
         origin_expr(origin).alias("origin"),
     )
     n_ok = int(records.get_column("n_lines").sum() or 0)

@@ -1,0 +1,298 @@
+"""Decoded records (JSON lines, logfmt) to events: which field fills which column, the rest to ``attrs``.
+
+Column fields are found by name (the first present wins per line; ``fields``
+overrides, e.g. ``{ts: when, level: sev, message: text}``, dotted paths for nested
+fields): ``ts`` from ts, time, timestamp, @timestamp, t, date; ``level`` from level,
+severity, lvl, loglevel, log.level, levelname, log_level; ``message`` from msg,
+message, log, text, event (strings only); ``service`` from service, service.name,
+app, application (``logger`` names a code module, not a service, and stays in
+attrs). ``actor`` is never guessed: user ids describe who was affected more often
+than who acted, so they stay in attrs; map ``actor`` explicitly when a field names
+the person or system that acted. Every other field goes to attrs, nested objects
+kept nested; a field used for a column is dropped from attrs on the lines where it
+was used. A multi-line message (stack trace) gives its first line as ``message`` and
+stays whole in attrs. Null values are omitted (absent and null read the same).
+
+Levels are read by the one table of :mod:`pmkit.sources.levels` (case-insensitive words
+of every common logger, and numbers 10..69 as pino/bunyan levels); any other value gives
+a null level and stays in ``attrs``. ``attrs`` is a JSON object with sorted keys
+(:func:`pmkit.sources.jsonattrs.members_json_object`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from pmkit import timeutil
+from pmkit.errors import SourceError
+from pmkit.schema import UTC_TS
+from pmkit.sources.base import LoadRequest, LoadResult, origin_expr, rejects_frame
+from pmkit.sources.jsonattrs import Member, members_json_object, typed_json_value
+from pmkit.sources.levels import levels
+
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
+
+DEFAULT_FIELDS: dict[str, tuple[str, ...]] = {
+    "ts": ("ts", "time", "timestamp", "@timestamp", "t", "date"),
+    "level": ("level", "severity", "lvl", "loglevel", "log.level", "levelname", "log_level"),
+    "message": ("msg", "message", "log", "text", "event"),
+    "service": ("service", "service.name", "app", "application"),
+    "actor": (),
+}
+_COLUMNS = tuple(DEFAULT_FIELDS)
+
+
+@dataclass
+class _Field:
+    """A candidate field found in the records: where it is and its values."""
+
+    name: str
+    top: str
+    parts: tuple[str, ...]
+    dtype: PolarsDataType
+    values: pl.Series
+
+
+def _resolve(rec: pl.DataFrame, name: str) -> _Field | None:
+    """Find ``name`` as a top-level key, or as a dotted path into nested objects."""
+    if name in rec.columns:
+        return _Field(name, name, (), rec.schema[name], rec.get_column(name))
+    parts = name.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        top = ".".join(parts[:i])
+        if top not in rec.columns:
+            continue
+        series = rec.get_column(top)
+        dtype: PolarsDataType = rec.schema[top]
+        for p in parts[i:]:
+            if not isinstance(dtype, pl.Struct) or p not in [f.name for f in dtype.fields]:
+                break
+            dtype = dict((f.name, f.dtype) for f in dtype.fields)[p]
+            series = series.struct.field(p)
+        else:
+            return _Field(name, top, tuple(parts[i:]), dtype, series)
+    return None
+
+
+def _mask(expr: pl.Expr, dtype: PolarsDataType, parts: tuple[str, ...], keep: pl.Expr) -> pl.Expr:
+    """``expr`` with the value at ``parts`` nulled where ``keep`` is false."""
+    if not parts:
+        return pl.when(keep).then(expr)
+    assert isinstance(dtype, pl.Struct)
+    fields = [
+        (
+            _mask(expr.struct.field(f.name), f.dtype, parts[1:], keep)
+            if f.name == parts[0]
+            else expr.struct.field(f.name)
+        ).alias(f.name)
+        for f in dtype.fields
+    ]
+    return pl.when(expr.is_not_null()).then(pl.struct(fields))
+
+
+def _ts_values(values: pl.Series, req: LoadRequest, notes: list[str], name: str) -> pl.Series:
+    """Parse one candidate time field to UTC (:func:`pmkit.timeutil.parse_ts`), noting times read without an offset."""
+    if values.dtype == pl.String and req.ts_format is None:
+        parsed, guess = timeutil.parse_ts(values, None, req.timezone)
+        if guess is not None and guess.naive and req.timezone is None:
+            notes.append(f"times in field {name!r} have no UTC offset; read as UTC (set timezone)")
+        return parsed.cast(UTC_TS)
+    if values.dtype == pl.String or values.dtype.is_numeric() or isinstance(values.dtype, pl.Datetime):
+        parsed, _ = timeutil.parse_ts(values, req.ts_format, req.timezone)
+        if (
+            values.dtype == pl.String
+            and req.ts_format
+            and not timeutil.is_aware(req.ts_format)
+            and req.ts_format not in timeutil.EPOCH_UNITS
+            and req.timezone is None
+        ):
+            notes.append(f"ts_format {req.ts_format!r} has no UTC offset; times read as UTC (set timezone)")
+        return parsed.cast(UTC_TS)
+    return pl.Series(values.name, [None] * values.len(), dtype=UTC_TS)
+
+
+def _column_values(column: str, f: _Field, req: LoadRequest, notes: list[str]) -> tuple[pl.Series, pl.Series] | None:
+    """(value, used) for one candidate: ``used`` marks lines where the field fully went into the column."""
+    v = f.values
+    if column == "ts":
+        out = _ts_values(v, req, notes, f.name)
+        return out, out.is_not_null()
+    if column == "level":
+        if not (v.dtype == pl.String or v.dtype.is_numeric()):
+            return None
+        out = levels(v)
+        return out, out.is_not_null()
+    if v.dtype != pl.String:
+        if column == "message" or not v.dtype.is_integer():
+            return None
+        v = v.cast(pl.String)
+    if column == "message":
+        # a multi-line message (a stack trace) gives its first line; the whole text stays in attrs
+        multi = v.str.contains("\n", literal=True) | v.str.contains("\r", literal=True)
+        if not multi.any():
+            return v, v.is_not_null()
+        trimmed = v.str.strip_chars_end("\r\n")
+        first = pl.select(pl.coalesce(pl.when(multi).then(trimmed).str.extract(r"^([^\r\n]*)", 1), v)).to_series()
+        return first, v.is_not_null() & ~trimmed.str.contains("\n", literal=True)
+    out = v.str.strip_chars()
+    out = out.to_frame("v").select(pl.when(pl.col("v") != "").then(pl.col("v"))).to_series()
+    return out, out.is_not_null()
+
+
+@dataclass
+class _Mapped:
+    frame: pl.DataFrame  # ts, level, message, service, actor, attrs
+    reason: pl.Series  # null where the record became an event
+
+
+def map_records(
+    rec: pl.DataFrame, req: LoadRequest, notes: list[str], *, extra: dict[str, tuple[str, ...]] | None = None
+) -> _Mapped:
+    """Turn decoded records (JSON lines, logfmt) into event columns; see the module docstring for the rules.
+
+    ``extra`` appends last-resort candidate fields per column (the Docker wrapper's time and text).
+    """
+    unknown = sorted(set(req.fields) - set(_COLUMNS))
+    if unknown:
+        raise SourceError(
+            f"{req.path}: fields: cannot map {', '.join(map(repr, unknown))}; the columns a field can fill are "
+            f"{', '.join(_COLUMNS)} (everything else goes to attrs by itself)"
+        )
+    height = rec.height
+    values: dict[str, pl.Series] = {}
+    used: dict[tuple[str, tuple[str, ...]], pl.Series] = {}
+    looked: dict[str, list[str]] = {}
+    ts_present = pl.Series([False] * height)
+    for column in _COLUMNS:
+        names = (req.fields[column],) if column in req.fields else DEFAULT_FIELDS[column]
+        names = (*names, *(extra or {}).get(column, ()))
+        looked[column] = list(names)
+        taken = pl.Series([False] * height)
+        vals = []
+        for name in names:
+            f = _resolve(rec, name)
+            if f is None or (f.top, f.parts) in used:
+                continue
+            got = _column_values(column, f, req, notes)
+            if got is None:
+                continue
+            val, ok = got
+            used[(f.top, f.parts)] = ok & ~taken
+            taken = taken | ok
+            vals.append(val)
+            if column == "ts":
+                ts_present = ts_present | f.values.is_not_null()
+        if vals:
+            values[column] = pl.select(pl.coalesce(vals)).to_series() if len(vals) > 1 else vals[0]
+
+    # attrs: every field, minus what went into a column on that line
+    keep_cols = {f"__keep_{i}": ~mask for i, mask in enumerate(used.values())}
+    keep_name = dict(zip(used, keep_cols, strict=True))
+    members = []
+    for name, dtype in rec.schema.items():
+        expr = pl.col(name)
+        for (top, parts), kname in keep_name.items():
+            if top == name:
+                expr = _mask(expr, dtype, parts, pl.col(kname))
+        value = typed_json_value(expr, dtype)
+        if value is not None:
+            members.append(Member(name, value))
+    if members and height:
+        # streamed, so both cores build the JSON text
+        lazy_attrs = rec.lazy().with_columns(**keep_cols).select(members_json_object(members).alias("attrs"))
+        attrs = lazy_attrs.collect(engine="streaming").to_series()
+    else:
+        attrs = pl.Series("attrs", ["{}"] * height, dtype=pl.String)
+
+    found = values.get("message")
+    message = attrs if found is None else pl.select(pl.coalesce(found, attrs)).to_series()
+    null_str = pl.Series([None] * height, dtype=pl.String)
+    ts = values.get("ts", pl.Series([None] * height, dtype=UTC_TS))
+    ts_names = ", ".join(looked["ts"])
+    reason = pl.select(
+        pl.when(ts.is_null()).then(
+            pl.when(ts_present)
+            .then(pl.lit(f"unreadable timestamp (looked in {ts_names}; set ts_format)"))
+            .otherwise(pl.lit(f"no timestamp field (looked for {ts_names}; set fields: {{ts: <name>}})"))
+        )
+    ).to_series()
+    out = pl.DataFrame(
+        {
+            "ts": ts.cast(UTC_TS),
+            "level": values.get("level", null_str),
+            "message": message.cast(pl.String),
+            "service": values.get("service", null_str),
+            "actor": values.get("actor", null_str),
+            "attrs": attrs,
+        }
+    )
+    return _Mapped(out, reason.alias("reason"))
+
+
+# ---------------------------------------------------------------------------- per file, per source
+
+
+def line_origins(path: Path, line_nos: pl.Series) -> pl.Series:
+    """``path:line`` for each line number."""
+    return line_nos.alias("line_no").to_frame().select(origin_expr(path).alias("origin")).to_series()
+
+
+def no_rejects() -> pl.DataFrame:
+    """An empty rejects frame (``origin``, ``reason``, ``raw``)."""
+    return pl.DataFrame(schema={"origin": pl.String, "reason": pl.String, "raw": pl.String})
+
+
+def finish_records(
+    path: Path,
+    records: pl.DataFrame,
+    line_nos: pl.Series,
+    req: LoadRequest,
+    notes: list[str],
+    raw_of: Callable[[pl.Series], pl.Series],
+    extra: dict[str, tuple[str, ...]] | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Map records to events; records without a usable time go to the rejects."""
+    mapped = map_records(records, req, notes, extra=extra)
+    frame = mapped.frame.with_columns(origin=line_origins(path, line_nos), kind=pl.lit("log"))
+    bad = mapped.reason.is_not_null()
+    if not bad.any():
+        return frame, no_rejects()
+    rejects = pl.DataFrame(
+        {
+            "origin": frame.get_column("origin").filter(bad),
+            "reason": mapped.reason.filter(bad),
+            "raw": raw_of(line_nos.filter(bad)),
+        }
+    )
+    return frame.filter(~bad), rejects
+
+
+def load_records(
+    req: LoadRequest, per_file: Callable[[Path, LoadRequest, list[str]], tuple[pl.DataFrame, pl.DataFrame, int, int]]
+) -> LoadResult:
+    """Run ``per_file(path, req, notes) -> (events, rejects, inputs, parsed)`` over the source's files, as one result."""
+    notes: list[str] = []
+    events, rejects, inputs, parsed = [], [], 0, 0
+    for path in req.files():
+        ev, rj, n_in, n_ok = per_file(path, req, notes)
+        events.append(ev)
+        rejects.append(rj)
+        inputs += n_in
+        parsed += n_ok
+    frame = pl.concat(
+        [e.select("ts", "kind", "service", "level", "actor", "message", "attrs", "origin") for e in events]
+    )
+    rej = pl.concat(rejects)
+    return LoadResult(
+        frame,
+        rejects_frame(rej.get_column("origin"), rej.get_column("reason"), rej.get_column("raw")),
+        inputs=inputs,
+        parsed_inputs=parsed,
+        notes=tuple(dict.fromkeys(notes)),
+    )

@@ -1,0 +1,15 @@
+"""Loaders of kind ``logs``, one module per format.
+
+- :mod:`.access`: ``combined`` and ``common`` access logs (nginx/Apache)
+- :mod:`.nginx_error`: ``nginx-error``
+- :mod:`.jsonl`: ``jsonl`` (JSON lines, Docker json-file)
+- :mod:`.logfmt`: ``logfmt``
+- :mod:`.syslog`: ``syslog`` (RFC 3164, RFC 5424, ISO 8601-stamped)
+- :mod:`.log4j`: ``log4j`` (Java logging layouts)
+- :mod:`.grok`: ``grok`` (any grok expression, or a loghub preset)
+
+Every physical line ends in an event (counted in ``parsed_inputs``) or in the rejects
+with its ``path:line`` and a reason. What several of them share lives in toolkit modules
+directly under :mod:`pmkit.sources` (``linescan``, ``jsonattrs``, ``ndjson``, ``fieldmap``,
+``multiline``, ``levels``, ``yearless``, ``grokcore``).
+"""

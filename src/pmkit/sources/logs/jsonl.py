@@ -1,0 +1,142 @@
+"""The ``jsonl`` logs format: JSON lines, any field names, nested JSON, Docker json-file wrapping.
+
+Every physical line ends in an event (counted in ``parsed_inputs``) or in the rejects
+with its ``path:line`` and a reason (blank lines, invalid JSON, a JSON value that is not
+an object, no readable time). Lines are decoded by pyarrow's reader first
+(:mod:`pmkit.sources.ndjson`); Python only touches single lines in rare fallbacks (the
+reasons for invalid JSON, JSON lines whose types conflict: those fields are kept as JSON
+text, and the load notes say so). Fields become columns and ``attrs`` by the rules of
+:mod:`pmkit.sources.fieldmap`.
+
+Docker json-file lines (``{"log": ..., "stream": ..., "time": ...}``) are unwrapped:
+an inner JSON object is decoded too, ``stream`` goes to attrs and the wrapper time is
+the event time when the inner record has none (else it is kept as ``docker_time``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from pmkit.sources import textio
+from pmkit.sources.base import LoadRequest, LoadResult
+from pmkit.sources.fieldmap import finish_records, line_origins, load_records, no_rejects
+from pmkit.sources.linescan import in_line_order, is_gzip, share
+from pmkit.sources.ndjson import decode_objects, read_ndjson_lossless
+from pmkit.sources.registry import register
+
+_DOCKER = {"log", "stream", "time"}
+
+
+def _is_docker(rec: pl.DataFrame, req: LoadRequest) -> bool:
+    """Docker json-file lines: ``log`` (string), ``stream``, ``time`` and nothing else but ``attrs``."""
+    cols = set(rec.columns)
+    return cols >= _DOCKER and cols <= _DOCKER | {"attrs"} and rec.schema["log"] == pl.String and not req.fields
+
+
+def _unwrap_docker(rec: pl.DataFrame, notes: list[str], path: Path) -> tuple[pl.DataFrame, dict[str, tuple[str, ...]]]:
+    """Docker json-file records -> inner records (JSON decoded when the inner line is an object).
+
+    The wrapper's ``time`` and the inner plain text become last-resort ``ts`` and ``message``
+    candidates, so they are used only where the inner record has none (and kept in attrs otherwise).
+    """
+    inner = rec.get_column("log").str.strip_chars_end("\r\n")
+    is_obj = (inner.str.contains(r"^\s*\{") & inner.str.contains(r"\}\s*$")).fill_null(False)
+    decoded = pl.DataFrame()
+    decoded_rows = pl.Series("__row", [], dtype=pl.UInt32)
+    if is_obj.any():
+        recs, reason, conflicts = decode_objects(inner.filter(is_obj))
+        decoded_rows = is_obj.arg_true().filter(reason.is_null()).cast(pl.UInt32).alias("__row")
+        if recs.width:
+            decoded = (
+                pl.DataFrame({"__row": pl.arange(0, rec.height, eager=True, dtype=pl.UInt32)})
+                .join(recs.with_columns(decoded_rows), on="__row", how="left", maintain_order="left")
+                .drop("__row")
+            )
+        notes.extend(f"{path.name}: field {c!r} has conflicting types; kept as JSON text" for c in conflicts)
+    notes.append(f"{path.name}: Docker json-file lines unwrapped; inner JSON decoded on {decoded_rows.len():,} lines")
+    taken = set(decoded.columns)
+
+    def name(c: str) -> str:
+        return f"docker_{c}" if c in taken else c
+
+    is_text = pl.Series([True] * rec.height).scatter(decoded_rows, False) if decoded_rows.len() else None
+    text = inner if is_text is None else pl.select(pl.when(is_text).then(inner)).to_series()
+    wrapper = {name(c): rec.get_column(c) for c in rec.columns if c not in ("log", "time")}
+    out = (
+        decoded.with_columns(**wrapper, **{name("docker_time"): rec.get_column("time"), name("log"): text})
+        if decoded.width
+        else pl.DataFrame({**wrapper, "docker_time": rec.get_column("time"), "log": text})
+    )
+    return out, {"ts": (name("docker_time"),), "message": (name("log"),)}
+
+
+def _count_lines(path: Path) -> int:
+    """Physical lines as :func:`textio.read_lines` counts them, read in chunks (flat memory)."""
+    n, last = 0, b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            n += chunk.count(b"\n")
+            last = chunk[-1:]
+    return n + (last != b"\n")
+
+
+def _read_jsonl(path: Path, notes: list[str]) -> tuple[pl.DataFrame, pl.Series, pl.DataFrame, int, pl.Series | None]:
+    """Records, their line numbers, rejects, the line count, and the line texts when they were read."""
+    if not is_gzip(path):
+        try:
+            n_lines = _count_lines(path)
+            records = read_ndjson_lossless(path) if n_lines else None
+        except pl.exceptions.PolarsError:
+            records = None
+        # as many rows as lines: every line was one JSON object (polars skips blank lines, fails on bad ones)
+        if records is not None and records.height == n_lines:
+            line_nos = pl.arange(1, n_lines + 1, eager=True, dtype=pl.UInt32)
+            return records, line_nos, no_rejects(), n_lines, None
+    lines = textio.read_lines(path)
+    texts = lines.get_column("line")
+    records, reason, conflicts = decode_objects(texts)
+    notes.extend(f"{path.name}: field {c!r} has conflicting types; kept as JSON text" for c in conflicts)
+    ok = reason.is_null()
+    origins = line_origins(path, lines.get_column("line_no").filter(~ok))
+    rejects = pl.DataFrame({"origin": origins, "reason": reason.filter(~ok), "raw": texts.filter(~ok)})
+    return records, lines.get_column("line_no").filter(ok), rejects, lines.height, texts
+
+
+def _load_jsonl_file(path: Path, req: LoadRequest, notes: list[str]) -> tuple[pl.DataFrame, pl.DataFrame, int, int]:
+    records, line_nos, rejects, n_lines, texts = _read_jsonl(path, notes)
+    extra = None
+    if records.width and _is_docker(records, req):
+        records, extra = _unwrap_docker(records, notes, path)
+
+    def raw_of(nos: pl.Series) -> pl.Series:
+        all_texts = texts if texts is not None else textio.read_lines(path).get_column("line")
+        return all_texts.gather(nos.cast(pl.Int64) - 1)
+
+    events, more = finish_records(path, records, line_nos, req, notes, raw_of, extra)
+    return events, in_line_order(pl.concat([rejects, more])), n_lines, events.height
+
+
+def _sniff_jsonl(head: str) -> bool:
+    def obj(ln: str) -> bool:
+        try:
+            return isinstance(json.loads(ln), dict)
+        except ValueError:
+            return False
+
+    return share(head, obj) >= 0.5
+
+
+@register(
+    "logs",
+    "jsonl",
+    description="JSON lines, any field names (fields: option), nested JSON, Docker json-file wrapping",
+    example='{"ts":"2025-03-14T13:05:02.118Z","level":"error","msg":"payment authorisation failed",'
+    '"service":"payments","user_id":"cus_123","err":"upstream timeout"}',
+    sniff=_sniff_jsonl,
+)
+def load_jsonl(req: LoadRequest) -> LoadResult:
+    """JSON lines: one event per JSON object line."""
+    return load_records(req, _load_jsonl_file)
