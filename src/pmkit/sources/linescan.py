@@ -40,11 +40,12 @@ def scan_lines(path: Path) -> pl.LazyFrame:
     Plain files are scanned with polars' CSV reader on a separator byte (0x1F) that text
     never contains, the fastest reader for whole loads (it buffers the file, so use
     :func:`stream_lines` where memory matters); a line holding that byte makes the collect
-    fail and :func:`collect_lines` falls back to :func:`textio.read_lines`. Gzip files
-    and empty files are read with textio directly.
+    fail and :func:`collect_lines` falls back to :func:`textio.read_lines`. Gzip files,
+    empty files and files with lone CR line endings or a UTF-16/32 byte-order mark (which
+    the CSV reader would cut differently) are read with textio directly.
     """
-    if is_gzip(path) or path.stat().st_size == 0:
-        return textio.read_lines(path).lazy()
+    if is_gzip(path) or path.stat().st_size == 0 or not textio.line_endings(path)[1]:
+        return textio.read_lines(path).lazy()  # gzip, empty, lone CRs or UTF-16: cut as textio cuts
     return pl.scan_csv(path, **textio.LINES_AS_CSV, row_index_name="line_no", row_index_offset=1).with_columns(
         pl.col("line").fill_null("")
     )
@@ -67,6 +68,9 @@ def stream_lines(path: Path, batch_bytes: int = 1 << 20) -> pl.LazyFrame:
         if offset and data.startswith(b"\xef\xbb\xbf"):  # a BOM inside the file is text: keep it
             return textio.lines_frame(b"\n" + data).slice(1).with_columns(pl.col("line_no") + offset - 1)
         return textio.lines_frame(data).with_columns(pl.col("line_no") + offset)
+
+    if not is_gzip(path) and textio.bom_encoding(textio.read_head_bytes(path, 4)):
+        return textio.read_lines(path).lazy()  # UTF-16/32: decoded whole
 
     def source(
         with_columns: list[str] | None, predicate: pl.Expr | None, n_rows: int | None, batch_size: int | None

@@ -132,6 +132,36 @@ def lines_frame(data: bytes) -> pl.DataFrame:
     return df.with_row_index("line_no", offset=1).with_columns(pl.col("line").str.strip_suffix("\r"))
 
 
+def read_head_bytes(path: Path, n: int) -> bytes:
+    """The first ``n`` bytes of a file as stored (b"" when it cannot be read: the reader says why later)."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(n)
+    except OSError:
+        return b""
+
+
+def line_endings(path: Path, chunk: int = 1 << 22) -> tuple[int, bool]:
+    """``(lines, plain)`` of a file on disk, read in chunks (flat memory): how many physical lines
+    :func:`read_lines` will count, and whether every line ends in LF or CRLF (no lone CR, no UTF-16/32
+    byte-order mark), the files the fast line readers (polars' CSV and NDJSON readers) cut the same way."""
+    n = cr = crlf = 0
+    last, prev = b"\n", b""
+    with path.open("rb") as fh:
+        first = True
+        while block := fh.read(chunk):
+            if first and bom_encoding(block[:4]):
+                return len(read_lines(path)), False
+            first = False
+            n += block.count(b"\n")
+            cr += block.count(b"\r")
+            crlf += block.count(b"\r\n") + (prev == b"\r" and block[:1] == b"\n")
+            prev = last = block[-1:]
+    if cr == crlf:
+        return n + (last != b"\n" and last != b""), True
+    return len(read_lines(path)), False
+
+
 def read_json(path: Path, *, allow_comments: bool = False) -> Any:
     """A whole-file JSON document; ``allow_comments`` strips leading ``/* */`` and ``//`` comments (.jsonc)."""
     return parse_json(read_bytes(path).decode("utf-8-sig", errors="replace"), path, allow_comments=allow_comments)

@@ -73,22 +73,12 @@ def _unwrap_docker(rec: pl.DataFrame, notes: list[str], path: Path) -> tuple[pl.
     return out, {"ts": (name("docker_time"),), "message": (name("log"),)}
 
 
-def _count_lines(path: Path) -> int:
-    """Physical lines as :func:`textio.read_lines` counts them, read in chunks (flat memory)."""
-    n, last = 0, b"\n"
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 22):
-            n += chunk.count(b"\n")
-            last = chunk[-1:]
-    return n + (last != b"\n")
-
-
 def _read_jsonl(path: Path, notes: list[str]) -> tuple[pl.DataFrame, pl.Series, pl.DataFrame, int, pl.Series | None]:
     """Records, their line numbers, rejects, the line count, and the line texts when they were read."""
     if not is_gzip(path):
         try:
-            n_lines = _count_lines(path)
-            records = read_ndjson_lossless(path) if n_lines else None
+            n_lines, plain = textio.line_endings(path)
+            records = read_ndjson_lossless(path) if n_lines and plain else None
         except pl.exceptions.PolarsError:
             records = None
         # as many rows as lines: every line was one JSON object (polars skips blank lines, fails on bad ones)
