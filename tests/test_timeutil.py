@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from pmkit.timeutil import guess_format, parse_ts
+from pmkit.timeutil import DurationStyle, as_utc, fmt_duration, fmt_utc, guess_format, parse_ts
 
 UTC = dt.UTC
 
@@ -85,3 +85,72 @@ def test_a_format_first_seen_after_the_sample_is_still_read() -> None:
         dt.datetime(2025, 6, 15, 14, 18, 0, 123000, tzinfo=dt.UTC),
         None,
     ]
+
+
+# --- formatting: one formatter per kind, every style an output uses ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("style", "seconds", "text"),
+    [
+        ("short", 45, "45 s"),
+        ("short", 59.4, "59 s"),
+        ("short", 2460, "41 min"),
+        ("short", 3600, "1 h 0 min"),
+        ("short", 5220, "1 h 27 min"),
+        ("compact", 2460, "41 min"),
+        ("compact", 5280, "1 h 28 min"),
+        ("compact", 7200, "2 h"),
+        ("compact", -300, "0 min"),
+        ("words", 5280, "1 hour 28 minutes"),
+        ("words", 3600, "1 hour"),
+        ("words", 60, "1 minute"),
+        ("words", 0, "0 minutes"),
+        ("min_s", 840, "14 min"),
+        ("min_s", 895, "14 min 55 s"),
+        ("min_s", 7200, "120 min"),
+        ("decimal", 900, "15 min"),
+        ("decimal", 450, "7.5 min"),
+        ("decimal", 7200, "2 h"),
+        ("decimal", 5400, "90 min"),
+        ("human", 42, "42 s"),
+        ("human", -90, "1 min 30 s"),
+        ("human", 900, "15 min"),
+        ("human", 10800, "3 h"),
+        ("human", 72300, "20 h 5 min"),
+        ("terse", 2460, "41m"),
+    ],
+)
+def test_fmt_duration_styles(style: DurationStyle, seconds: float, text: str) -> None:
+    assert fmt_duration(seconds, style) == text
+    assert fmt_duration(dt.timedelta(seconds=seconds), style) == text
+
+
+def test_fmt_duration_missing_and_unknown_style() -> None:
+    assert fmt_duration(None) == "unknown"
+    assert fmt_duration(None, "terse", missing="?") == "?"
+    with pytest.raises(ValueError, match="duration style 'hours' is not known"):
+        fmt_duration(60, "hours")  # type: ignore[arg-type]
+
+
+def test_fmt_utc_styles_convert_to_utc() -> None:
+    t = dt.datetime(2025, 6, 15, 16, 18, 4, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    assert fmt_utc(t) == "2025-06-15T14:18:04Z"
+    assert fmt_utc(t.replace(microsecond=250)) == "2025-06-15T14:18:04.000250Z"
+    assert [fmt_utc(t, s) for s in ("date", "minute", "second", "hm", "hms")] == [
+        "2025-06-15",
+        "2025-06-15 14:18",
+        "2025-06-15 14:18:04",
+        "14:18",
+        "14:18:04",
+    ]
+    assert fmt_utc(dt.datetime(2025, 6, 15, 14, 18)) == "2025-06-15T14:18:00Z"  # naive reads as UTC
+    assert fmt_utc(None) is None
+    assert fmt_utc(None, "hm", missing="?") == "?"
+
+
+def test_as_utc() -> None:
+    naive = dt.datetime(2025, 6, 15, 14, 18)
+    assert as_utc(naive) == naive.replace(tzinfo=UTC)
+    assert as_utc(dt.datetime(2025, 6, 15, 16, 18, tzinfo=dt.timezone(dt.timedelta(hours=2)))).hour == 14
+    assert as_utc(naive).tzinfo is UTC

@@ -200,6 +200,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
     from pmkit.incident import Incident
     from pmkit.pipeline import analyze
+    from pmkit.timeutil import fmt_duration
 
     result = analyze(Incident.load(args.incident), convention=args.convention)
     doc = result.to_dict()
@@ -216,7 +217,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     mx = doc["mttx"]
     print(
         "  ".join(
-            f"{k.upper() if k != 'duration' else 'duration'} {_mins(mx[k])}"
+            f"{k.upper() if k != 'duration' else 'duration'} {fmt_duration(mx[k], 'terse', missing='?')}"
             for k in ("mttd", "mtta", "mttm", "mttr", "duration")
         )
         + f"  (from {'impact start' if mx['convention'] == 'impact' else 'detection'})"
@@ -244,10 +245,6 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         top = doc["suspects"][0]
         print(f"top change suspect: {top.get('service')} {top.get('version') or top.get('ref') or ''} at {top['ts']}")
     return 0
-
-
-def _mins(seconds: float | None) -> str:
-    return "?" if seconds is None else f"{seconds / 60:.0f}m"
 
 
 def _cmd_check(args: argparse.Namespace) -> int:

@@ -7,7 +7,6 @@ runs each source's loader and keeps the results as plain polars frames
 
 from __future__ import annotations
 
-import html
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -98,7 +97,8 @@ class Incident:
 
     ``events`` follows the events contract (sorted by ``ts``), ``series`` the series
     contract, ``rejects`` lists every line or record that was not parsed, with its
-    origin and reason. Frames are polars; ``.to_pandas()`` converts any of them.
+    origin and reason. Frames are polars; ``.to_pandas()`` converts any of them. A notebook shows it
+    through :mod:`pmkit.report.notebook`.
     """
 
     spec: IncidentSpec
@@ -164,20 +164,6 @@ class Incident:
             lines.append(f"events: {self.events.height:,} from {lo:%Y-%m-%d %H:%M:%S} to {hi:%Y-%m-%d %H:%M:%S} UTC")
         lines.append(f"metric samples: {self.series.height:,}; rejected: {self.rejects.height:,}")
         return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            "<tr>"
-            + "".join(f"<td>{html.escape(str(r[c]))}</td>" for c in ("source", "kind", "format", "parsed", "rejected"))
-            + "</tr>"
-            for r in self.report.iter_rows(named=True)
-        )
-        return (
-            f"<div><strong>{html.escape(self.spec.id)}</strong> {html.escape(self.spec.title)}"
-            f"<pre>{html.escape(self.summary())}</pre>"
-            "<table><thead><tr><th>source</th><th>kind</th><th>format</th><th>parsed</th><th>rejected</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table></div>"
-        )
 
 
 def _load_one(req: LoadRequest, root: Path, use_cache: bool) -> LoadResult:

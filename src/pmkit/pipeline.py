@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import html
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +29,7 @@ from pmkit.analysis.sli import (
 )
 from pmkit.analysis.whys import FiveWhys
 from pmkit.timeline import Timeline, build_timeline
+from pmkit.timeutil import fmt_utc
 
 if TYPE_CHECKING:
     from pmkit.incident import Incident
@@ -78,7 +78,10 @@ def choose_sli(inc: Incident, slo_spec: SloSpec | None = None) -> Sli:
 
 @dataclass(frozen=True)
 class Analysis:
-    """Everything pmkit infers about one incident. Each field is an analysis result object or frame."""
+    """Everything pmkit infers about one incident. Each field is an analysis result object or frame.
+
+    Data only: :mod:`pmkit.report` presents it (the document; :mod:`pmkit.report.notebook` in a notebook).
+    """
 
     incident: Incident
     sli: Sli
@@ -127,15 +130,6 @@ class Analysis:
         }
         return _jsonable(doc)
 
-    def _repr_html_(self) -> str:
-        spec = self.incident.spec
-        return (
-            f"<div><h3>{html.escape(spec.id)}: {html.escape(spec.title)}</h3>"
-            f"{self.milestones._repr_html_()}{self.impact._repr_html_()}"
-            + "".join(r._repr_html_() for r in self.slos)
-            + f"{self.severity._repr_html_()}</div>"
-        )
-
 
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
@@ -143,7 +137,7 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, list | tuple):
         return [_jsonable(v) for v in obj]
     if isinstance(obj, dt.datetime):
-        return obj.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+        return fmt_utc(obj)
     if isinstance(obj, dt.timedelta):
         return obj.total_seconds()
     if isinstance(obj, float) and obj != obj:  # NaN
@@ -277,4 +271,4 @@ def _symptom(imp: impact.Impact, services: list[str]) -> str:
 
 def _suspect_line(r: dict[str, Any]) -> str:
     version = r.get("version") or r.get("ref") or r.get("sha") or ""
-    return f"{r.get('service') or ''} {version} at {r['ts']:%H:%M} UTC ({r.get('description') or r.get('state') or ''})".strip()
+    return f"{r.get('service') or ''} {version} at {fmt_utc(r['ts'], 'hm')} UTC ({r.get('description') or r.get('state') or ''})".strip()

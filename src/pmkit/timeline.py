@@ -16,7 +16,6 @@ Definitions:
 from __future__ import annotations
 
 import datetime as dt
-import html
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -99,7 +98,10 @@ def key_flags(events: pl.DataFrame) -> pl.Expr:
 
 @dataclass(frozen=True)
 class Timeline:
-    """A merged timeline: ``frame`` holds the events columns plus ``count`` and ``key``."""
+    """A merged timeline: ``frame`` holds the events columns plus ``count`` and ``key``.
+
+    Data only: a notebook shows it through :mod:`pmkit.report.notebook`.
+    """
 
     frame: pl.DataFrame
 
@@ -138,24 +140,6 @@ class Timeline:
 
     def __len__(self) -> int:
         return self.frame.height
-
-    def _repr_html_(self) -> str:
-        rows = self.frame.filter(pl.col("key")) if self.frame.height > 200 else self.frame
-        shown = rows.head(200)
-        body = "".join(
-            "<tr>"
-            f"<td>{r['ts']:%Y-%m-%d %H:%M:%S}</td><td>{html.escape(r['source'])}</td><td>{html.escape(r['kind'])}</td>"
-            f"<td>{html.escape(r['level'] or '')}</td><td>{html.escape(r['message'][:300])}</td>"
-            "</tr>"
-            for r in shown.iter_rows(named=True)
-        )
-        note = f"{self.frame.height:,} events" + (
-            f"; showing {shown.height} key events" if rows is not self.frame else ""
-        )
-        return (
-            f"<div><p>Timeline (UTC): {note}</p><table><thead><tr><th>time (UTC)</th><th>source</th><th>kind</th>"
-            f"<th>level</th><th>message</th></tr></thead><tbody>{body}</tbody></table></div>"
-        )
 
 
 def build_timeline(events: pl.DataFrame) -> Timeline:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Literal, get_args, overload
 
 import polars as pl
 
@@ -190,3 +191,95 @@ def parse_ts(values: pl.Series, fmt: str | None = None, tz: str | None = None) -
         rest = frame.filter(still).select(pl.coalesce(others)).to_series()
         return first.scatter(still.arg_true(), rest).alias(values.name), guess
     return frame.select(expr).to_series().alias(values.name), guess
+
+
+# --- formatting ---------------------------------------------------------------------------------
+# One place for how pmkit writes a time or a duration as text. Each style is one that an output
+# already uses (the JSON, the document, the comms drafts, the terminal), kept byte for byte: they
+# differ on purpose in small ways (``1 h 0 min`` in the document, ``1 h`` in a customer update).
+
+UtcStyle = Literal["iso", "date", "minute", "second", "hm", "hms"]
+_UTC_FORMATS: dict[str, str] = {
+    "date": "%Y-%m-%d",
+    "minute": "%Y-%m-%d %H:%M",
+    "second": "%Y-%m-%d %H:%M:%S",
+    "hm": "%H:%M",
+    "hms": "%H:%M:%S",
+}
+
+DurationStyle = Literal["short", "compact", "words", "min_s", "decimal", "human", "terse"]
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """An aware UTC datetime: aware values converted, naive ones read as UTC (as everywhere in pmkit)."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+@overload
+def fmt_utc(ts: dt.datetime, style: UtcStyle = ..., *, missing: str | None = ...) -> str: ...
+@overload
+def fmt_utc(ts: dt.datetime | None, style: UtcStyle = ..., *, missing: str) -> str: ...
+@overload
+def fmt_utc(ts: dt.datetime | None, style: UtcStyle = ..., *, missing: None = ...) -> str | None: ...
+def fmt_utc(ts: dt.datetime | None, style: UtcStyle = "iso", *, missing: str | None = None) -> str | None:
+    """A time as UTC text (naive times are read as UTC); ``missing`` (default None) stands for no time.
+
+    ``iso``: ``2025-06-15T14:18:04Z`` (the JSON; microseconds when there are any); ``date``:
+    ``2025-06-15``; ``minute``: ``2025-06-15 14:18``; ``second``: ``2025-06-15 14:18:04``;
+    ``hm``: ``14:18``; ``hms``: ``14:18:04``.
+    """
+    if ts is None:
+        return missing
+    t = as_utc(ts)
+    if style == "iso":
+        return t.isoformat().replace("+00:00", "Z")
+    return t.strftime(_UTC_FORMATS[style])
+
+
+def fmt_duration(
+    value: dt.timedelta | float | None, style: DurationStyle = "short", *, missing: str = "unknown"
+) -> str:
+    """A duration (a timedelta, or seconds) as text; ``missing`` stands for an unknown one.
+
+    - ``short`` (the document): ``45 s`` under a minute, else whole minutes: ``41 min``, ``1 h 27 min``,
+      ``1 h 0 min``.
+    - ``compact`` (status updates): whole minutes, never negative: ``41 min``, ``1 h 28 min``, ``2 h``.
+    - ``words`` (customer texts): ``1 hour 28 minutes``, ``2 hours``, ``0 minutes``.
+    - ``min_s`` (status-update gaps): ``14 min``, ``14 min 55 s``; minutes are not folded into hours.
+    - ``decimal`` (a severity's update interval): ``15 min``, ``7.5 min``, ``2 h`` (whole hours only).
+    - ``human`` (change-suspect reasons; the sign is dropped, seconds truncated): ``42 s``,
+      ``1 min 30 s``, ``15 min``, ``3 h``, ``20 h 5 min``.
+    - ``terse`` (the terminal): ``41m``.
+    """
+    if value is None:
+        return missing
+    secs = value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+    if style == "short":
+        if secs < 60:
+            return f"{secs:.0f} s"
+        m = round(secs / 60)
+        return f"{m // 60} h {m % 60} min" if m >= 60 else f"{m} min"
+    if style in ("compact", "words"):
+        h, m = divmod(max(0, round(secs / 60)), 60)
+        if style == "words":
+            hours = f"{h} hour{'s' * (h != 1)}" if h else ""
+            mins = f"{m} minute{'s' * (m != 1)}" if m or not h else ""
+            return " ".join(p for p in (hours, mins) if p)
+        return f"{h} h {m} min" if h and m else f"{h} h" if h else f"{m} min"
+    if style == "min_s":
+        m, s = divmod(round(secs), 60)
+        return f"{m} min" if s == 0 else f"{m} min {s} s"
+    if style == "decimal":
+        minutes = secs / 60
+        return f"{minutes / 60:g} h" if minutes >= 60 and minutes % 60 == 0 else f"{minutes:g} min"
+    if style == "human":
+        s = int(abs(secs))
+        if s < 60:
+            return f"{s} s"
+        if s < 3600:
+            return f"{s // 60} min" if s % 60 == 0 else f"{s // 60} min {s % 60} s"
+        h, hmin = s // 3600, (s % 3600) // 60
+        return f"{h} h" if hmin == 0 else f"{h} h {hmin} min"
+    if style == "terse":
+        return f"{secs / 60:.0f}m"
+    raise ValueError(f"duration style {style!r} is not known; expected one of {', '.join(get_args(DurationStyle))}")

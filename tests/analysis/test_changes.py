@@ -13,6 +13,7 @@ import pytest
 
 from pmkit import schema
 from pmkit.analysis import changes as ch
+from pmkit.report.notebook import to_html
 
 UTC = dt.UTC
 DAY = dt.datetime(2025, 6, 15, tzinfo=UTC)
@@ -290,7 +291,7 @@ def test_no_deploys_give_an_empty_frame_with_the_schema() -> None:
         assert ch.find_rollback(frame, impact_start=IMPACT_004, mitigated=None, suspects=out) is None
     report = ch.change_report(schema.empty("events"), impact_start=IMPACT_004, services=["payments-api"])
     assert report.to_dict()["suspects"] == []
-    assert "No deploys" in report._repr_html_()
+    assert "No deploys" in to_html(report)
 
 
 def test_naive_impact_start_is_read_as_utc() -> None:
@@ -314,7 +315,7 @@ def test_change_report_bundles_and_serialises() -> None:
     assert data["suspects"][0]["version"] == "v2.14.3"
     assert data["suspects"][0]["lead_time"] == 45.0
     assert data["rollback"]["completed"] == "2025-06-15T14:42:00+00:00"
-    page = report._repr_html_()
+    page = to_html(report)
     assert "<script>" not in page and html.escape("<script>") in page
     assert "Rollback to v2.14.2" in page
     with pytest.raises(dataclasses.FrozenInstanceError):

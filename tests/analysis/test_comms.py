@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from pmkit.analysis import comms
+from pmkit.report.notebook import to_html
 from pmkit.schema import EVENTS_SCHEMA
 
 UTC = dt.UTC
@@ -286,6 +287,6 @@ def test_to_dict_is_json_ready_and_html_escapes() -> None:
     assert json.loads(json.dumps(d)) == d
     assert d["largest_gap_minutes"] == 50.0
     assert d["silences"][0]["start"] == "2025-06-15T14:00:00Z"
-    html = r._repr_html_()
+    html = to_html(r)
     assert "not kept" in html
     assert "<b>" not in html

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from pmkit.analysis import comms, gates
+from pmkit.report.notebook import to_html
 from pmkit.schema import EVENTS_SCHEMA
 from pmkit.spec import IncidentSpec, parse_spec
 
@@ -366,14 +367,14 @@ def test_report_outputs() -> None:
     assert json.loads(json.dumps(d)) == d
     assert (d["incident"], d["ok"], d["failed"]) == ("INC-2025-0142", False, ["runbook"])
     assert [g["id"] for g in d["gates"]] == list(gates.GATE_TITLES)
-    out = report._repr_html_()
+    out = to_html(report)
     assert "1 of 8 gates fail" in out
     with pytest.raises(KeyError, match="no gate 'nope'"):
         report["nope"]
 
 
 def test_html_escapes_author_text() -> None:
-    out = run(spec_with({"runbook": "<script>alert(1)</script>"}))._repr_html_()
+    out = to_html(run(spec_with({"runbook": "<script>alert(1)</script>"})))
     assert "<script>" not in out
 
 

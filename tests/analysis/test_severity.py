@@ -14,6 +14,7 @@ from sourcetest import scaled
 
 from pmkit.analysis import severity
 from pmkit.analysis.severity import ImpactFacts, classify
+from pmkit.report.notebook import to_html
 from pmkit.spec import parse_spec
 
 # seeds/004: INC-2025-0142, 100% of payments failing for 84 minutes, ~1,800 customers, $340K
@@ -295,7 +296,7 @@ def test_to_dict_is_json_ready() -> None:
 
 def test_html_escapes_text() -> None:
     f = ImpactFacts(peak_error_ratio=1.0, service="<script>x</script>")
-    out = classify(f, declared="SEV2")._repr_html_()
+    out = to_html(classify(f, declared="SEV2"))
     assert "<script>" not in out
     assert "&lt;script&gt;" in out
     assert "mismatch" in out

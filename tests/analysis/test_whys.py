@@ -7,6 +7,7 @@ import json
 import pytest
 
 from pmkit.analysis.whys import ROOT_CAUSE_CATEGORIES, Category, FiveWhys, category_scores, suggest_category
+from pmkit.report.notebook import to_html
 from pmkit.spec import parse_spec
 
 # seeds/004, "Blameless postmortem (5 whys)", INC-2025-0142
@@ -210,7 +211,7 @@ def test_to_dict_and_html() -> None:
     assert json.loads(json.dumps(d)) == d
     assert d["levels"][0]["question"] == "Why did <b>pay</b> fail?"
     assert (d["answered"], d["category"]) == (1, "Configuration")
-    out = whys._repr_html_()
+    out = to_html(whys)
     assert "<b>pay</b>" not in out
     assert "<script>" not in out
     assert "&lt;b&gt;pay&lt;/b&gt;" in out

@@ -35,13 +35,13 @@ Definitions (also in docs/analyses.md):
 from __future__ import annotations
 
 import datetime as dt
-import html
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
 from pmkit.schema import UTC_TS
+from pmkit.timeutil import as_utc, fmt_duration
 
 HALF_LIFE_MIN = 30.0
 SERVICE_WEIGHT = 3.0
@@ -78,11 +78,6 @@ SUSPECTS_SCHEMA: dict[str, pl.DataType] = {
     "origin": pl.String(),
     "change_id": pl.String(),
 }
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    """Aware datetimes converted to UTC; naive ones read as UTC (the events frame is UTC)."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _attr(path: str) -> pl.Expr:
@@ -183,17 +178,11 @@ def fold_changes(events: pl.DataFrame) -> pl.DataFrame:
 
 
 def _human(seconds: pl.Expr) -> pl.Expr:
-    """A duration in words: ``42 s``, ``1 min 30 s``, ``15 min``, ``3 h``, ``20 h 5 min``."""
-    s = seconds.abs().cast(pl.Int64)
-    minutes, rest = s // 60, s % 60
-    hours, hmin = s // 3600, (s % 3600) // 60
-    return (
-        pl.when(s < 60)
-        .then(pl.format("{} s", s))
-        .when(s < 3600)
-        .then(pl.when(rest == 0).then(pl.format("{} min", minutes)).otherwise(pl.format("{} min {} s", minutes, rest)))
-        .otherwise(pl.when(hmin == 0).then(pl.format("{} h", hours)).otherwise(pl.format("{} h {} min", hours, hmin)))
-    )
+    """A duration in words (``fmt_duration``'s ``human`` style: ``42 s``, ``1 min 30 s``, ``20 h 5 min``).
+
+    Called per value: it runs on the candidate changes of the lookback window (tens of rows), never on log lines.
+    """
+    return seconds.map_elements(lambda s: fmt_duration(s, "human"), return_dtype=pl.String)
 
 
 def change_suspects(
@@ -211,7 +200,7 @@ def change_suspects(
     change_type, environment, actor, description, first_state, state, reasons (sentences), origin
     (the event that made the change effective), change_id.
     """
-    start = _utc(impact_start)
+    start = as_utc(impact_start)
     wanted = [s.lower() for s in services]
     folded = fold_changes(events)
     cands = folded.filter(~pl.col("rollback") & (pl.col("started") <= start) & (pl.col("ts") >= start - lookback))
@@ -288,12 +277,12 @@ def find_rollback(
     as a rollback), rolls_back (the suspect it undid: rank, version, service, ts, change_id; or None).
     Without ``suspects`` they are computed with no failing services.
     """
-    start = _utc(impact_start)
+    start = as_utc(impact_start)
     if suspects is None:
         suspects = change_suspects(events, impact_start=start, services=[])
     window = pl.col("started") >= start
     if mitigated is not None:
-        window &= pl.col("started") <= _utc(mitigated) + slack
+        window &= pl.col("started") <= as_utc(mitigated) + slack
     rollbacks = fold_changes(events).filter(pl.col("rollback") & window)
     if rollbacks.height == 0:
         return None
@@ -324,7 +313,7 @@ def _version_in(text: str | None) -> str | None:
     """The version named in ``Rollback to v2.14.2``-like text."""
     if not text:
         return None
-    found = pl.Series([text]).str.extract(r"(?i)\bto\s+(v?\d[\w.\-]*)", 1)[0]
+    found: str | None = pl.Series([text]).str.extract(r"(?i)\bto\s+(v?\d[\w.\-]*)", 1)[0]
     return found
 
 
@@ -347,7 +336,7 @@ def _rolled_back(suspects: pl.DataFrame, rb: dict[str, Any]) -> dict[str, Any] |
 
 @dataclass(frozen=True, eq=False)
 class ChangeReport:
-    """Change suspects and the rollback, together; shows itself in a notebook."""
+    """Change suspects and the rollback, together (shown in a notebook by :mod:`pmkit.report.notebook`)."""
 
     impact_start: dt.datetime
     services: tuple[str, ...]
@@ -362,39 +351,6 @@ class ChangeReport:
             "suspects": [_plain(row) for row in self.suspects.iter_rows(named=True)],
             "rollback": _plain(self.rollback) if self.rollback is not None else None,
         }
-
-    def _repr_html_(self) -> str:
-        e = html.escape
-        rows = "".join(
-            "<tr>"
-            f"<td>{r['rank']}</td><td>{r['score']:.3f}</td><td>{r['ts']:%Y-%m-%d %H:%M:%S}</td>"
-            f"<td>{e(r['service'] or '')}</td><td>{e(r['version'] or r['ref'] or r['sha'] or '')}</td>"
-            f"<td>{e(r['state'] or '')}</td><td>{e((r['description'] or '')[:200])}</td>"
-            f"<td>{e('; '.join(r['reasons']))}</td>"
-            "</tr>"
-            for r in self.suspects.head(20).iter_rows(named=True)
-        )
-        table = (
-            "<table><thead><tr><th>rank</th><th>score</th><th>time (UTC)</th><th>service</th><th>version</th>"
-            f"<th>state</th><th>description</th><th>reasons</th></tr></thead><tbody>{rows}</tbody></table>"
-            if self.suspects.height
-            else "<p>No deploys or config changes in the lookback window.</p>"
-        )
-        rb = self.rollback
-        if rb is None:
-            rollback = "<p>No rollback found after impact start.</p>"
-        else:
-            done = f", completed {rb['completed']:%H:%M:%S}" if rb["completed"] else ", not seen completing"
-            undid = f" (undoing suspect #{rb['rolls_back']['rank']})" if rb["rolls_back"] else ""
-            rollback = (
-                f"<p>Rollback to {e(rb['version'] or '?')} of {e(rb['service'] or '?')}{undid}: "
-                f"started {rb['start']:%H:%M:%S}{done} UTC; {e(rb['found_by'] or '')} ({e(rb['origin'])}).</p>"
-            )
-        head = (
-            f"<p>Change suspects before impact start {self.impact_start:%Y-%m-%d %H:%M:%S} UTC "
-            f"(services: {e(', '.join(self.services) or 'none given')})</p>"
-        )
-        return f"<div>{head}{table}{rollback}</div>"
 
 
 def _plain(value: Any) -> Any:
@@ -419,7 +375,7 @@ def change_report(
     slack: dt.timedelta = DEFAULT_SLACK,
 ) -> ChangeReport:
     """:func:`change_suspects` and :func:`find_rollback` bundled as a :class:`ChangeReport`."""
-    start = _utc(impact_start)
+    start = as_utc(impact_start)
     suspects = change_suspects(events, impact_start=start, services=services, lookback=lookback)
     rollback = find_rollback(events, impact_start=start, mitigated=mitigated, suspects=suspects, slack=slack)
     return ChangeReport(start, tuple(services), suspects, rollback)

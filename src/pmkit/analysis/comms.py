@@ -50,13 +50,13 @@ Definitions (also in docs/analyses.md):
 from __future__ import annotations
 
 import datetime as dt
-import html
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
 from pmkit.schema import UTC_TS
+from pmkit.timeutil import fmt_duration, fmt_utc
 from pmkit.vocab import PAGERDUTY_STATUS_UPDATE, STATUS_UPDATE, UPDATE_FORMS
 
 GRACE = dt.timedelta(minutes=2)
@@ -87,7 +87,8 @@ def _form_expr() -> pl.Expr:
     expr: Any = pl
     for name, pattern in UPDATE_FORMS:
         expr = expr.when(msg.str.contains(f"(?im){pattern}")).then(pl.lit(name))
-    return expr.otherwise(pl.lit(None, dtype=pl.String))
+    out: pl.Expr = expr.otherwise(pl.lit(None, dtype=pl.String))
+    return out
 
 
 def _next_update_expr() -> pl.Expr:
@@ -171,13 +172,12 @@ PROMISES_SCHEMA: dict[str, pl.DataType] = {
 
 
 def _hm(t: dt.datetime | None) -> str:
-    return "?" if t is None else f"{t:%H:%M}"
+    return fmt_utc(t, "hm", missing="?")
 
 
 def _min(td: dt.timedelta) -> str:
     """``14 min`` or ``14 min 55 s``: what a reader of a status-update gap wants, not ``14.9167 min``."""
-    m, s = divmod(round(td.total_seconds()), 60)
-    return f"{m} min" if s == 0 else f"{m} min {s} s"
+    return fmt_duration(td, "min_s")
 
 
 @dataclass(frozen=True)
@@ -232,17 +232,16 @@ class CadenceResult:
         return head
 
     def to_dict(self) -> dict[str, Any]:
-        def iso(t: dt.datetime | None) -> str | None:
-            return None if t is None else t.isoformat().replace("+00:00", "Z")
-
         def rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
-            return [{k: iso(v) if isinstance(v, dt.datetime) else v for k, v in r.items()} for r in frame.to_dicts()]
+            return [
+                {k: fmt_utc(v) if isinstance(v, dt.datetime) else v for k, v in r.items()} for r in frame.to_dicts()
+            ]
 
         return {
             "required_minutes": None if self.required is None else self.required.total_seconds() / 60,
             "grace_minutes": self.grace.total_seconds() / 60,
-            "start": iso(self.start),
-            "end": iso(self.end),
+            "start": fmt_utc(self.start),
+            "end": fmt_utc(self.end),
             "updates": self.updates.height,
             "largest_gap_minutes": None if self.largest_gap is None else self.largest_gap.total_seconds() / 60,
             "kept": self.kept,
@@ -252,21 +251,6 @@ class CadenceResult:
             "broken_promises": rows(self.broken_promises),
             "notes": list(self.notes),
         }
-
-    def _repr_html_(self) -> str:
-        e = html.escape
-        red = ' style="color:#b00"'
-        body = "".join(
-            f"<tr{red if r['silence'] else ''}><td>{_hm(r['start'])}</td><td>{_hm(r['end'])}</td>"
-            f"<td>{r['gap_minutes']:.0f} min</td><td>{e(r['after'])}</td><td>{e(r['before'])}</td></tr>"
-            for r in self.intervals.iter_rows(named=True)
-        )
-        notes = "".join(f"<li>{e(n)}</li>" for n in self.notes)
-        return (
-            f"<div><strong>Status-update cadence</strong><p>{e(self.summary())}</p>"
-            "<table><thead><tr><th>from (UTC)</th><th>to</th><th>gap</th><th>after</th><th>before</th></tr></thead>"
-            f"<tbody>{body}</tbody></table>{f'<ul>{notes}</ul>' if notes else ''}</div>"
-        )
 
 
 def cadence(

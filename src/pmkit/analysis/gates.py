@@ -40,7 +40,6 @@ Gates and their definitions (also in docs/analyses.md):
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ import polars as pl
 from pmkit.analysis import comms, severity
 from pmkit.analysis.comms import CadenceResult
 from pmkit.analysis.whys import FiveWhys
+from pmkit.timeutil import fmt_utc
 
 MIN_ACTION_ITEMS = 2
 MIN_WHYS = 3
@@ -162,18 +162,6 @@ class GateReport:
             "gates": [{"id": g.id, "title": g.title, "passed": g.passed, "why": g.why} for g in self.gates],
         }
 
-    def _repr_html_(self) -> str:
-        e = html.escape
-        rows = "".join(
-            f"<tr><td>{'✅' if g.passed else '❌'}</td><td>{e(g.title)}</td><td>{e(g.why)}</td></tr>"
-            for g in self.gates
-        )
-        head = "all gates pass" if self.ok else f"{len(self.failed)} of {len(self.gates)} gates fail"
-        return (
-            f"<div><strong>Quality gates: {e(self.incident)}</strong> ({head})"
-            f"<table><tbody>{rows}</tbody></table></div>"
-        )
-
 
 # --- helpers -----------------------------------------------------------------------
 
@@ -199,7 +187,7 @@ def _short(text: str, n: int = 40) -> str:
 
 
 def _hm(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+    return fmt_utc(t, "minute")
 
 
 def _blank(text: str | None) -> bool:
@@ -275,7 +263,7 @@ def _timeline_gate(times: dict[str, Any]) -> Gate:
             problems.append(f"{a} {_hm(ta)} is after {b} {_hm(tb)} UTC; check the milestones")
     if problems:
         return _gate("utc_timeline", False, "; ".join(problems))
-    shown = ", ".join(f"{k} {times[k].astimezone(dt.UTC):%H:%M}" for k in MILESTONES)
+    shown = ", ".join(f"{k} {fmt_utc(times[k], 'hm')}" for k in MILESTONES)
     return _gate("utc_timeline", True, f"{shown} UTC")
 
 

@@ -18,13 +18,13 @@ Definitions (also in docs/analyses.md):
 from __future__ import annotations
 
 import datetime as dt
-import html
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
 from pmkit.analysis.sli import ImpactWindow, decoded_ids
+from pmkit.timeutil import fmt_utc
 
 PHASES = ("before", "during", "after")
 
@@ -72,17 +72,14 @@ class Impact:
     basis: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        def iso(t: dt.datetime | None) -> str | None:
-            return None if t is None else t.isoformat().replace("+00:00", "Z")
-
         return {
-            "start": iso(self.start),
-            "end": iso(self.end),
+            "start": fmt_utc(self.start),
+            "end": fmt_utc(self.end),
             "failed_requests": self.failed_requests,
             "total_requests": self.total_requests,
             "error_ratio": self.error_ratio,
             "peak_error_ratio": self.peak_error_ratio,
-            "peak_at": iso(self.peak_at),
+            "peak_at": fmt_utc(self.peak_at),
             "impact_minutes": self.impact_minutes,
             "duration_minutes": self.duration_minutes,
             "affected_users": self.affected_users,
@@ -91,26 +88,6 @@ class Impact:
             "phases": self.phases.to_dicts(),
             "basis": self.basis,
         }
-
-    def _repr_html_(self) -> str:
-        def fmt(v: Any) -> str:
-            if v is None:
-                return "unknown"
-            if isinstance(v, float):
-                return f"{v:,.0f}" if v >= 100 else f"{v:.2%}" if v <= 1 else f"{v:,.1f}"
-            return f"{v:,}" if isinstance(v, int) else html.escape(str(v))
-
-        rows = [
-            ("failed requests", fmt(self.failed_requests)),
-            ("total requests", fmt(self.total_requests)),
-            ("error ratio during", fmt(self.error_ratio)),
-            ("peak error ratio", fmt(self.peak_error_ratio)),
-            ("affected users", fmt(self.affected_users)),
-            ("affected endpoints", html.escape(", ".join(self.affected_endpoints[:5]) or "unknown")),
-            ("impact minutes", fmt(self.impact_minutes)),
-        ]
-        body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
-        return f"<table>{body}</table><p>{html.escape(self.basis)}</p>"
 
 
 def assess(
@@ -135,7 +112,8 @@ def assess(
             None, None, None, None, None, None, None, None, None, None, None, basis="no impact found in the SLI"
         )
     if end is None:
-        end = minutes.get_column("ts").max() + dt.timedelta(minutes=1) if minutes.height else start
+        last = cast(dt.datetime, minutes.get_column("ts").max())
+        end = last + dt.timedelta(minutes=1) if minutes.height else start
     bounds = _phase_bounds(start, end)
     phase_rows = []
     for name in PHASES:

@@ -26,7 +26,6 @@ start, acknowledged before detection...) is an error, never a negative duration.
 from __future__ import annotations
 
 import datetime as dt
-import html
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +33,7 @@ import polars as pl
 
 from pmkit.analysis.sli import ImpactWindow
 from pmkit.errors import MilestoneOrderError
+from pmkit.timeutil import fmt_utc
 
 NAMES = ("impact_start", "detected", "acknowledged", "declared", "mitigated", "resolved")
 
@@ -63,11 +63,11 @@ class Milestone:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "ts": _iso(self.ts),
+            "ts": fmt_utc(self.ts),
             "method": self.method,
             "evidence": self.evidence,
             "overridden": self.overridden,
-            "inferred": _iso(self.inferred),
+            "inferred": fmt_utc(self.inferred),
         }
 
 
@@ -118,22 +118,6 @@ class Milestones:
                 "evidence": pl.String,
             },
         )
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{m.name}</td><td>{'' if m.ts is None else f'{m.ts:%Y-%m-%d %H:%M:%S}'}</td>"
-            f"<td>{html.escape(m.method)}{' (override)' if m.overridden else ''}</td>"
-            f"<td>{html.escape(str(m.evidence.get('message', ''))[:200])}</td></tr>"
-            for m in self.items
-        )
-        return (
-            "<table><thead><tr><th>milestone</th><th>time (UTC)</th><th>how</th><th>evidence</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>"
-        )
-
-
-def _iso(ts: dt.datetime | None) -> str | None:
-    return None if ts is None else ts.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def _evidence(row: dict[str, Any] | None) -> dict[str, Any]:
@@ -304,7 +288,7 @@ def check_order(ms: Milestones) -> None:
     for earlier, later in ORDER_RULES:
         a, b = ms[earlier], ms[later]
         if a.ts is not None and b.ts is not None and b.ts < a.ts:
-            problems.append(f"{later} {_iso(b.ts)} ({_how(b)}) is before {earlier} {_iso(a.ts)} ({_how(a)})")
+            problems.append(f"{later} {fmt_utc(b.ts)} ({_how(b)}) is before {earlier} {fmt_utc(a.ts)} ({_how(a)})")
     if problems:
         raise MilestoneOrderError(
             "milestones are in an impossible order: "

@@ -52,11 +52,12 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from pmkit.timeutil import fmt_duration
 
 OUTAGE_RATIO = 0.95
 ALL_USERS = 0.95
@@ -424,30 +425,10 @@ class SeverityResult:
                 head += ": MISMATCH"
         else:
             head += f" by policy {self.policy}"
-        cad = "none required" if self.cadence is None else f"every {_minutes(self.cadence)}"
+        cad = "none required" if self.cadence is None else f"every {fmt_duration(self.cadence, 'decimal')}"
         lines = [head, f"confidence: {self.confidence}", f"status updates: {cad}", f"response: {self.response}"]
         lines += [f"- {r}" for r in self.reasons]
         return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        e = html.escape
-        cad = "none required" if self.cadence is None else f"every {_minutes(self.cadence)}"
-        rows = [
-            ("final", f"<strong>{e(self.final)}</strong>" + (" (declared)" if self.declared else " (classified)")),
-            ("classified", f"{e(self.level)} by policy <code>{e(self.policy)}</code>, confidence {e(self.confidence)}"),
-        ]
-        if self.declared:
-            note = "<strong>mismatch</strong>" if self.mismatch else "agrees with the classification"
-            rows.append(("declared", f"{e(self.declared)}: {note}"))
-        rows += [("status updates", cad), ("response", e(self.response))]
-        body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
-        reasons = "".join(f"<li>{e(r)}</li>" for r in self.reasons)
-        return f"<div><strong>Severity</strong><table>{body}</table><ul>{reasons}</ul></div>"
-
-
-def _minutes(td: dt.timedelta) -> str:
-    m = td.total_seconds() / 60
-    return f"{m / 60:g} h" if m >= 60 and m % 60 == 0 else f"{m:g} min"
 
 
 def _context(f: ImpactFacts, policy: Policy) -> list[str]:

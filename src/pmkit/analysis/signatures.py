@@ -36,11 +36,12 @@ import math
 from collections.abc import Sequence
 
 import polars as pl
-from drain3 import TemplateMiner
-from drain3.masking import MaskingInstruction
-from drain3.template_miner_config import TemplateMinerConfig
+from drain3 import TemplateMiner  # type: ignore[import-untyped]  # drain3 ships no type information
+from drain3.masking import MaskingInstruction  # type: ignore[import-untyped]
+from drain3.template_miner_config import TemplateMinerConfig  # type: ignore[import-untyped]
 
 from pmkit.schema import UTC_TS
+from pmkit.timeutil import as_utc
 
 DEFAULT_LEVELS: tuple[str, ...] = ("warning", "error", "critical")
 SIM_TH = 0.5
@@ -98,13 +99,8 @@ def mask_expr(col: str = "message") -> pl.Expr:
     return expr
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    """Aware datetimes converted to UTC; naive ones read as UTC (the events frame is UTC)."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
 def _window(window: tuple[dt.datetime, dt.datetime], name: str) -> tuple[dt.datetime, dt.datetime]:
-    start, end = _utc(window[0]), _utc(window[1])
+    start, end = as_utc(window[0]), as_utc(window[1])
     if end <= start:
         raise ValueError(f"the {name} window must end after it starts; got {start.isoformat()} .. {end.isoformat()}")
     return start, end

@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import cast
 
 import polars as pl
 
 from pmkit.spec import parse_duration
+from pmkit.timeutil import fmt_utc
 
 
 def period_minutes(period: str | dt.timedelta) -> float:
@@ -108,7 +110,7 @@ def burn_rate_series(minutes: pl.DataFrame, objective: float, windows: list[dt.t
         return m.with_columns([pl.lit(0.0).alias(f"burn_{_label(w)}") for w in windows])
     ratio = pl.when(pl.col("total") > 0).then(pl.col("bad") / pl.col("total"))
     base_ratio = float(m.select(ratio.median()).item() or 0.0)
-    base_total = float(m.get_column("total").mean() or 0.0)
+    base_total = float(cast(float | None, m.get_column("total").mean()) or 0.0)
     t0 = m.get_column("ts").min()
     step = _step(m)
     cols = []
@@ -202,10 +204,7 @@ class SloResult:
     first_page: dt.datetime | None
 
     def to_dict(self) -> dict[str, object]:
-        alerts = [
-            {**r, "fired_at": None if r["fired_at"] is None else r["fired_at"].isoformat().replace("+00:00", "Z")}
-            for r in self.alerts.to_dicts()
-        ]
+        alerts = [{**r, "fired_at": fmt_utc(r["fired_at"])} for r in self.alerts.to_dicts()]
         return {
             "name": self.name,
             "objective": self.objective,
@@ -219,28 +218,8 @@ class SloResult:
             "time_slice": self.time_slice,
             "declared": self.declared,
             "burn_rate_alerts": alerts,
-            "first_page": None if self.first_page is None else self.first_page.isoformat().replace("+00:00", "Z"),
+            "first_page": fmt_utc(self.first_page),
         }
-
-    def _repr_html_(self) -> str:
-        def pct(v: float | None) -> str:
-            return "unknown" if v is None else f"{v:.1%}"
-
-        rows = [
-            ("objective", f"{self.objective}% over {self.period} ({self.type})"),
-            ("budget", f"{self.budget_minutes:.1f} minutes"),
-            ("consumed by this incident", pct(self.consumed)),
-            ("remaining this period", pct(self.remaining)),
-        ]
-        if self.declared:
-            rows.append(
-                (
-                    "declared in the report",
-                    f"{self.declared['bad_minutes']:.1f} bad minutes = {self.declared['consumed']:.1%} of budget",
-                )
-            )
-        body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
-        return f"<div><strong>SLO {self.name}</strong><table>{body}</table></div>"
 
 
 def evaluate(
@@ -268,7 +247,7 @@ def evaluate(
     if window is not None:  # whole minutes: the one holding the impact start counts
         lo = window[0].replace(second=0, microsecond=0)
         m = minutes.filter((pl.col("ts") >= lo) & (pl.col("ts") < window[1]))
-    rate = float(minutes.get_column("total").mean() or 0.0) if minutes.height else 0.0
+    rate = float(cast(float | None, minutes.get_column("total").mean()) or 0.0) if minutes.height else 0.0
     bad = float(m.get_column("bad").sum()) if m.height else 0.0
     total = float(m.get_column("total").sum()) if m.height else 0.0
     equivalent = bad / rate if rate else None
@@ -282,7 +261,11 @@ def evaluate(
     threshold = round(allowed, 12) if slice_threshold is None else slice_threshold
     ratio = pl.when(pl.col("total") > 0).then(pl.col("bad") / pl.col("total")).otherwise(0.0)
     bad_minutes = float(m.filter(ratio > threshold).height) if m.height else 0.0
-    ts_ = {"bad_minutes": bad_minutes, "threshold": threshold, "consumed": bad_minutes / budget}
+    ts_: dict[str, float | None] = {
+        "bad_minutes": bad_minutes,
+        "threshold": threshold,
+        "consumed": bad_minutes / budget,
+    }
     consumed = ts_["consumed"] if type == "time-slice" else req["consumed"]
     remaining = None
     if prior_consumed is not None and consumed is not None:

@@ -24,7 +24,6 @@ Definitions (also in docs/analyses.md):
 from __future__ import annotations
 
 import functools
-import html
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -195,10 +194,6 @@ def _question(symptom: str) -> str:
     return f"Why did {text}?"
 
 
-def _indent(text: str) -> str:
-    return "\n   ".join(line.rstrip() for line in text.strip().splitlines())
-
-
 @dataclass(frozen=True)
 class FiveWhys:
     """A 5 Whys chain: :meth:`scaffold` builds it from evidence and the author's answers."""
@@ -295,29 +290,13 @@ class FiveWhys:
     ) -> str:
         """Markdown in the form of seeds/004's "5 Whys Analysis"; TODO marks what is left to write.
 
-        Each level is a numbered bold question and an ``→`` answer; the check and the evidence
-        hints follow as nested bullets (``checks=False``, ``hints=False`` leave them out).
-        ``text`` is applied to every question, answer and hint: a document passes its escaping
-        (hints quote log templates such as ``Get <STR>:``, which HTML would take for a tag).
+        The text is written by :func:`pmkit.report.document.whys_markdown` (see it for the options):
+        this method stays for the public API and imports it when called, the one place where an
+        analysis reaches into ``pmkit.report`` (the layers' single documented exception).
         """
-        last = self.last_answered
-        parts = [heading] if heading else []
-        for lv in self.levels:
-            q = text(lv.question) if lv.question else f"{TODO}: ask why the answer above happened"
-            lines = [f"{lv.number}. **{q}**", f"   → {_indent(text(lv.answer)) if lv.answer else TODO}"]
-            if checks:
-                lines.append(f"   - _{CHECK_QUESTION}_ {lv.check_text(last is lv)}")
-            if hints:
-                lines += [f"   - _Evidence:_ {text(h)}" for h in lv.hints]
-            parts.append("\n".join(lines))
-        if self.dig_deeper:
-            parts.append(
-                f"> The last answer (level {last.number}) would still have let the incident happen: "  # type: ignore[union-attr]
-                "dig deeper before calling it the root cause."
-            )
-        if category and self.answered:
-            parts.append(f"**Root cause category (suggested):** {self.category or TODO}")
-        return "\n\n".join(parts) + "\n"
+        from pmkit.report.document import whys_markdown  # lazy: report sits above analysis
+
+        return whys_markdown(self, heading=heading, hints=hints, checks=checks, category=category, text=text)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -339,21 +318,3 @@ class FiveWhys:
             "category": self.category,
             "todo": self.todo,
         }
-
-    def _repr_html_(self) -> str:
-        e = html.escape
-        last = self.last_answered
-        items = []
-        for lv in self.levels:
-            q = e(lv.question) if lv.question else f"<em>{TODO}</em>"
-            a = e(lv.answer) if lv.answer else f"<em>{TODO}</em>"
-            hint = "".join(f"<br><small>evidence: {e(h)}</small>" for h in lv.hints)
-            check = f"<br><small>{e(CHECK_QUESTION)} {e(lv.check_text(last is lv))}</small>"
-            items.append(f"<li><strong>{q}</strong><br>→ {a}{check}{hint}</li>")
-        warn = "<p><strong>Dig deeper:</strong> the last answer would still have let it happen.</p>"
-        cat = self.category
-        return (
-            f"<div><strong>5 Whys</strong> ({self.answered} of {len(self.levels)} answered)<ol>{''.join(items)}</ol>"
-            f"{warn if self.dig_deeper else ''}"
-            f"{f'<p>Suggested category: {e(cat)}</p>' if cat else ''}</div>"
-        )

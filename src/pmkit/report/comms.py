@@ -62,6 +62,7 @@ from pmkit.analysis import impact as impact_mod
 from pmkit.analysis.milestones import NAMES as MILESTONES
 from pmkit.errors import PmkitError
 from pmkit.report.redact import redact
+from pmkit.timeutil import fmt_duration, fmt_utc
 
 if TYPE_CHECKING:
     from pmkit.analysis.impact import Impact
@@ -80,11 +81,11 @@ def todo(what: str) -> str:
 
 
 def _hm(t: dt.datetime | None, what: str = "time") -> str:
-    return todo(what) if t is None else f"{t.astimezone(dt.UTC):%H:%M} UTC"
+    return todo(what) if t is None else f"{fmt_utc(t, 'hm')} UTC"
 
 
 def _day(t: dt.datetime | None, what: str = "time") -> str:
-    return todo(what) if t is None else f"{t.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+    return todo(what) if t is None else f"{fmt_utc(t, 'minute')} UTC"
 
 
 def _minute(t: dt.datetime) -> dt.datetime:
@@ -93,13 +94,7 @@ def _minute(t: dt.datetime) -> dt.datetime:
 
 def _span(td: dt.timedelta, *, words: bool = False) -> str:
     """``41 min`` / ``1 h 28 min`` (``words``: ``1 hour 28 minutes``, as the seeds' customer texts)."""
-    minutes = max(0, round(td.total_seconds() / 60))
-    h, m = divmod(minutes, 60)
-    if words:
-        hours = f"{h} hour{'s' * (h != 1)}" if h else ""
-        mins = f"{m} minute{'s' * (m != 1)}" if m or not h else ""
-        return " ".join(p for p in (hours, mins) if p)
-    return f"{h} h {m} min" if h and m else f"{h} h" if h else f"{m} min"
+    return fmt_duration(td, "words" if words else "compact")
 
 
 def _pct(x: float) -> str:

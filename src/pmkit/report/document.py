@@ -7,18 +7,24 @@ table, and secrets and personal data are redacted (:mod:`pmkit.report.redact`).
 
 The same sections feed the notebook (``notebooks/postmortem.ipynb``), the Markdown export and
 the seed 000 file set (``incident.md``, ``timeline.md``, ``postmortem.md``, ``action-items.md``).
+The tables are Jinja templates (``report/tables/*.md.j2``, rendered by :func:`pmkit.report.present.table`);
+this module chooses what goes in them. It also writes the 5 Whys (:func:`whys_markdown`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 
+from pmkit.analysis.whys import CHECK_QUESTION, TODO, FiveWhys
+from pmkit.report.present import esc, table
 from pmkit.report.redact import redact, redact_frame
+from pmkit.timeutil import fmt_duration, fmt_utc
 
 if TYPE_CHECKING:
     from pmkit.pipeline import Analysis
@@ -44,30 +50,9 @@ def todo(what: str) -> str:
     return f"> **TODO** {what}"
 
 
-def esc(text: Any, limit: int = 300) -> str:
-    """Untrusted text made safe for Markdown tables and HTML: one line, escaped, shortened."""
-    s = " ".join(str(text if text is not None else "").split())
-    if len(s) > limit:
-        s = s[: limit - 1] + "…"
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
-    return s.replace("`", "'")
-
-
 def hm(t: dt.datetime | None, *, date: bool = False) -> str:
-    if t is None:
-        return "unknown"
-    return f"{t:%Y-%m-%d %H:%M}" if date else f"{t:%H:%M}"
-
-
-def minutes(td: dt.timedelta | float | None) -> str:
-    """``1 h 27 min`` / ``41 min`` / ``45 s`` from a timedelta or seconds."""
-    if td is None:
-        return "unknown"
-    secs = td.total_seconds() if isinstance(td, dt.timedelta) else float(td)
-    if secs < 60:
-        return f"{secs:.0f} s"
-    m = round(secs / 60)
-    return f"{m // 60} h {m % 60} min" if m >= 60 else f"{m} min"
+    """``14:19`` (``date``: ``2025-06-15 14:19``), ``unknown`` for no time."""
+    return fmt_utc(t, "minute" if date else "hm", missing="unknown")
 
 
 def _num(v: float | int | None) -> str:
@@ -152,23 +137,10 @@ def _metadata(a: Analysis) -> str:
         sev_text += f" (declared; the evidence classifies it {sev.level} by policy `{sev.policy}`)"
     elif not sev.declared:
         sev_text += f" (classified by policy `{sev.policy}`; not declared)"
-    start, mitigated, resolved = ms.impact_start, ms.mitigated, ms.resolved
-    rows = [
-        ("Incident ID", esc(spec.id)),
-        ("Date", hm(start, date=True)[:10] if start else "unknown"),
-        ("Severity", esc(sev_text)),
-        ("Status", esc(spec.status or "unknown")),
-        ("Services", esc(", ".join(spec.services)) or "unknown"),
-        (
-            "Impact",
-            f"{hm(start, date=True)} → {hm(mitigated)} UTC ({minutes(mitigated - start) if start and mitigated else 'unknown'})",
-        ),
-        ("Resolved", f"{hm(resolved, date=True)} UTC" if resolved else "unknown"),
-    ]
-    for role, who in spec.roles.items():
-        rows.append((esc(role.replace("_", " ").capitalize()), esc(who)))
-    table = "\n".join(f"| {k} | {v} |" for k, v in rows)
-    return f"## Metadata\n\n| Field | Value |\n|---|---|\n{table}"
+    fields = table(
+        "metadata", spec=spec, severity=sev_text, start=ms.impact_start, mitigated=ms.mitigated, resolved=ms.resolved
+    )
+    return f"## Metadata\n\n{fields}"
 
 
 def _impact(a: Analysis) -> str:
@@ -181,7 +153,7 @@ def _impact(a: Analysis) -> str:
         before = a.impact.phases.filter(pl.col("phase") == "before").to_dicts()
         during = a.impact.phases.filter(pl.col("phase") == "during").to_dicts()
         lines = [
-            f"- Duration: {minutes(imp.end - imp.start) if imp.end else 'ongoing'} "
+            f"- Duration: {fmt_duration(imp.end - imp.start) if imp.end else 'ongoing'} "
             f"({hm(imp.start)}–{hm(imp.end)} UTC), {imp.impact_minutes} minutes above the error threshold",
             f"- Requests failed: {_num(imp.failed_requests)} of {_num(imp.total_requests)} ({_pct(imp.error_ratio)}); "
             f"peak {_pct(imp.peak_error_ratio, 0)} at {hm(imp.peak_at)} UTC",
@@ -290,14 +262,11 @@ def timeline_rows(a: Analysis) -> pl.DataFrame:
 
 def _timeline(a: Analysis) -> str:
     rows = timeline_rows(a)
-    body = "\n".join(
-        f"| {r['ts']:%H:%M:%S} | {r['what']} | {r['detail']} | {esc(r['source'])} |" for r in rows.iter_rows(named=True)
-    )
     day = rows.get_column("ts").min()
-    when = f" on {day:%Y-%m-%d}" if day is not None else ""
+    when = f" on {fmt_utc(day, 'date')}" if isinstance(day, dt.datetime) else ""
     return (
         f"## Timeline\n\nAll times UTC{when}. Milestones in bold; the swimlane figure shows every source.\n\n"
-        f"| Time (UTC) | Event | Detail | Source |\n|---|---|---|---|\n{body}"
+        + table("timeline", rows=rows.iter_rows(named=True))
     )
 
 
@@ -313,8 +282,49 @@ def _root_cause(a: Analysis) -> str:
         parts.append(f"**Trigger:** {esc(n.trigger, 2000)}")
     if n.resolution:
         parts.append(f"**Resolution:** {esc(n.resolution, 2000)}")
-    parts.append(a.whys.to_markdown(heading="### 5 Whys", text=lambda s: esc(s, 2000)))
+    parts.append(whys_markdown(a.whys, heading="### 5 Whys", text=lambda s: esc(s, 2000)))
     return "\n\n".join(parts)
+
+
+def _indent(text: str) -> str:
+    return "\n   ".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def whys_markdown(
+    whys: FiveWhys,
+    *,
+    heading: str = "## 5 Whys Analysis",
+    hints: bool = True,
+    checks: bool = True,
+    category: bool = True,
+    text: Callable[[str], str] = str,
+) -> str:
+    """A 5 Whys chain as Markdown in the form of seeds/004's "5 Whys Analysis"; TODO marks what is left to write.
+
+    Each level is a numbered bold question and an ``→`` answer; the check and the evidence
+    hints follow as nested bullets (``checks=False``, ``hints=False`` leave them out).
+    ``text`` is applied to every question, answer and hint: a document passes its escaping
+    (hints quote log templates such as ``Get <STR>:``, which HTML would take for a tag).
+    :meth:`pmkit.analysis.whys.FiveWhys.to_markdown` is this function.
+    """
+    last = whys.last_answered
+    parts = [heading] if heading else []
+    for lv in whys.levels:
+        q = text(lv.question) if lv.question else f"{TODO}: ask why the answer above happened"
+        lines = [f"{lv.number}. **{q}**", f"   → {_indent(text(lv.answer)) if lv.answer else TODO}"]
+        if checks:
+            lines.append(f"   - _{CHECK_QUESTION}_ {lv.check_text(last is lv)}")
+        if hints:
+            lines += [f"   - _Evidence:_ {text(h)}" for h in lv.hints]
+        parts.append("\n".join(lines))
+    if whys.dig_deeper and last is not None:
+        parts.append(
+            f"> The last answer (level {last.number}) would still have let the incident happen: "
+            "dig deeper before calling it the root cause."
+        )
+    if category and whys.answered:
+        parts.append(f"**Root cause category (suggested):** {whys.category or TODO}")
+    return "\n\n".join(parts) + "\n"
 
 
 def _contributing(a: Analysis) -> str:
@@ -340,12 +350,7 @@ def action_items_table(a: Analysis) -> str:
     items = a.incident.spec.action_items
     if not items:
         return todo("add at least two action items, each with an owner and a due date, under `action_items:`.")
-    rows = "\n".join(
-        f"| {i} | {esc(x.action, 500)} | {esc(x.owner) or '**TODO**'} | {x.due.isoformat() if x.due else '**TODO**'} | "
-        f"{esc(x.priority or '')} | {esc(x.status)} |"
-        for i, x in enumerate(items, 1)
-    )
-    return f"| # | Action | Owner | Due date | Priority | Status |\n|---|---|---|---|---|---|\n{rows}"
+    return table("action_items", items=items)
 
 
 def _action_items(a: Analysis) -> str:
@@ -376,28 +381,15 @@ def _supporting(a: Analysis) -> str:
     parts = [
         "## Supporting data",
         "### Response times",
-        "| MTTD | MTTA | MTTM | MTTR | Impact duration |\n|---|---|---|---|---|\n"
-        f"| {minutes(mx['mttd'])} | {minutes(mx['mtta'])} | {minutes(mx['mttm'])} | {minutes(mx['mttr'])} | {minutes(mx['duration'])} |",
+        table("response_times", mx=mx),
         f"MTTD = detected − impact start; MTTA = acknowledged − detected; MTTM and MTTR measured from {conv} "
         "to mitigated and resolved (docs/analyses.md).",
         "### Milestones and their evidence",
-        "| Milestone | Time (UTC) | How it was found | Evidence |\n|---|---|---|---|\n"
-        + "\n".join(
-            f"| {m.name} | {hm(m.ts, date=True)} | {esc(m.method)}{' (set in incident.yaml)' if m.overridden else ''} | "
-            f"{esc(where(a, m.evidence.get('origin')))} |"
-            for m in a.milestones.items
-        ),
+        table("milestones", milestones=a.milestones.items, where=functools.partial(where, a)),
     ]
     if a.suspects.height:
         parts.append("### Change suspects")
-        parts.append(
-            "| Rank | Time (UTC) | Service | Version | Why |\n|---|---|---|---|---|\n"
-            + "\n".join(
-                f"| {r['rank']} | {hm(r['ts'])} | {esc(r['service'])} | {esc(r['version'] or r['ref'] or '')} | "
-                f"{esc('; '.join(r['reasons'] or []))} |"
-                for r in a.suspects.head(5).iter_rows(named=True)
-            )
-        )
+        parts.append(table("suspects", rows=a.suspects.head(5).iter_rows(named=True)))
     if a.rollback:
         rb = a.rollback
         parts.append(
@@ -407,25 +399,12 @@ def _supporting(a: Analysis) -> str:
     if a.signatures.height:
         sigs = redact_frame(a.signatures.head(8), ["template"])
         parts.append("### Log signatures new or surging during the impact")
-        parts.append(
-            "| Status | Count | First seen (UTC) | Template |\n|---|---|---|---|\n"
-            + "\n".join(
-                f"| {r['status']} | {r['count_impact']:,} | {hm(r['first_seen_in_impact'])} | {esc(r['template'], 200)} |"
-                for r in sigs.iter_rows(named=True)
-            )
-        )
+        parts.append(table("signatures", rows=sigs.iter_rows(named=True)))
     cad = a.cadence
     parts.append("### Communication cadence")
     parts.append(esc(cad.summary(), 1000))
-    report = a.incident.report
     parts.append("### Evidence loaded")
-    parts.append(
-        "| Source | Kind | Format | Parsed | Rejected |\n|---|---|---|---|---|\n"
-        + "\n".join(
-            f"| {esc(r['source'])} | {r['kind']} | {r['format']} | {r['parsed']:,} {r['unit']} | {r['rejected']:,} |"
-            for r in report.iter_rows(named=True)
-        )
-    )
+    parts.append(table("evidence", rows=a.incident.report.iter_rows(named=True)))
     return "\n\n".join(parts)
 
 
@@ -486,7 +465,7 @@ def _incident_md(a: Analysis) -> str:
             "See timeline.md",
             "",
             "## Status Updates",
-            *(f"- [{r['ts']:%H:%M}] {esc(r['message'], 200)}" for r in a.cadence.updates.iter_rows(named=True)),
+            *(f"- [{hm(r['ts'])}] {esc(r['message'], 200)}" for r in a.cadence.updates.iter_rows(named=True)),
             "",
         ]
     )

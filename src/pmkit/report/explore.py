@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from pmkit.schema import LEVELS
+from pmkit.timeutil import as_utc
 
 if TYPE_CHECKING:
     import ipywidgets as widgets
@@ -59,11 +60,6 @@ _CSS = (
 # pure functions over frames
 
 
-def _utc(ts: dt.datetime) -> dt.datetime:
-    """An aware UTC datetime (naive values are taken as UTC, as everywhere in pmkit)."""
-    return ts.replace(tzinfo=dt.UTC) if ts.tzinfo is None else ts.astimezone(dt.UTC)
-
-
 def _member(col: str, values: Collection[str | None]) -> pl.Expr:
     """``col`` is one of ``values``; ``None`` among them matches nulls."""
     named = [v for v in values if v is not None]
@@ -85,9 +81,9 @@ def filter_expr(
     """The predicate of :func:`filter_events` as one polars expression (see there for the rules)."""
     expr = pl.lit(True)
     if start is not None:
-        expr = expr & (pl.col("ts") >= _utc(start))
+        expr = expr & (pl.col("ts") >= as_utc(start))
     if end is not None:
-        expr = expr & (pl.col("ts") < _utc(end))
+        expr = expr & (pl.col("ts") < as_utc(end))
     if sources is not None:
         expr = expr & _member("source", sources)
     if services is not None:
@@ -132,7 +128,7 @@ def slider_bounds(
     The step is the finest of :data:`SLIDER_STEPS` that keeps the count under ``max_options``;
     the last boundary lies after ``hi``, so the full range ``[first, last)`` holds every event.
     """
-    lo, hi = _utc(lo), _utc(hi)
+    lo, hi = as_utc(lo), as_utc(hi)
     lo_min = int(lo.timestamp() // 60)
     hi_min = int(hi.timestamp() // 60)
     step = SLIDER_STEPS[-1]
@@ -261,11 +257,11 @@ def events_table_html(events: pl.DataFrame, *, limit: int = MAX_ROWS, text: str 
 
 def evidence_html(milestone: Milestone) -> str:
     """A milestone's time, how it was found and its evidence row (origin, source, message...), escaped."""
-    when = "not found" if milestone.ts is None else f"{_utc(milestone.ts):{_TS_FORMAT}} UTC"
+    when = "not found" if milestone.ts is None else f"{as_utc(milestone.ts):{_TS_FORMAT}} UTC"
     how = milestone.method + (" (set in incident.yaml)" if milestone.overridden else "")
     fields: list[tuple[str, Any]] = [("time", when), ("method", how)]
     if milestone.overridden and milestone.inferred is not None:
-        fields.append(("inferred", f"{_utc(milestone.inferred):{_TS_FORMAT}} UTC"))
+        fields.append(("inferred", f"{as_utc(milestone.inferred):{_TS_FORMAT}} UTC"))
     ev = milestone.evidence
     for key in ("origin", "source", "kind", "actor", "message", "method_detail"):
         if ev.get(key) is not None:
@@ -419,7 +415,7 @@ class Explorer:
     def _initial_window(self) -> tuple[dt.datetime, dt.datetime]:
         """The milestones padded by an hour before and half an hour after; else every event."""
         first, last = self.bounds[0], self.bounds[-1]
-        times = [_utc(t) for t in (self.milestones.times().values() if self.milestones else ()) if t is not None]
+        times = [as_utc(t) for t in (self.milestones.times().values() if self.milestones else ()) if t is not None]
         if not times:
             return first, last
         lo, hi = min(times) - WINDOW_BEFORE, max(times) + WINDOW_AFTER
@@ -434,7 +430,7 @@ class Explorer:
 
         buttons = []
         for m in self.milestones.items if self.milestones else ():
-            when = "not found" if m.ts is None else f"{_utc(m.ts):%H:%M:%S}"
+            when = "not found" if m.ts is None else f"{as_utc(m.ts):%H:%M:%S}"
             b = widgets.Button(
                 description=f"{m.name.replace('_', ' ')} {when}",
                 tooltip=f"{m.name}: {m.method}",
@@ -540,7 +536,7 @@ class Explorer:
         start, end = self.initial_window
         in_window = filter_events(ev, start=start, end=end)
         lines += [
-            f"events: {ev.height:,} from {_utc(lo):{_TS_FORMAT}} to {_utc(hi):{_TS_FORMAT}} UTC",
+            f"events: {ev.height:,} from {as_utc(lo):{_TS_FORMAT}} to {as_utc(hi):{_TS_FORMAT}} UTC",
             f"initial window: {_label(start)} to {_label(end)} UTC ({self.step}-minute steps), "
             f"{in_window.height:,} events",
             "",
@@ -553,7 +549,7 @@ class Explorer:
         if self.milestones is not None:
             lines += ["", "milestones (UTC):"]
             for m in self.milestones.items:
-                when = "not found" if m.ts is None else f"{_utc(m.ts):{_TS_FORMAT}}"
+                when = "not found" if m.ts is None else f"{as_utc(m.ts):{_TS_FORMAT}}"
                 how = m.method + (" (set in incident.yaml)" if m.overridden else "")
                 where = m.evidence.get("origin") or "derived from the SLI, no single row"
                 lines.append(f"  {m.name:<13} {when:<20} {how}")
