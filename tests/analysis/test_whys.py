@@ -7,6 +7,7 @@ import json
 import pytest
 
 from pmkit.analysis.whys import ROOT_CAUSE_CATEGORIES, Category, FiveWhys, category_scores, suggest_category
+from pmkit.report.document import whys_markdown
 from pmkit.report.notebook import to_html
 from pmkit.spec import parse_spec
 
@@ -66,7 +67,7 @@ SEED_MARKDOWN = """## 5 Whys Analysis
 
 def test_seed_chain_renders_like_the_seed() -> None:
     whys = FiveWhys.scaffold("payments fail", authored=SEED_WHYS)
-    assert whys.to_markdown(hints=False, checks=False, category=False) == SEED_MARKDOWN
+    assert whys_markdown(whys, hints=False, checks=False, category=False) == SEED_MARKDOWN
     assert whys.answered == 5
     assert whys.root_cause == SEED_WHYS[4]["answer"]
     assert whys.dig_deeper is False
@@ -85,7 +86,7 @@ def test_small_case_markdown_exact() -> None:
         ],
         depth=3,
     )
-    assert whys.to_markdown() == (
+    assert whys_markdown(whys) == (
         "## 5 Whys Analysis\n"
         "\n"
         "1. **Why did checkout return 500s?**\n"
@@ -129,7 +130,7 @@ def test_empty_scaffold_prefills_only_the_first_question() -> None:
         "level 2: question",
         "level 2: answer",
     ]
-    md = whys.to_markdown()
+    md = whys_markdown(whys)
     assert md.count("→ TODO") == 5
     assert "Root cause category" not in md
 
@@ -155,7 +156,7 @@ def test_spec_whys_are_accepted() -> None:
     assert whys.answered == 3
     assert whys.dig_deeper is True
     assert whys.levels[2].check_text(last=True) == "yes: dig deeper (this is not the root cause yet)"
-    assert "dig deeper before calling it the root cause" in whys.to_markdown()
+    assert "dig deeper before calling it the root cause" in whys_markdown(whys)
 
 
 def test_blank_answers_are_todo_not_text() -> None:

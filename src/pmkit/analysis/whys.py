@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -278,25 +278,6 @@ class FiveWhys:
     def category(self) -> str | None:
         """The suggested root-cause category, from all the answers."""
         return suggest_category(" ".join(lv.answer for lv in self.levels if lv.answer), self.categories)
-
-    def to_markdown(
-        self,
-        *,
-        heading: str = "## 5 Whys Analysis",
-        hints: bool = True,
-        checks: bool = True,
-        category: bool = True,
-        text: Callable[[str], str] = str,
-    ) -> str:
-        """Markdown in the form of seeds/004's "5 Whys Analysis"; TODO marks what is left to write.
-
-        The text is written by :func:`pmkit.report.document.whys_markdown` (see it for the options):
-        this method stays for the public API and imports it when called, the one place where an
-        analysis reaches into ``pmkit.report`` (the layers' single documented exception).
-        """
-        from pmkit.report.document import whys_markdown  # lazy: report sits above analysis
-
-        return whys_markdown(self, heading=heading, hints=hints, checks=checks, category=category, text=text)
 
     def to_dict(self) -> dict[str, Any]:
         return {
