@@ -76,11 +76,11 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 
 def sample_dirs() -> list[Path]:
-    """The bundled sample incident folders (``data/samples/*/incident.yaml``)."""
+    """The bundled sample incident folders: ``pmkit/samples/*`` in a wheel, ``data/samples/*`` in a checkout."""
     from pmkit.report.run import resource_dir
 
     try:
-        root = resource_dir("data/samples")
+        root = resource_dir("samples", checkout="data/samples")
     except PmkitError as exc:
         raise PmkitError("the bundled sample incidents (data/samples) are not installed; run from a checkout") from exc
     return sorted(p.parent for p in root.glob("*/incident.yaml"))
