@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from pmkit.errors import PmkitError
+from pmkit.report.extras import MissingExtraError, require
 from pmkit.report.run import skip_slow_imports
 
 DEFAULT_OUT = "out"
@@ -57,7 +58,17 @@ def _report(results: list, output_dir: Path) -> int:
     return 1 if failed else 0
 
 
+def _missing_extra(exc: MissingExtraError) -> int:
+    """One line on stderr, as for every pmkit error, and exit code 2 (a usage problem, not a failed incident)."""
+    print(f"pmkit: error: {exc}", file=sys.stderr)
+    return exc.exit_code
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
+    try:
+        require("pmkit render")
+    except MissingExtraError as exc:
+        return _missing_extra(exc)
     skip_slow_imports()
     from pmkit.report.render import render
 
@@ -87,6 +98,10 @@ def sample_dirs() -> list[Path]:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    try:
+        require("pmkit demo")
+    except MissingExtraError as exc:
+        return _missing_extra(exc)
     skip_slow_imports()
     from pmkit.report.render import render
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from pmkit.errors import PmkitError
+from pmkit.report.extras import require
 from pmkit.report.run import (
     PLOTLY_MIME,
     RECORD_NAME,
@@ -482,6 +483,7 @@ def render(
     calls this with ``jobs`` > 1 must do so under ``if __name__ == "__main__":``, as
     :mod:`multiprocessing` requires; notebooks and ``pmkit render`` need nothing.
     """
+    require("pmkit.render")
     dirs = [Path(d) for d in incident_dirs]
     to = tuple(dict.fromkeys(to))
     for fmt in to:

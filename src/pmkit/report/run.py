@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pmkit.errors import PmkitError
+from pmkit.report.extras import require
 
 KERNEL_NAME = "python3"
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -278,6 +279,7 @@ def run(
     :class:`RenderError` (cell index, exception name and message); the executed notebook, with
     its traceback, is still written.
     """
+    require("pmkit.run")
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
