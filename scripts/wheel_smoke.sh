@@ -17,14 +17,14 @@ say() { printf 'wheel-smoke: %s\n' "$*"; }
 fail() { printf 'wheel-smoke: FAILED: %s\n' "$*" >&2; exit 1; }
 
 "$PY" -m venv "$work/build"
-"$work/build/bin/python" -m pip wheel --quiet --no-deps -w "$work/wheel" .
+"$work/build/bin/python" -m pip wheel -qq --no-deps -w "$work/wheel" .
 whl=$(ls "$work"/wheel/pmkit-*.whl)
 say "built $(basename "$whl") ($(du -k "$whl" | cut -f1) KiB)"
 if unzip -l "$whl" | grep -E '(/\.|samplegen)'; then fail "the wheel packs hidden files or the sample generator"; fi
 
 "$PY" -m venv "$work/venv"
 bin="$work/venv/bin"
-"$bin/python" -m pip install --quiet "$whl"
+"$bin/python" -m pip install -qq "$whl"
 cd "$work"  # no checkout around: the samples come from the installed package
 sample=$("$bin/python" -c 'import pathlib, pmkit; print(pathlib.Path(pmkit.__file__).parent / "samples" / "INC-2025-0142")')
 [ -f "$sample/incident.yaml" ] || fail "no sample incident in the installed package ($sample)"
@@ -49,7 +49,7 @@ done
 "$bin/python" -c 'import importlib.util as u, sys; sys.exit(u.find_spec("samplegen") is not None)' \
   || fail "samplegen is importable from the installed wheel"
 
-"$bin/python" -m pip install --quiet "$whl[render]"
+"$bin/python" -m pip install -qq "$whl[render]"
 "$bin/pmkit" demo -o demo --no-progress || fail "pmkit demo with the render extra"
 for inc in INC-2025-0142 INC-20250120-103000; do
   [ -s "demo/$inc/postmortem.html" ] && [ -s "demo/$inc/postmortem.md" ] || fail "pmkit demo wrote no documents for $inc"
