@@ -13,7 +13,7 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 
-class SampleIncidentsHook(BuildHookInterface):  # type: ignore[type-arg]  # generic only in newer hatchling
+class SampleIncidentsHook(BuildHookInterface):
     PLUGIN_NAME = "custom"
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
