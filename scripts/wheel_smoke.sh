@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${1:-python3}
+unset PYTHONPATH PYTHONHOME  # the venv must see the installed wheel only, never a source tree
 work=$(mktemp -d "${TMPDIR:-/tmp}/pmkit-wheel-smoke.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export PMKIT_CACHE_DIR="$work/cache"
