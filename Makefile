@@ -1,4 +1,5 @@
-# Two commands do all set-up on a fresh machine (each creates .venv on first use):
+# Two commands do all set-up on a fresh machine (each creates .venv on first use, with the extras
+# render (pmkit render/demo), lab (the notebooks in Jupyter) and test):
 #   make demo   renders the bundled sample incidents' postmortems (HTML, Markdown) into out/
 #   make test   runs the tests
 PYTHON ?= python3
@@ -10,7 +11,7 @@ BIN := $(VENV)/bin
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,lab]"
+	$(BIN)/python -m pip install --quiet -e ".[render,lab,test]"
 	touch $@
 
 demo: $(VENV)/.installed
@@ -20,16 +21,17 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench samplegen
+	$(BIN)/ruff format --check src tests bench samplegen
 	$(BIN)/mypy src/pmkit
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_layout.py
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/loaders.py
 
+# the sample generator is a development tool at the repository root (not in the wheel)
 samples: $(VENV)/.installed
-	$(BIN)/python -m pmkit.samplegen data/samples
+	$(BIN)/python -m samplegen data/samples
 
 lab: $(VENV)/.installed
 	$(BIN)/jupyter lab notebooks/

@@ -23,9 +23,9 @@ import polars as pl
 import pytest
 import yaml
 
-from pmkit.samplegen import INCIDENTS, generate
-from pmkit.samplegen.__main__ import main
-from pmkit.samplegen.writers import am_fingerprint
+from samplegen import INCIDENTS, generate
+from samplegen.__main__ import main
+from samplegen.writers import am_fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
@@ -49,7 +49,7 @@ def expected(incident_id: str) -> dict[str, Any]:
 
 
 def sample_files(root: Path) -> list[Path]:
-    """Every file under ``root`` except hidden ones (``.pmkit-cache/`` is written by ``Incident.load``)."""
+    """Every file under ``root`` except hidden ones (as the loaders skip them)."""
     return [
         p
         for p in sorted(root.rglob("*"))
@@ -92,7 +92,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, floa
     generate(a)
     duration = time.perf_counter() - t0
     env = dict(os.environ, PYTHONHASHSEED="12345")
-    subprocess.run([sys.executable, "-m", "pmkit.samplegen", str(b)], check=True, env=env, capture_output=True)
+    subprocess.run([sys.executable, "-m", "samplegen", str(b)], check=True, env=env, capture_output=True, cwd=ROOT)
     return a, b, duration
 
 
@@ -110,7 +110,7 @@ def test_two_generations_write_the_same_bytes(two_runs: tuple[Path, Path, float]
 def test_committed_samples_are_what_the_generator_writes(two_runs: tuple[Path, Path, float]) -> None:
     for incident_id in IDS:
         fresh, committed = files_of(two_runs[0] / incident_id), files_of(SAMPLES / incident_id)
-        assert sorted(committed) == sorted(fresh), "data/samples is stale: run python -m pmkit.samplegen data/samples"
+        assert sorted(committed) == sorted(fresh), "data/samples is stale: run python -m samplegen data/samples"
         stale = [name for name in fresh if fresh[name] != committed[name]]
         assert not stale, f"stale files (regenerate data/samples): {stale}"
 

@@ -115,8 +115,8 @@ class Incident:
         """Read ``incident.yaml`` in ``path`` and load every source it lists.
 
         Sources load in parallel threads (polars parses outside the GIL); with
-        ``cache`` the parsed frames are kept as parquet in ``.pmkit-cache/`` keyed
-        by the files' content and the loader options, so a second load is instant.
+        ``cache`` the parsed frames are kept as parquet in the user cache folder (:mod:`pmkit.cache`)
+        keyed by the files' content and the loader options, so a second load is instant.
         """
         root = Path(path)
         if root.is_file():
@@ -128,9 +128,9 @@ class Incident:
         workers = jobs or min(len(reqs), os.cpu_count() or 1, 4) or 1
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                results = list(pool.map(lambda r: _load_one(r, root, cache), reqs))
+                results = list(pool.map(lambda r: _load_one(r, cache), reqs))
         else:
-            results = [_load_one(r, root, cache) for r in reqs]
+            results = [_load_one(r, cache) for r in reqs]
         events: list[pl.DataFrame] = []
         series: list[pl.DataFrame] = []
         rejects: list[pl.DataFrame] = []
@@ -166,17 +166,17 @@ class Incident:
         return "\n".join(lines)
 
 
-def _load_one(req: LoadRequest, root: Path, use_cache: bool) -> LoadResult:
+def _load_one(req: LoadRequest, use_cache: bool) -> LoadResult:
     req.files()  # a path that is missing or leads outside the folder is the author's to fix: an error
     if not use_cache:
         return _run_contained(req)
     key = cache.cache_key(req)
-    hit = cache.read(root, key)
+    hit = cache.read(key)
     if hit is not None:
         return hit
     res = _run_contained(req)
     if not res.notes or not res.notes[-1].startswith(_FAILED):
-        cache.write(root, key, res)
+        cache.write(key, res)
     return res
 
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from pmkit.errors import PmkitError
+from pmkit.report.extras import MissingExtraError, require
 from pmkit.report.run import skip_slow_imports
 
 DEFAULT_OUT = "out"
@@ -57,7 +58,17 @@ def _report(results: list, output_dir: Path) -> int:
     return 1 if failed else 0
 
 
+def _missing_extra(exc: MissingExtraError) -> int:
+    """One line on stderr, as for every pmkit error, and exit code 2 (a usage problem, not a failed incident)."""
+    print(f"pmkit: error: {exc}", file=sys.stderr)
+    return exc.exit_code
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
+    try:
+        require("pmkit render")
+    except MissingExtraError as exc:
+        return _missing_extra(exc)
     skip_slow_imports()
     from pmkit.report.render import render
 
@@ -76,17 +87,21 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 
 def sample_dirs() -> list[Path]:
-    """The bundled sample incident folders (``data/samples/*/incident.yaml``)."""
+    """The bundled sample incident folders: ``pmkit/samples/*`` in a wheel, ``data/samples/*`` in a checkout."""
     from pmkit.report.run import resource_dir
 
     try:
-        root = resource_dir("data/samples")
+        root = resource_dir("samples", checkout="data/samples")
     except PmkitError as exc:
         raise PmkitError("the bundled sample incidents (data/samples) are not installed; run from a checkout") from exc
     return sorted(p.parent for p in root.glob("*/incident.yaml"))
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    try:
+        require("pmkit demo")
+    except MissingExtraError as exc:
+        return _missing_extra(exc)
     skip_slow_imports()
     from pmkit.report.render import render
 

@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from pmkit.errors import PmkitError
+from pmkit.report.extras import require
+from pmkit.report.kaleido_compat import use_keep_page
 from pmkit.report.run import (
     PLOTLY_MIME,
     RECORD_NAME,
@@ -207,44 +209,13 @@ def browser_path() -> str | None:
 _KALEIDO_LOCK = threading.Lock()
 
 
-# kaleido reloads its page after every figure, which makes the browser parse plotly.js (4.6 MB) again:
-# half of the browser's CPU for our figures. A figure drawn without the reload has the same bytes
-# (tests/report/test_figures_png.py checks it), so the page is reloaded every this many figures instead.
-RELOAD_EVERY = 25
-
-
-def keep_page_class() -> type | None:
-    """kaleido's ``Kaleido`` with the page reloaded every :data:`RELOAD_EVERY` figures, not after each;
-    None (kaleido's own behaviour) when this kaleido lacks the tab hand-back that this relies on."""
-    import kaleido
-
-    base = kaleido.Kaleido
-    if not hasattr(base, "_return_kaleido_tab"):
-        return None
-
-    class KeepPage(base):  # type: ignore[misc, valid-type]
-        _figures_drawn = 0
-
-        async def _return_kaleido_tab(self, tab: Any) -> None:
-            self._figures_drawn += 1
-            if self._figures_drawn % RELOAD_EVERY == 0 or not hasattr(self, "tabs_ready"):
-                await super()._return_kaleido_tab(tab)
-            else:
-                await self.tabs_ready.put(tab)
-
-    return KeepPage
-
-
 @functools.cache
 def _start_kaleido() -> None:
     import atexit
 
     import kaleido
-    from kaleido import _sync_server
 
-    keep = keep_page_class()
-    if keep is not None and getattr(_sync_server, "Kaleido", None) is kaleido.Kaleido:
-        _sync_server.Kaleido = keep  # the server builds its browser from this name
+    use_keep_page()  # no page reload after every figure, where this kaleido allows it (kaleido_compat)
     kaleido.start_sync_server(silence_warnings=True)
     atexit.register(kaleido.stop_sync_server)
 
@@ -482,6 +453,7 @@ def render(
     calls this with ``jobs`` > 1 must do so under ``if __name__ == "__main__":``, as
     :mod:`multiprocessing` requires; notebooks and ``pmkit render`` need nothing.
     """
+    require("pmkit.render")
     dirs = [Path(d) for d in incident_dirs]
     to = tuple(dict.fromkeys(to))
     for fmt in to:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pmkit.errors import PmkitError
+from pmkit.report.extras import require
 
 KERNEL_NAME = "python3"
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -73,15 +74,16 @@ class RenderError(PmkitError, RuntimeError):
         self.notebook = notebook
 
 
-def resource_dir(name: str) -> Path:
-    """A folder shipped with pmkit (``templates``, ``notebooks``): inside the installed package, else the source tree.
+def resource_dir(name: str, *, checkout: str | None = None) -> Path:
+    """A folder shipped with pmkit (``templates``, ``notebooks``, ``samples``): in the package, else the source tree.
 
-    A wheel carries them as ``pmkit/<name>`` (hatch ``force-include``); an editable install or a
-    checkout finds them at the repository root.
+    A wheel carries them as ``pmkit/<name>`` (hatch ``force-include`` and ``hatch_build.py``); an
+    editable install or a checkout finds them at the repository root, as ``checkout`` when the folder
+    has another path there (the samples are ``data/samples`` in a checkout).
     """
-    for base in (Path(__file__).resolve().parents[1], _ROOT):
-        if (base / name).is_dir():
-            return base / name
+    for path in (Path(__file__).resolve().parents[1] / name, _ROOT / (checkout or name)):
+        if path.is_dir():
+            return path
     raise PmkitError(f"pmkit's {name}/ folder was not found in the package or in {_ROOT}; reinstall pmkit")
 
 
@@ -277,6 +279,7 @@ def run(
     :class:`RenderError` (cell index, exception name and message); the executed notebook, with
     its traceback, is still written.
     """
+    require("pmkit.run")
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError

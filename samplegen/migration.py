@@ -27,8 +27,8 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from pmkit.samplegen import common
-from pmkit.samplegen.common import (
+from samplegen import common
+from samplegen.common import (
     MINUTE,
     SECOND,
     Rng,
@@ -41,7 +41,7 @@ from pmkit.samplegen.common import (
     minutes,
     ms_of,
 )
-from pmkit.samplegen.writers import (
+from samplegen.writers import (
     GhStatus,
     PdAccount,
     SlackExport,
@@ -271,6 +271,8 @@ class Build:
     marks: dict[str, Any] = field(default_factory=dict)
 
 
+# The generated files name the generator by its former path (pmkit.samplegen): kept, so that
+# data/samples stays byte-identical; run it as `python -m samplegen data/samples` from the repository root.
 EXPECTED_HEADER = (
     "Ground truth of this sample, computed by pmkit.samplegen from the records it wrote.\n"
     "Regenerate: python -m pmkit.samplegen data/samples. Every key is described in data/samples/README.md."

@@ -1,6 +1,10 @@
 """Deterministic sample incidents with ground truth: ``generate("data/samples")``.
 
-Each incident module builds a :class:`~pmkit.samplegen.common.Sample` (file bytes by
+A development tool, not part of pmkit's wheel: run it from the repository root as
+``python -m samplegen data/samples`` (or ``make samples``). The wheel ships the files it
+wrote (``data/samples/INC-*``), not the code that writes them.
+
+Each incident module builds a :class:`~samplegen.common.Sample` (file bytes by
 relative path plus the ground truth written to ``expected.yaml``); :func:`generate`
 writes them. Same code, same bytes: randomness is seeded per incident and component,
 nothing reads the clock, JSON keeps a fixed key order and gzip a zero mtime.
@@ -12,10 +16,10 @@ import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from pmkit.samplegen import migration, payments
-from pmkit.samplegen.common import Sample
+from samplegen import migration, payments
+from samplegen.common import Sample
 
-COMMITTED = Path(__file__).resolve().parents[3] / "data" / "samples"  # in a source checkout
+COMMITTED = Path(__file__).resolve().parents[1] / "data" / "samples"  # samplegen/ sits at the repository root
 INCIDENTS: dict[str, Callable[[], Sample]] = {
     payments.ID: payments.build,
     migration.ID: migration.build,

@@ -23,8 +23,8 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
-from pmkit.samplegen import common
-from pmkit.samplegen.common import (
+from samplegen import common
+from samplegen.common import (
     MINUTE,
     SECOND,
     LocalClock,
@@ -39,7 +39,7 @@ from pmkit.samplegen.common import (
     ms_of,
     p95,
 )
-from pmkit.samplegen.writers import (
+from samplegen.writers import (
     GhStatus,
     PdAccount,
     SlackExport,
@@ -540,6 +540,8 @@ def build(large_lines: int | None = None) -> Sample:
     return s
 
 
+# The generated files name the generator by its former path (pmkit.samplegen): kept, so that
+# data/samples stays byte-identical; run it as `python -m samplegen data/samples` from the repository root.
 EXPECTED_HEADER = (
     "Ground truth of this sample, computed by pmkit.samplegen from the records it wrote.\n"
     "Regenerate: python -m pmkit.samplegen data/samples. Every key is described in data/samples/README.md."

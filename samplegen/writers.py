@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import yaml
 
-from pmkit.samplegen.common import Rng, dt_of, iso_ms, iso_ns, iso_s, slack_ts
+from samplegen.common import Rng, dt_of, iso_ms, iso_ns, iso_s, slack_ts
 
 # ----------------------------------------------------------------------------- files
 

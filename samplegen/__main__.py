@@ -1,4 +1,4 @@
-"""``python -m pmkit.samplegen OUT_DIR [--only ID ...] [--large-lines N]``: write the sample incidents."""
+"""``python -m samplegen OUT_DIR [--only ID ...] [--large-lines N]``: write the sample incidents."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import sys
 import time
 from pathlib import Path
 
-from pmkit.samplegen import COMMITTED, INCIDENTS, generate
+from samplegen import COMMITTED, INCIDENTS, generate
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m pmkit.samplegen",
+        prog="python -m samplegen",
         description="Write the sample incidents (evidence in real export formats plus expected.yaml ground truth).",
     )
     p.add_argument("out_dir", help="folder to write into; each incident goes to OUT_DIR/<incident id>/ (replaced)")
