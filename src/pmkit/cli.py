@@ -9,7 +9,7 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pmkit.errors import PmkitError
 
@@ -32,18 +32,18 @@ def terminal_safe(text: str) -> str:
 class _SafeStream(io.TextIOBase):
     """A text stream that passes everything through :func:`terminal_safe` (the command's stdout)."""
 
-    def __init__(self, inner: io.TextIOBase | object) -> None:
+    def __init__(self, inner: TextIO) -> None:
         self._inner = inner
 
     def write(self, s: str) -> int:
-        self._inner.write(terminal_safe(s))  # type: ignore[attr-defined]
+        self._inner.write(terminal_safe(s))
         return len(s)
 
     def flush(self) -> None:
-        self._inner.flush()  # type: ignore[attr-defined]
+        self._inner.flush()
 
     def isatty(self) -> bool:
-        return bool(self._inner.isatty())  # type: ignore[attr-defined]
+        return self._inner.isatty()
 
     @property
     def encoding(self) -> str:  # type: ignore[override]

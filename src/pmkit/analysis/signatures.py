@@ -36,9 +36,9 @@ import math
 from collections.abc import Sequence
 
 import polars as pl
-from drain3 import TemplateMiner  # type: ignore[import-untyped]  # drain3 ships no type information
-from drain3.masking import MaskingInstruction  # type: ignore[import-untyped]
-from drain3.template_miner_config import TemplateMinerConfig  # type: ignore[import-untyped]
+from drain3 import TemplateMiner  # drain3 ships no type information
+from drain3.masking import MaskingInstruction
+from drain3.template_miner_config import TemplateMinerConfig
 
 from pmkit.schema import UTC_TS
 from pmkit.timeutil import as_utc

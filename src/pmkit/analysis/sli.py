@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import polars as pl
 
 UTC_TS = pl.Datetime("us", "UTC")
-MINUTES_SCHEMA = {"ts": UTC_TS, "total": pl.Float64, "bad": pl.Float64}
+MINUTES_SCHEMA = pl.Schema({"ts": UTC_TS, "total": pl.Float64(), "bad": pl.Float64()})
 DEFAULT_GOOD = "status < 500"
 USER_FIELDS = ("user", "user_id", "customer_id", "uid")  # attrs that name a request's user, first found wins
 TENANT_FIELDS = ("tenant", "tenant_id")
@@ -184,14 +184,14 @@ def detect_impact(
     active = m.filter(pl.col("total") > 0)
     if baseline is not None:
         b = active.filter((pl.col("ts") >= baseline[0]) & (pl.col("ts") < baseline[1]))
-        total_b = b.get_column("total").sum() or 0.0
-        p = (b.get_column("bad").sum() / total_b) if total_b else 0.0
+        total_b = float(b.select(pl.col("total").sum()).item() or 0.0)
+        p = float(b.select(pl.col("bad").sum()).item()) / total_b if total_b else 0.0
     else:
         b = active
-        p = float(active.get_column("ratio").median() or 0.0)
-    n = b.get_column("total").median() or 1.0
-    q = max(p, 1.0 / float(n))
-    threshold = max(3 * p, p + 4 * math.sqrt(q * (1 - q) / float(n)), floor)
+        p = float(active.select(pl.col("ratio").median()).item() or 0.0)
+    n = float(b.select(pl.col("total").median()).item() or 1.0)
+    q = max(p, 1.0 / n)
+    threshold = max(3 * p, p + 4 * math.sqrt(q * (1 - q) / n), floor)
     m = m.with_columns(((pl.col("ratio") > threshold) & (pl.col("total") > 0)).alias("is_bad"))
     flags = m.get_column("is_bad").to_list()
     ratios = m.get_column("ratio").to_list()

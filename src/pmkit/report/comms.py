@@ -147,8 +147,11 @@ def _default_at(analysis: Analysis) -> dt.datetime | None:
     """The latest status moment known: resolved, mitigated, the rollback, declared, acked, detected, impact."""
     t = analysis.milestones.times()
     rb = analysis.rollback or {}
-    order = (t["resolved"], t["mitigated"], rb.get("completed"), rb.get("start"), t["declared"])
-    order += (t["acknowledged"], t["detected"], t["impact_start"])
+    order = (t["resolved"], t["mitigated"], rb.get("completed"), rb.get("start"), t["declared"]) + (
+        t["acknowledged"],
+        t["detected"],
+        t["impact_start"],
+    )
     return next((c for c in order if c is not None), None)
 
 

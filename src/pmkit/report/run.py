@@ -42,7 +42,7 @@ def skip_slow_imports() -> None:
     :data:`SKIP_SLOW_IMPORTS` does in the kernels. Only before anything imported jsonschema, so no one's
     format checker changes under them."""
     if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None: "not importable"
 
 
 KERNEL_ARGUMENTS = [

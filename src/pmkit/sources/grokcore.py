@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pygrok  # type: ignore[import-untyped]  # pygrok ships no type hints; only its pattern files are read
-import regex as regex_module  # type: ignore[import-untyped]  # no stubs installed (types-regex is not a dependency)
+import pygrok  # pygrok ships no type hints; only its pattern files are read
+import regex as regex_module  # no stubs installed (types-regex is not a dependency)
 
 from pmkit.errors import PmkitError
 from pmkit.sources import sre_compat

@@ -152,8 +152,8 @@ def read_ndjson_lossless(source: Path | bytes) -> pl.DataFrame:
     order of fields (top-level and nested) may differ from polars'; the loaders go by name and sort
     nested fields when they write attrs.
     """
-    import pyarrow as pa  # type: ignore[import-untyped]  # pyarrow ships no type hints
-    import pyarrow.json as pa_json  # type: ignore[import-untyped]
+    import pyarrow as pa  # pyarrow ships no type hints
+    import pyarrow.json as pa_json
 
     try:
         table = pa_json.read_json(io.BytesIO(source) if isinstance(source, bytes) else str(source))
