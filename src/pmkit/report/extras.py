@@ -24,7 +24,6 @@ RENDER_MODULES = {
     "IPython": "ipython",
     "zmq": "pyzmq",
     "traitlets": "traitlets",
-    "jinja2": "jinja2",
     "tqdm": "tqdm",
     "plotly": "plotly",
 }
