@@ -8,11 +8,13 @@ runs each source's loader and keeps the results as plain polars frames
 from __future__ import annotations
 
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import yaml
 
 from pmkit import cache, schema
 from pmkit import spec as spec_mod
@@ -22,11 +24,29 @@ from pmkit.sources.base import LoadRequest, LoadResult, run
 from pmkit.spec import IncidentSpec, SourceSpec
 from pmkit.timeline import Timeline, build_timeline
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, 10x faster, where built
+
 
 def load_spec(path: str | Path) -> IncidentSpec:
     """Read and validate ``incident.yaml`` (a file, or a folder that holds one), formats included:
     every problem is reported at once with its key path (``sources[2].format``)."""
     return spec_mod.load_spec(path, checks=(registry.check_formats,))
+
+
+def incident_header(incident_dir: str | Path) -> tuple[str, str]:
+    """``(id, title)`` from ``incident.yaml`` without validating it (the notebook reports spec errors).
+
+    Falls back to the folder name, so a broken spec still gets its own output folder.
+    """
+    path = Path(incident_dir)
+    try:
+        data = yaml.load((path / "incident.yaml").read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+    except (OSError, yaml.YAMLError):
+        data = None
+    data = data if isinstance(data, dict) else {}
+    ident = str(data.get("id") or path.resolve().name)
+    ident = re.sub(r"[^\w.\-]+", "_", ident).strip("._") or "incident"
+    return ident, str(data.get("title") or "")
 
 
 REPORT_SCHEMA = {

@@ -313,7 +313,7 @@ def load_spec(path: str | Path, checks: Iterable[Callable[[IncidentSpec], list[s
             str(path), ["file not found; an incident folder holds an incident.yaml (create one with `pmkit new`)"]
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"

@@ -147,7 +147,12 @@ def _default_at(analysis: Analysis) -> dt.datetime | None:
     """The latest status moment known: resolved, mitigated, the rollback, declared, acked, detected, impact."""
     t = analysis.milestones.times()
     rb = analysis.rollback or {}
-    order = (t["resolved"], t["mitigated"], rb.get("completed"), rb.get("start"), t["declared"]) + (
+    order = (
+        t["resolved"],
+        t["mitigated"],
+        rb.get("completed"),
+        rb.get("start"),
+        t["declared"],
         t["acknowledged"],
         t["detected"],
         t["impact_start"],

@@ -24,7 +24,6 @@ import contextlib
 import functools
 import importlib.util
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from pmkit.errors import PmkitError
+from pmkit.incident import incident_header
 from pmkit.report.extras import require
 from pmkit.report.kaleido_compat import use_keep_page
 from pmkit.report.run import (
@@ -130,24 +130,6 @@ def write_seed_files(namespace: Mapping[str, Any], output_dir: str | Path) -> li
         path.write_text(text, encoding="utf-8", newline="\n")
         written.append(path)
     return written
-
-
-def incident_header(incident_dir: str | Path) -> tuple[str, str]:
-    """``(id, title)`` from ``incident.yaml`` without validating it (the notebook reports spec errors).
-
-    Falls back to the folder name, so a broken spec still gets its own output folder.
-    """
-    import yaml
-
-    path = Path(incident_dir)
-    try:
-        data = yaml.safe_load((path / "incident.yaml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        data = None
-    data = data if isinstance(data, dict) else {}
-    ident = str(data.get("id") or path.resolve().name)
-    ident = re.sub(r"[^\w.\-]+", "_", ident).strip("._") or "incident"
-    return ident, str(data.get("title") or "")
 
 
 @functools.cache
