@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 # Lowest first. A module belongs to the longest prefix listed here.
 LAYERS: list[tuple[str, ...]] = [
-    ("pmkit._version", "pmkit.errors", "pmkit.schema", "pmkit.timeutil", "pmkit.vocab"),
+    ("pmkit._version", "pmkit.errors", "pmkit.schema", "pmkit.timeutil", "pmkit.vocab", "pmkit.redact"),
     ("pmkit.spec",),
     ("pmkit.sources",),
     ("pmkit.cache",),

@@ -158,6 +158,7 @@ def _cmd_load(args: argparse.Namespace) -> int:
         pattern=args.pattern,
         fields=_pairs(args.field, "--field"),
         options=_pairs(args.option, "--option"),
+        redaction=False if args.no_redact else None,
     )
     res = run(req)
     print(
@@ -335,6 +336,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="source name (default: the file name)")
     p.add_argument("-o", "--output", metavar="OUT", help="write the frame to OUT.parquet, OUT.csv or OUT.jsonl")
     p.add_argument("--rejects", metavar="REJ", help="write the rejects to REJ.csv (or .parquet/.jsonl)")
+    p.add_argument(
+        "--no-redact",
+        action="store_true",
+        help="keep secrets and personal data in what one source's load writes (redacted by default)",
+    )
     p.add_argument(
         "--allow-outside",
         action="store_true",

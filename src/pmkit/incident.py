@@ -92,6 +92,7 @@ def request_for(
         root=str(root),
         allow_outside=allow_outside or src.allow_outside,
         key=f"sources[{index}].path" if index is not None else "",
+        redaction=(spec.redaction.rules_mapping() if spec.redaction.enabled else False) if spec is not None else None,
     )
 
 

@@ -50,6 +50,31 @@ def parse_duration(text: str) -> dt.timedelta:
     }[unit]
 
 
+class Redaction(_Strict):
+    """What is redacted where evidence enters pmkit (every source's events, rejects and series labels).
+
+    The rules are :mod:`pmkit.redact`'s (``pmkit.redact.RULE_NAMES`` lists their names); the load
+    report says how many values each rule redacted, per source.
+    """
+
+    enabled: bool = True
+    ips: bool = False  # also redact IP addresses
+    disable: list[str] = Field(default_factory=list)  # rule names that do not run, e.g. [phone]
+    extra: list[str | dict[str, str]] = Field(default_factory=list)  # patterns, or {name, pattern, replacement}
+    allow: list[str] = Field(default_factory=list)  # exact strings never redacted (a public test card...)
+
+    @model_validator(mode="after")
+    def _rules_exist(self) -> Redaction:
+        from pmkit.redact import Rules  # pmkit.redact sits below the spec (shared vocabulary)
+
+        Rules.from_mapping(self.rules_mapping())  # unknown rule names and bad patterns are errors here
+        return self
+
+    def rules_mapping(self) -> dict[str, Any]:
+        """The mapping :meth:`pmkit.redact.Rules.from_mapping` reads."""
+        return {"disable": list(self.disable), "extra": list(self.extra), "allow": list(self.allow), "ips": self.ips}
+
+
 class SourceSpec(_Strict):
     """One evidence source: a file, glob or folder in one format."""
 
@@ -210,6 +235,7 @@ class IncidentSpec(_Strict):
     narrative: Narrative = Field(default_factory=Narrative)
     five_whys: list[Why] = Field(default_factory=list)
     action_items: list[ActionItem] = Field(default_factory=list)
+    redaction: Redaction = Field(default_factory=Redaction)
 
     @model_validator(mode="after")
     def _unique_names(self) -> IncidentSpec:

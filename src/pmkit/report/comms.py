@@ -5,7 +5,7 @@ The templates are the seeds': the internal update follows the stakeholder update
 happened, what we did, what we're doing now, impact) with the incident, severity and ETA lines of
 seeds/000's internal status update; the status page update and the resolution announcement follow
 seeds/000's external templates in seeds/003's customer wording. Every draft is Markdown, a draft
-for a person to check and post, and passes through :func:`pmkit.report.redact.redact`.
+for a person to check and post, and passes through :func:`pmkit.redact.redact`.
 
 **Where facts come from.** Times are the milestones (overrides included), status and next update
 are derived from them and the severity (``analysis.severity.final``, cadence per
@@ -61,7 +61,7 @@ from pmkit.analysis import gates
 from pmkit.analysis import impact as impact_mod
 from pmkit.analysis.milestones import NAMES as MILESTONES
 from pmkit.errors import PmkitError
-from pmkit.report.redact import redact
+from pmkit.redact import redact
 from pmkit.timeutil import fmt_duration, fmt_utc
 
 if TYPE_CHECKING:

@@ -46,6 +46,9 @@ class LoadRequest:
     root: str | None = None
     allow_outside: bool = False
     key: str = ""
+    # redaction where evidence enters: None = the default rules; a mapping = incident.yaml's `redaction:`
+    # (disable, extra, allow, ips; pmkit.redact.Rules.from_mapping); False = none (pmkit load --no-redact)
+    redaction: dict[str, Any] | bool | None = None
 
     @property
     def source(self) -> str:
@@ -220,6 +223,7 @@ def run(req: LoadRequest) -> LoadResult:
         "rejects",
     )
     frame, rejects, parsed = _reject_out_of_range(frame, rejects, result.parsed_inputs, info.table)
+    frame, rejects, redacted = _redact(frame, rejects, info.table, req.redaction)
     where = f"loader {req.kind}/{req.format} on {req.path}"
     schema.validate(frame, info.table, where=where)
     schema.validate(rejects, "rejects", where=where)
@@ -234,8 +238,30 @@ def run(req: LoadRequest) -> LoadResult:
         parsed_inputs=parsed,
         table=info.table,
         format=req.format,
-        notes=sniffed + tuple(result.notes),
+        notes=sniffed + tuple(result.notes) + redacted,
     )
+
+
+# The text columns evidence reaches the analyses and every output through.
+_REDACTED_COLUMNS = {"events": ("message", "attrs"), "series": ("labels",), "rejects": ("reason", "raw")}
+
+
+def _redact(
+    frame: pl.DataFrame, rejects: pl.DataFrame, table: str, setting: dict[str, Any] | bool | None
+) -> tuple[pl.DataFrame, pl.DataFrame, tuple[str, ...]]:
+    """Secrets and personal data out of the evidence, once, where it enters pmkit: no later output (the
+    document, figures' hover text, the notebook, rejects files, ``pmkit analyze --json``, comms drafts,
+    the load cache) can carry them, whatever path it takes. Returns the note of what was redacted."""
+    if setting is False:
+        return frame, rejects, ("redaction off for this load (--no-redact): secrets in the evidence are kept",)
+    from pmkit.redact import Rules, redact_counts
+
+    rules = Rules.from_mapping(setting if isinstance(setting, dict) else None)
+    frame, counts = redact_counts(frame, list(_REDACTED_COLUMNS[table]), rules)
+    rejects, more = redact_counts(rejects, list(_REDACTED_COLUMNS["rejects"]), rules)
+    total = {k: counts.get(k, 0) + more.get(k, 0) for k in {*counts, *more}}
+    said = ", ".join(f"{k} {v:,}" for k, v in sorted(total.items()) if v)
+    return frame, rejects, ((f"redacted: {said}",) if said else ())
 
 
 def _size(path: Path) -> int:
