@@ -40,7 +40,7 @@ host or dotted identifier (``db-01.internal``, ``users.preferences``), an IP add
 ``SCREAMING_SNAKE``), a service id with a ``-``, ``_``, ``.`` or digit (``payments-api``; plain
 words such as ``api`` stay), the incident id, or money (``$``, ``€``, ``£``, revenue). Team
 handles and bots count only in full (``payments-team``, not ``payments``), and common words that
-are also names (gates.COMMON_WORDS) only as ``@handles``. A sentence that refers back (``This ...``)
+are also names (blameless.COMMON_WORDS) only as ``@handles``. A sentence that refers back (``This ...``)
 goes with a dropped predecessor; the customer "Issue" is the root cause's first sentence or a TODO.
 A title that names something internal becomes a TODO marker. The same check is
 :func:`internal_names`. Customer texts state shares in words (``most requests were failing``) and
@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from pmkit.analysis import gates
+from pmkit.analysis import blameless, gates
 from pmkit.analysis import impact as impact_mod
 from pmkit.analysis.milestones import NAMES as MILESTONES
 from pmkit.errors import PmkitError
@@ -298,17 +298,17 @@ def _name_patterns(people: Iterable[str], services: Iterable[str], incident_id: 
         words = [w for w in re.split(r"[\s._-]+", base) if w]
         if not words:
             continue
-        team = any(w.lower() in gates.TEAM_WORDS for w in words)
+        team = any(w.lower() in blameless.TEAM_WORDS for w in words)
         bot = raw.endswith("[bot]") or any(w.lower().endswith("bot") for w in words)
         if len(words) == 1:
             word = words[0].lower()
-            if not team and word not in gates.COMMON_WORDS and len(word) >= 3:
+            if not team and word not in blameless.COMMON_WORDS and len(word) >= 3:
                 pats.append(re.compile(rf"(?<![\w@]){re.escape(words[0])}(?![\w])", re.IGNORECASE))
             continue
         full = r"[\s._-]+".join(re.escape(w) for w in words)
         pats.append(re.compile(rf"(?<![\w@]){full}(?![\w])", re.IGNORECASE))
         first = words[0]
-        if not (team or bot) and len(first) >= 3 and first.isalpha() and first.lower() not in gates.COMMON_WORDS:
+        if not (team or bot) and len(first) >= 3 and first.isalpha() and first.lower() not in blameless.COMMON_WORDS:
             pats.append(re.compile(rf"(?<![\w@]){re.escape(first.capitalize())}(?![\w])"))
     for svc in services:
         pats.append(re.compile(rf"(?<![\w-]){re.escape(svc)}(?![\w-])", re.IGNORECASE))
