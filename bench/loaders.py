@@ -172,7 +172,7 @@ def _floor(path: Path, k: int) -> int:
 
 def _pmkit(path: Path, k: int) -> int:
     """``pmkit load FILE --kind logs --format combined -o out.parquet``, minus start-up."""
-    from pmkit.cli import write_frame
+    from pmkit.cli_commands import write_frame
     from pmkit.sources.base import LoadRequest, run
 
     res = run(LoadRequest(kind="logs", format="combined", path=str(path)))
@@ -240,7 +240,7 @@ def _json_pmkit(path: Path, k: int) -> int:
 
 
 def _json_pmkit_write(path: Path, k: int) -> int:
-    from pmkit.cli import write_frame
+    from pmkit.cli_commands import write_frame
     from pmkit.sources.base import LoadRequest, run
 
     res = run(LoadRequest(kind="logs", format="jsonl", path=str(path)))

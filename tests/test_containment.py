@@ -163,12 +163,12 @@ def test_pmkit_load_file_prints_every_count(tmp_path: Path, capsys: pytest.Captu
 
 
 def test_internal_errors_are_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    import pmkit.cli as cli
+    import pmkit.cli_commands as commands
 
     def boom(args: object) -> int:
         raise ValueError("year 0 is out of range")
 
-    monkeypatch.setattr(cli, "_cmd_formats", boom)
+    monkeypatch.setattr(commands, "cmd_formats", boom)
     monkeypatch.delenv("PMKIT_DEBUG", raising=False)
     assert main(["formats"]) == 3
     err = capsys.readouterr().err

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sourcetest import scaled
 
-from pmkit.analysis import severity
+from pmkit.analysis import severity, severity_policies
 from pmkit.analysis.severity import ImpactFacts, classify
 from pmkit.report.notebook import to_html
 from pmkit.spec import parse_spec
@@ -309,7 +309,7 @@ def test_to_text_mentions_mismatch() -> None:
 
 
 @settings(max_examples=scaled(60), deadline=None)
-@given(a=st.floats(0, 1), b=st.floats(0, 1), policy=st.sampled_from(sorted(severity.POLICIES)))
+@given(a=st.floats(0, 1), b=st.floats(0, 1), policy=st.sampled_from(sorted(severity_policies.POLICIES)))
 def test_more_users_affected_is_never_less_severe(a: float, b: float, policy: str) -> None:
     lo, hi = sorted((a, b))
     r_lo = classify(ImpactFacts(affected_fraction=lo), policy)

@@ -17,15 +17,9 @@ from pmkit.analysis.milestones import Milestone, Milestones
 from pmkit.errors import PmkitError
 from pmkit.pipeline import Analysis, analyze
 from pmkit.report import comms
-from pmkit.report.comms import (
-    TODO_PREFIX,
-    MomentError,
-    drafts,
-    internal_names,
-    internal_update,
-    resolution_announcement,
-    status_page_update,
-)
+from pmkit.report.comms import drafts, internal_update, resolution_announcement, status_page_update
+from pmkit.report.comms_facts import TODO_PREFIX, MomentError
+from pmkit.report.comms_public import internal_names
 from pmkit.spec import Facts, Narrative
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"

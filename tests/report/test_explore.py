@@ -19,16 +19,9 @@ from sourcetest import scaled
 import pmkit
 from pmkit import schema
 from pmkit.pipeline import analyze
-from pmkit.report.explore import (
-    NULL_LABEL,
-    Explorer,
-    events_table_html,
-    evidence_html,
-    filter_events,
-    slider_bounds,
-    swimlane_traces,
-    thin_for_plot,
-)
+from pmkit.report.explore import NULL_LABEL, Explorer
+from pmkit.report.explore_filters import filter_events, slider_bounds, thin_for_plot
+from pmkit.report.explore_html import events_table_html, evidence_html, swimlane_traces
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 T0 = dt.datetime(2025, 6, 15, 14, 0, tzinfo=dt.UTC)

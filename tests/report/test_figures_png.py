@@ -9,8 +9,8 @@ from pathlib import Path
 import plotly.graph_objects as go
 import pytest
 
+from pmkit.report.figures_png import browser_path
 from pmkit.report.kaleido_compat import keep_page_class
-from pmkit.report.render import browser_path
 
 pytestmark = pytest.mark.skipif(browser_path() is None, reason="no Chromium/Chrome on this machine for kaleido")
 

@@ -24,16 +24,9 @@ import pytest
 
 from pmkit.errors import PmkitError
 from pmkit.report import cli_render
-from pmkit.report.render import (
-    SEED_FILES,
-    RenderResult,
-    browser_path,
-    duplicate_ids,
-    export,
-    render,
-    templates_dir,
-    write_seed_files,
-)
+from pmkit.report.export import export, templates_dir
+from pmkit.report.figures_png import browser_path
+from pmkit.report.render import SEED_FILES, RenderResult, duplicate_ids, render, write_seed_files
 from pmkit.report.run import PLOTLY_MIME, normalize_figures, run
 
 ROOT = Path(__file__).resolve().parents[2]

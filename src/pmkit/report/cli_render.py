@@ -19,7 +19,7 @@ DEFAULT_OUT = "out"
 
 
 def _formats(value: str) -> tuple[str, ...]:
-    from pmkit.report.render import FORMATS
+    from pmkit.report.export import FORMATS
 
     items = tuple(dict.fromkeys(v.strip().lower() for v in value.split(",") if v.strip()))
     bad = [v for v in items if v not in FORMATS]

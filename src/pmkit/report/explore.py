@@ -1,9 +1,10 @@
-"""Interactive exploration of an incident's evidence: pure filters over the events frame, widgets on top.
+"""Interactive exploration of an incident's evidence: the widgets, on top of pure functions over the events.
 
-The filtering is plain polars (:func:`filter_events`), so what the widgets show can be
-reproduced in code: ``filter_events(incident.events, **explorer.filters())``. The widgets
-(:class:`Explorer`) only collect filter values and draw the result: a UTC time-window slider,
-source/service/level multi-selects, a text search, the matching count, the first rows as an
+The filtering is plain polars (:func:`pmkit.report.explore_filters.filter_events`), so what the
+widgets show can be reproduced in code: ``filter_events(incident.events, **explorer.filters())``;
+what they draw (the escaped HTML tables, the swimlane's traces) is :mod:`pmkit.report.explore_html`.
+The widgets (:class:`Explorer`) only collect filter values and draw the result: a UTC time-window
+slider, source/service/level multi-selects, a text search, the matching count, the first rows as an
 escaped HTML table, milestone buttons that show each milestone's evidence, and a plotly
 ``FigureWidget`` swimlane that follows the filters.
 
@@ -16,12 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import re
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from pmkit.report.explore_filters import MAX_POINTS, counts_by_source, filter_events, slider_bounds, thin_for_plot
+from pmkit.report.explore_html import MAX_ROWS, TS_FORMAT, events_table_html, evidence_html, swimlane_traces
 from pmkit.schema import LEVELS
 from pmkit.timeutil import as_utc
 
@@ -29,23 +31,14 @@ if TYPE_CHECKING:
     import ipywidgets as widgets
     import plotly.graph_objects as go
 
-    from pmkit.analysis.milestones import Milestone, Milestones
+    from pmkit.analysis.milestones import Milestones
     from pmkit.incident import Incident
     from pmkit.pipeline import Analysis
 
-MAX_ROWS = 200
-MAX_POINTS = 1500
-MAX_SLIDER_OPTIONS = 2000
 NULL_LABEL = "(none)"
-# slider resolutions (minutes): the finest that keeps the slider under MAX_SLIDER_OPTIONS positions
-SLIDER_STEPS = (1, 5, 10, 15, 30, 60, 120, 360, 720, 1440)
-# swimlane buckets for thinning logs: the finest that keeps the figure under max_points markers
-PLOT_BUCKETS = ("1m", "5m", "15m", "1h", "6h", "1d", "7d")
 # how much context the initial window shows around the milestones
 WINDOW_BEFORE = dt.timedelta(hours=1)
 WINDOW_AFTER = dt.timedelta(minutes=30)
-_LEVEL_RANK = {name: i for i, name in enumerate(LEVELS)}
-_TS_FORMAT = "%Y-%m-%d %H:%M:%S"
 # the range slider's readout is too narrow for two dated labels by default; scoped to the explorer
 _CSS = (
     "<style>.pmkit-explorer .widget-readout{min-width:19em;max-width:none;overflow:visible;text-align:left}"
@@ -54,236 +47,6 @@ _CSS = (
     ".pmkit-explorer .pmkit-events tr.pmkit-level-error td,.pmkit-explorer .pmkit-events tr.pmkit-level-critical td"
     "{color:#c0392b}</style>"
 )
-
-
-# ---------------------------------------------------------------------------------------------
-# pure functions over frames
-
-
-def _member(col: str, values: Collection[str | None]) -> pl.Expr:
-    """``col`` is one of ``values``; ``None`` among them matches nulls."""
-    named = [v for v in values if v is not None]
-    expr = pl.col(col).is_in(named).fill_null(False) if named else pl.lit(False)
-    if None in values:
-        expr = expr | pl.col(col).is_null()
-    return expr
-
-
-def filter_expr(
-    *,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
-    sources: Collection[str] | None = None,
-    services: Collection[str | None] | None = None,
-    levels: Collection[str | None] | None = None,
-    text: str | None = None,
-) -> pl.Expr:
-    """The predicate of :func:`filter_events` as one polars expression (see there for the rules)."""
-    expr = pl.lit(True)
-    if start is not None:
-        expr = expr & (pl.col("ts") >= as_utc(start))
-    if end is not None:
-        expr = expr & (pl.col("ts") < as_utc(end))
-    if sources is not None:
-        expr = expr & _member("source", sources)
-    if services is not None:
-        expr = expr & _member("service", services)
-    if levels is not None:
-        expr = expr & _member("level", levels)
-    if text:
-        needle = text.lower()
-        hit = pl.col("message").str.to_lowercase().str.contains(needle, literal=True).fill_null(False)
-        hit = hit | pl.col("attrs").str.to_lowercase().str.contains(needle, literal=True).fill_null(False)
-        expr = expr & hit
-    return expr
-
-
-def filter_events(
-    events: pl.DataFrame,
-    *,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
-    sources: Collection[str] | None = None,
-    services: Collection[str | None] | None = None,
-    levels: Collection[str | None] | None = None,
-    text: str | None = None,
-) -> pl.DataFrame:
-    """The events that pass every filter given, in their original order.
-
-    ``start`` is inclusive and ``end`` exclusive (naive datetimes are UTC). ``sources``,
-    ``services`` and ``levels`` keep rows whose value is in the collection; ``None`` in
-    ``services`` or ``levels`` keeps rows where that column is null. A filter left at
-    ``None`` keeps everything; an empty collection keeps nothing. ``text`` keeps rows whose
-    ``message`` or ``attrs`` contain it, case-insensitively and literally (no regex).
-    """
-    pred = filter_expr(start=start, end=end, sources=sources, services=services, levels=levels, text=text)
-    return events.lazy().filter(pred).collect()
-
-
-def slider_bounds(
-    lo: dt.datetime, hi: dt.datetime, *, max_options: int = MAX_SLIDER_OPTIONS
-) -> tuple[list[dt.datetime], int]:
-    """Window boundaries covering ``[lo, hi]`` on whole UTC minutes, and the step in minutes.
-
-    The step is the finest of :data:`SLIDER_STEPS` that keeps the count under ``max_options``;
-    the last boundary lies after ``hi``, so the full range ``[first, last)`` holds every event.
-    """
-    lo, hi = as_utc(lo), as_utc(hi)
-    lo_min = int(lo.timestamp() // 60)
-    hi_min = int(hi.timestamp() // 60)
-    step = SLIDER_STEPS[-1]
-    for candidate in SLIDER_STEPS:
-        if (hi_min // candidate - lo_min // candidate) + 2 <= max_options:
-            step = candidate
-            break
-    first, last = lo_min // step * step, (hi_min // step + 1) * step
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    return [epoch + dt.timedelta(minutes=m) for m in range(first, last + 1, step)], step
-
-
-def thin_for_plot(events: pl.DataFrame, *, max_points: int = MAX_POINTS) -> tuple[pl.DataFrame, str | None]:
-    """At most about ``max_points`` rows to draw, and the bucket used (``None``: nothing thinned).
-
-    Non-log events (alerts, pages, deploys, chat) are all kept while they fit in half the
-    budget; logs keep one row per source and time bucket, the most severe one, whose message
-    says how many lines it stands for. The bucket is the finest of :data:`PLOT_BUCKETS` that fits.
-    """
-    if events.height <= max_points:
-        return events, None
-    is_log = pl.col("kind") == "log"
-    others = events.filter(~is_log)
-    thin = events.filter(is_log)
-    if others.height > max_points // 2:
-        others, thin = others.clear(), events
-    budget = max(1, max_points - others.height)
-    lane = ["source", "kind"]
-    chosen = PLOT_BUCKETS[-1]
-    for every in PLOT_BUCKETS:
-        groups = thin.select(pl.struct(*lane, pl.col("ts").dt.truncate(every)).n_unique()).item()
-        if groups <= budget:
-            chosen = every
-            break
-    rank = pl.col("level").replace_strict(_LEVEL_RANK, default=-1, return_dtype=pl.Int8)
-    bucket = pl.col("ts").dt.truncate(chosen).alias("_bucket")
-    picked = (
-        thin.with_columns(bucket, rank.alias("_rank"))
-        .with_columns(pl.len().over([*lane, "_bucket"]).alias("_n"))
-        .sort([*lane, "_bucket", "_rank", "ts"], descending=[False, False, False, True, False])
-        .unique([*lane, "_bucket"], keep="first", maintain_order=True)
-        .with_columns(
-            pl.when(pl.col("_n") > 1)
-            .then(pl.format("{} lines in {}; most severe: {}", pl.col("_n"), pl.lit(chosen), pl.col("message")))
-            .otherwise(pl.col("message"))
-            .alias("message")
-        )
-        .drop("_bucket", "_rank", "_n")
-    )
-    return pl.concat([others, picked]).sort("ts", maintain_order=True), chosen
-
-
-def swimlane_traces(events: pl.DataFrame) -> list[dict[str, Any]]:
-    """Scatter traces for a swimlane (one lane per source, one trace per kind), styled as ``figures.swimlane``.
-
-    SVG ``scatter`` rather than WebGL: the explorer draws a few thousand markers at most and
-    then needs no WebGL context (headless browsers and many open figures run out of them).
-    """
-    from pmkit.report.figures import KIND_COLORS
-
-    traces = []
-    for kind, color in KIND_COLORS.items():
-        part = events.filter(pl.col("kind") == kind)
-        if part.height == 0:
-            continue
-        traces.append(
-            {
-                "type": "scatter",
-                "x": part.get_column("ts").to_list(),
-                "y": part.get_column("source").to_list(),
-                "mode": "markers",
-                "name": kind,
-                "marker": {
-                    "color": color,
-                    "size": 9 if kind != "log" else 6,
-                    "symbol": "line-ns-open" if kind == "log" else "circle",
-                },
-                "text": part.get_column("message").str.slice(0, 160).to_list(),
-                "hovertemplate": "%{x|%Y-%m-%d %H:%M:%S} UTC<br>%{text}<extra>%{y}</extra>",
-            }
-        )
-    return traces
-
-
-def _highlight(text: str, pattern: re.Pattern[str] | None) -> str:
-    """``text`` escaped for HTML, with the search matches wrapped in ``<mark>``."""
-    if pattern is None:
-        return html.escape(text)
-    out, pos = [], 0
-    for m in pattern.finditer(text):
-        out += [html.escape(text[pos : m.start()]), "<mark>", html.escape(m.group()), "</mark>"]
-        pos = m.end()
-    out.append(html.escape(text[pos:]))
-    return "".join(out)
-
-
-def events_table_html(events: pl.DataFrame, *, limit: int = MAX_ROWS, text: str | None = None, width: int = 300) -> str:
-    """The first ``limit`` events as an HTML table, every value escaped, ``text`` matches marked.
-
-    Messages longer than ``width`` characters are cut (the full text stays in the frame).
-    """
-    pattern = re.compile(re.escape(text), re.IGNORECASE) if text else None
-    head = ("time (UTC)", "source", "kind", "service", "level", "message", "origin")
-    rows = []
-    for r in events.head(limit).iter_rows(named=True):
-        msg = r["message"] if len(r["message"]) <= width else r["message"][:width] + "…"
-        level = r["level"] or ""
-        rows.append(
-            f'<tr class="pmkit-level-{html.escape(level)}">'
-            f"<td>{r['ts']:%Y-%m-%d %H:%M:%S}.{r['ts'].microsecond // 1000:03d}</td>"
-            f"<td>{html.escape(r['source'])}</td><td>{html.escape(r['kind'])}</td>"
-            f"<td>{html.escape(r['service'] or '')}</td><td>{html.escape(level)}</td>"
-            f"<td>{_highlight(msg, pattern)}</td><td>{html.escape(r['origin'])}</td></tr>"
-        )
-    if not rows:
-        return '<p class="pmkit-empty">No events match these filters.</p>'
-    return (
-        '<div style="max-height:420px;overflow:auto"><table class="pmkit-events" '
-        'style="font-size:12px;border-collapse:collapse"><thead><tr>'
-        + "".join(f'<th style="text-align:left;position:sticky;top:0;background:#fff">{h}</th>' for h in head)
-        + "</tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table></div>"
-    )
-
-
-def evidence_html(milestone: Milestone) -> str:
-    """A milestone's time, how it was found and its evidence row (origin, source, message...), escaped."""
-    when = "not found" if milestone.ts is None else f"{as_utc(milestone.ts):{_TS_FORMAT}} UTC"
-    how = milestone.method + (" (set in incident.yaml)" if milestone.overridden else "")
-    fields: list[tuple[str, Any]] = [("time", when), ("method", how)]
-    if milestone.overridden and milestone.inferred is not None:
-        fields.append(("inferred", f"{as_utc(milestone.inferred):{_TS_FORMAT}} UTC"))
-    ev = milestone.evidence
-    for key in ("origin", "source", "kind", "actor", "message", "method_detail"):
-        if ev.get(key) is not None:
-            fields.append((key.replace("_", " "), ev[key]))
-    for key, value in ev.items():
-        if key not in {"origin", "source", "kind", "actor", "message", "method_detail"} and value is not None:
-            fields.append((key.replace("_", " "), value))
-    if not ev:
-        fields.append(("evidence", "no evidence row (derived, or not found)"))
-    body = "".join(
-        f'<tr><th style="text-align:left;padding-right:1em">{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>'
-        for k, v in fields
-    )
-    return (
-        f'<div class="pmkit-evidence"><strong>{html.escape(milestone.name.replace("_", " "))}</strong>'
-        f"<table>{body}</table></div>"
-    )
-
-
-def counts_by_source(events: pl.DataFrame) -> pl.DataFrame:
-    """Events per source and kind (``source``, ``kind``, ``events``), sorted by source then kind."""
-    return events.group_by("source", "kind").agg(pl.len().alias("events")).sort("source", "kind")
 
 
 def _options(values: Iterable[str | None], order: Iterable[str] | None = None) -> list[tuple[str, str | None]]:
@@ -313,7 +76,7 @@ class Explorer:
     ``analysis`` (from :func:`pmkit.pipeline.analyze`) adds milestone buttons and lines and
     sets the initial window around the milestones; without it the window spans all events.
     ``filtered`` is the current selection as a polars frame, ``filters()`` the arguments of
-    :func:`filter_events` that produce it.
+    :func:`~pmkit.report.explore_filters.filter_events` that produce it.
     """
 
     def __init__(
@@ -463,7 +226,7 @@ class Explorer:
     # -- behaviour
 
     def filters(self) -> dict[str, Any]:
-        """The current widget values as keyword arguments of :func:`filter_events`."""
+        """The current widget values as keyword arguments of :func:`~pmkit.report.explore_filters.filter_events`."""
         start, end = self.window.value
         return {
             "start": start,
@@ -536,7 +299,7 @@ class Explorer:
         start, end = self.initial_window
         in_window = filter_events(ev, start=start, end=end)
         lines += [
-            f"events: {ev.height:,} from {as_utc(lo):{_TS_FORMAT}} to {as_utc(hi):{_TS_FORMAT}} UTC",
+            f"events: {ev.height:,} from {as_utc(lo):{TS_FORMAT}} to {as_utc(hi):{TS_FORMAT}} UTC",
             f"initial window: {_label(start)} to {_label(end)} UTC ({self.step}-minute steps), "
             f"{in_window.height:,} events",
             "",
@@ -549,7 +312,7 @@ class Explorer:
         if self.milestones is not None:
             lines += ["", "milestones (UTC):"]
             for m in self.milestones.items:
-                when = "not found" if m.ts is None else f"{as_utc(m.ts):{_TS_FORMAT}}"
+                when = "not found" if m.ts is None else f"{as_utc(m.ts):{TS_FORMAT}}"
                 how = m.method + (" (set in incident.yaml)" if m.overridden else "")
                 where = m.evidence.get("origin") or "derived from the SLI, no single row"
                 lines.append(f"  {m.name:<13} {when:<20} {how}")

@@ -16,43 +16,35 @@ Incidents run in ``jobs`` worker processes (one kernel each at a time). A failin
 not stop the others: its result carries the failing cell and the exception; the executed
 notebook is kept for it. The same inputs give the same bytes: nothing in a document depends on
 when, where or in which order it was rendered.
+
+This module runs incidents (one: :func:`render_one`, many in worker processes: :func:`render`)
+and writes the seed files; the export to HTML and Markdown is :mod:`pmkit.report.export`, the
+Markdown's PNG figures :mod:`pmkit.report.figures_png`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import importlib.util
 import os
-import shutil
 import sys
-import tempfile
-import threading
 import time
-import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pmkit.errors import PmkitError
 from pmkit.incident import incident_header
+from pmkit.report.export import FORMATS, export, prepare_in_background
 from pmkit.report.extras import require
-from pmkit.report.kaleido_compat import use_keep_page
+from pmkit.report.figures_png import warm_browser
 from pmkit.report.run import (
-    PLOTLY_MIME,
     RECORD_NAME,
     RenderError,
     default_notebook,
-    resource_dir,
     run,
     skip_slow_imports,
 )
 
-FORMATS = {"html": "postmortem.html", "md": "postmortem.md"}
-# The template writes this where plotly.js goes; it is swapped in after nbconvert's HTML clean-up
-# pass (BeautifulSoup), which would otherwise parse 4.8 MB of JavaScript per document.
-_PLOTLY_JS_MARK = "/* pmkit: plotly.js */"
 SEED_FILES = ("incident.md", "timeline.md", "postmortem.md", "action-items.md")
 
 
@@ -87,11 +79,6 @@ class RenderResult:
             return f"ok      {self.incident_id}: {main} ({self.seconds:.1f} s)"
         where = f" (executed notebook: {self.files['ipynb']})" if "ipynb" in self.files else ""
         return f"FAILED  {self.incident_id}: {self.error}{where}"
-
-
-def templates_dir() -> Path:
-    """The folder holding the ``pmkit-html`` and ``pmkit-md`` nbconvert templates."""
-    return resource_dir("templates")
 
 
 def seed_files(result: Any) -> dict[str, str]:
@@ -132,217 +119,6 @@ def write_seed_files(namespace: Mapping[str, Any], output_dir: str | Path) -> li
     return written
 
 
-@functools.cache
-def _plotly_js() -> str:
-    from plotly.offline import get_plotlyjs
-
-    return get_plotlyjs()
-
-
-@functools.cache
-def _exporter(fmt: str) -> Any:
-    """One configured nbconvert exporter per format and process (templates compile once)."""
-    from nbconvert import HTMLExporter, MarkdownExporter
-
-    common = {
-        "extra_template_basedirs": [str(templates_dir())],
-        "exclude_input": True,
-        "exclude_input_prompt": True,
-        "exclude_output_prompt": True,
-    }
-    if fmt == "html":
-        return HTMLExporter(template_name="pmkit-html", embed_images=True, **common)
-    if fmt == "md":
-        return MarkdownExporter(template_name="pmkit-md", **common)
-    raise PmkitError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
-
-
-def prepare_exporters(to: Sequence[str]) -> None:
-    """Build the exporters and compile their templates now (the first export would otherwise pay ~0.5-1 s)."""
-    for fmt in to:
-        _exporter(fmt).template  # noqa: B018 - the property loads and compiles the template
-    if "html" in to:
-        _plotly_js()
-
-
-def _prepare_quietly(to: Sequence[str]) -> None:
-    with contextlib.suppress(Exception):  # export() raises the same error where it is reported
-        prepare_exporters(to)
-
-
-def _tidy_markdown(text: str) -> str:
-    """No trailing spaces, at most one blank line in a row, one final newline."""
-    lines = [ln.rstrip() for ln in text.splitlines()]
-    out: list[str] = []
-    for ln in lines:
-        if ln or (out and out[-1]):
-            out.append(ln)
-    return "\n".join(out).strip("\n") + "\n"
-
-
-def browser_path() -> str | None:
-    """The Chrome/Chromium kaleido can drive for static figures: ``BROWSER_PATH``, else one on PATH; None if none."""
-    path = os.environ.get("BROWSER_PATH") or next(
-        (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
-    )
-    return path if path and Path(path).is_file() else None
-
-
-_KALEIDO_LOCK = threading.Lock()
-
-
-@functools.cache
-def _start_kaleido() -> None:
-    import atexit
-
-    import kaleido
-
-    use_keep_page()  # no page reload after every figure, where this kaleido allows it (kaleido_compat)
-    kaleido.start_sync_server(silence_warnings=True)
-    atexit.register(kaleido.stop_sync_server)
-
-
-def _kaleido_server() -> None:
-    """One browser per process for every figure of every incident (starting one costs ~2-3 s)."""
-    with _KALEIDO_LOCK:  # the warm-up thread and the figures' thread may both ask
-        _start_kaleido()
-
-
-def _figure_targets(nb: Any) -> list[tuple[Any, Any, str]]:
-    """The notebook's plotly figure outputs, each with its figure object and its PNG file name."""
-    import plotly.graph_objects as go
-
-    targets: list[tuple[Any, Any, str]] = []
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            fig = (
-                out.get("data", {}).get(PLOTLY_MIME)
-                if out.get("output_type") in ("display_data", "execute_result")
-                else None
-            )
-            if fig is not None:
-                targets.append((out, go.Figure(fig), f"figures/figure-{len(targets) + 1}.png"))
-    return targets
-
-
-def _draw_pngs(figures: Sequence[Any], paths: Sequence[Path]) -> bool:
-    """Draw figures to PNG files with kaleido's browser; False (nothing promised) when it cannot."""
-    import plotly.io as pio
-
-    try:
-        _kaleido_server()
-        with warnings.catch_warnings():  # "kopts ignored when using a server": we use the server on purpose
-            warnings.simplefilter("ignore", UserWarning)
-            pio.write_images(list(figures), list(paths), width=1000, height=450)
-    except Exception:  # a static image is a convenience: without it the Markdown names the figure
-        return False
-    return True
-
-
-def _can_draw_pngs() -> bool:
-    browser = browser_path()
-    if browser is None or importlib.util.find_spec("kaleido") is None:
-        return False
-    os.environ.setdefault("BROWSER_PATH", browser)
-    return True
-
-
-def warm_browser() -> threading.Thread | None:
-    """Start kaleido's browser in a thread (a first figure costs ~2 s of browser start-up): the caller
-    overlaps it with other work, e.g. the kernel running the notebook, and joins it before drawing."""
-    if not _can_draw_pngs() or _start_kaleido.cache_info().currsize:
-        return None
-    import kaleido  # noqa: F401 - imported here, not in the thread (imports are not thread-safe)
-    import plotly.graph_objects as go
-
-    blank = go.Figure()
-    tmp = Path(tempfile.mkdtemp(prefix="pmkit-warm-"))
-
-    def warm() -> None:
-        _draw_pngs([blank], [tmp / "warm.png"])
-        shutil.rmtree(tmp, ignore_errors=True)
-
-    thread = threading.Thread(target=warm, name="pmkit-browser-warm-up", daemon=True)
-    thread.start()
-    return thread
-
-
-def write_figure_pngs(nb: Any, output_dir: Path, *, meanwhile: Callable[[], Any] | None = None) -> int:
-    """PNG files of the notebook's plotly figures in ``output_dir/figures/``, for the Markdown export.
-
-    Each figure's output gets ``metadata.filenames["image/png"]`` so the ``pmkit-md`` template links
-    the image. Needs kaleido and a local Chrome/Chromium (kaleido cannot download one here); without
-    them nothing is written and the Markdown names each figure instead, pointing to the HTML version.
-    ``meanwhile`` runs in this thread while the browser draws (it must not change ``nb``).
-    Returns the number of images written.
-    """
-    targets = _figure_targets(nb) if _can_draw_pngs() else []
-    if not targets:
-        if meanwhile is not None:
-            meanwhile()
-        return 0
-    (output_dir / "figures").mkdir(parents=True, exist_ok=True)
-    drawn: list[bool] = []
-    thread = threading.Thread(
-        target=lambda: drawn.append(_draw_pngs([f for _, f, _ in targets], [output_dir / n for _, _, n in targets])),
-        name="pmkit-figures",
-        daemon=True,
-    )
-    thread.start()
-    try:
-        if meanwhile is not None:
-            meanwhile()
-    finally:
-        thread.join()
-    if not drawn or not drawn[0]:
-        return 0
-    for out, _, name in targets:
-        out.setdefault("metadata", {})["filenames"] = {"image/png": name}
-    return len(targets)
-
-
-def export(
-    record: str | Path, output_dir: str | Path, *, to: Sequence[str] = ("html", "md"), title: str = ""
-) -> dict[str, Path]:
-    """Export an executed notebook to ``postmortem.html`` / ``postmortem.md`` in ``output_dir``."""
-    import nbformat
-
-    from pmkit._version import __version__
-    from pmkit.report.run import normalize_figures
-
-    nb = nbformat.read(record, as_version=4)
-    figures = normalize_figures(nb)
-    out = Path(output_dir)
-    written: dict[str, Path] = {}
-
-    def write(fmt: str) -> None:
-        exporter = _exporter(fmt)
-        resources = {
-            "metadata": {"name": title or Path(record).stem, "path": str(out)},
-            "pmkit": {
-                "version": __version__,
-                "notebook": Path(record).name,
-                "plotly_js": _PLOTLY_JS_MARK if fmt == "html" and figures else "",
-            },
-        }
-        body, _ = exporter.from_notebook_node(nb, resources=resources)
-        if fmt == "md":
-            body = _tidy_markdown(body)
-        elif figures:
-            body = body.replace(_PLOTLY_JS_MARK, _plotly_js(), 1)
-        path = out / FORMATS[fmt]
-        path.write_text(body, encoding="utf-8", newline="\n")
-        written[fmt] = path
-
-    if "md" in to and figures:
-        # the HTML draws its figures itself: it is exported while the browser draws the Markdown's PNGs
-        write_figure_pngs(nb, out, meanwhile=(lambda: write("html")) if "html" in to else None)
-    for fmt in to:
-        if fmt not in written:
-            write(fmt)
-    return dict(sorted(written.items(), key=lambda kv: to.index(kv[0])))
-
-
 def render_one(
     incident_dir: str | Path,
     output_dir: str | Path,
@@ -368,10 +144,7 @@ def render_one(
     import papermill  # noqa: F401
     from jupyter_client import AsyncKernelManager  # noqa: F401
 
-    for fmt in to:
-        _exporter(fmt).environment  # noqa: B018 - jinja environment and filters, imported now
-    warm = threading.Thread(target=_prepare_quietly, args=(tuple(to),), daemon=True)
-    warm.start()
+    warm = prepare_in_background(to)
     browser = warm_browser() if "md" in to else None  # started once per process, while the kernel works
     try:
         record = run(inc, out, notebook=notebook, parameters=parameters)
@@ -502,17 +275,13 @@ def render(
 
 
 __all__ = [
-    "FORMATS",
     "RECORD_NAME",
     "SEED_FILES",
     "RenderResult",
     "duplicate_ids",
-    "export",
     "incident_header",
-    "prepare_exporters",
     "render",
     "render_one",
     "seed_files",
-    "templates_dir",
     "write_seed_files",
 ]
