@@ -51,7 +51,7 @@ def load_corpus(path: Path = CORPUS) -> list[dict[str, Any]]:
 def pmkit_redact(texts: list[str]) -> list[str]:
     import polars as pl
 
-    from pmkit.redact import redact_frame
+    from pmkit.redaction import redact_frame
 
     out = redact_frame(pl.DataFrame({"t": texts}, schema={"t": pl.String}), ["t"])
     return out.get_column("t").to_list()
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import polars as pl
 
-    from pmkit.redact import redact_frame
+    from pmkit.redaction import redact_frame
 
     logs = log_lines(args.lines, rows)
     frame = pl.DataFrame({"message": logs})

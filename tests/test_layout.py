@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 # Lowest first. A module belongs to the longest prefix listed here.
 LAYERS: list[tuple[str, ...]] = [
-    ("pmkit._version", "pmkit.errors", "pmkit.schema", "pmkit.timeutil", "pmkit.vocab", "pmkit.redact"),
+    ("pmkit._version", "pmkit.errors", "pmkit.schema", "pmkit.timeutil", "pmkit.vocab", "pmkit.redaction"),
     ("pmkit.spec",),
     ("pmkit.sources",),
     ("pmkit.cache",),
@@ -161,3 +161,23 @@ def test_the_rule_catches_an_upward_import(tmp_path: Path) -> None:
     f.write_text("from pmkit.pipeline import analyze\n")
     deps = imports_of(f, "pmkit.spec")
     assert deps == {"pmkit.pipeline"} and layer_of("pmkit.pipeline") > layer_of("pmkit.spec")
+
+
+def test_the_face_shadows_no_module() -> None:
+    """``pm.analyze`` is a function, so no module may be called ``pmkit.analyze`` (nor any other public name)."""
+    import importlib.util
+
+    import pmkit
+
+    clash = [name for name in pmkit.__all__ if importlib.util.find_spec(f"pmkit.{name}") is not None]
+    assert not clash, f"public names that hide a module of the same name: {clash}"
+
+
+def test_import_pmkit_loads_nothing_heavy() -> None:
+    """``import pmkit`` (and so ``pmkit --help``) imports neither polars nor the analyses: names load on first use."""
+    import subprocess
+    import sys
+
+    code = "import sys, pmkit; print(sorted(m for m in ('polars', 'pmkit.pipeline', 'plotly', 'papermill') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -1,4 +1,4 @@
-"""Redaction of secrets and personal data (pmkit.redact): each rule, a corpus, properties.
+"""Redaction of secrets and personal data (pmkit.redaction): each rule, a corpus, properties.
 
 Secret values are built at run time from seeded random characters (``_tok``), so this file holds
 no literal credential for a secret scanner to trip on, and each run uses the same values.
@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sourcetest import scaled
 
-from pmkit.redact import EMAIL, IP, PHONE, REDACTED, redact, redact_frame
-from pmkit.report import redact as R
+from pmkit import redaction as R
+from pmkit.redaction import EMAIL, IP, PHONE, REDACTED, redact, redact_frame
 
 ALNUM = string.ascii_letters + string.digits
 B64 = ALNUM + "+/"

@@ -42,7 +42,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "check": ("pmkit.analysis.gates", "check"),
     "Analysis": ("pmkit.pipeline", "Analysis"),
     "analyze": ("pmkit.pipeline", "analyze"),
-    "redact": ("pmkit.redact", "redact"),
+    "redact": ("pmkit.redaction", "redact"),
     "RenderResult": ("pmkit.report.render", "RenderResult"),
     "render": ("pmkit.report.render", "render"),
     "run": ("pmkit.report.run", "run"),
@@ -56,7 +56,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name come
     from pmkit.analysis.whys import FiveWhys
     from pmkit.incident import Incident, load_spec
     from pmkit.pipeline import Analysis, analyze
-    from pmkit.redact import redact
+    from pmkit.redaction import redact
     from pmkit.report.render import RenderResult, render
     from pmkit.report.run import run
     from pmkit.schema import EVENTS_SCHEMA, REJECTS_SCHEMA, SERIES_SCHEMA

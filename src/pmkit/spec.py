@@ -53,7 +53,7 @@ def parse_duration(text: str) -> dt.timedelta:
 class Redaction(_Strict):
     """What is redacted where evidence enters pmkit (every source's events, rejects and series labels).
 
-    The rules are :mod:`pmkit.redact`'s (``pmkit.redact.RULE_NAMES`` lists their names); the load
+    The rules are :mod:`pmkit.redaction`'s (``pmkit.redaction.RULE_NAMES`` lists their names); the load
     report says how many values each rule redacted, per source.
     """
 
@@ -65,13 +65,13 @@ class Redaction(_Strict):
 
     @model_validator(mode="after")
     def _rules_exist(self) -> Redaction:
-        from pmkit.redact import Rules  # pmkit.redact sits below the spec (shared vocabulary)
+        from pmkit.redaction import Rules  # pmkit.redaction sits below the spec (shared vocabulary)
 
         Rules.from_mapping(self.rules_mapping())  # unknown rule names and bad patterns are errors here
         return self
 
     def rules_mapping(self) -> dict[str, Any]:
-        """The mapping :meth:`pmkit.redact.Rules.from_mapping` reads."""
+        """The mapping :meth:`pmkit.redaction.Rules.from_mapping` reads."""
         return {"disable": list(self.disable), "extra": list(self.extra), "allow": list(self.allow), "ips": self.ips}
 
 

@@ -5,7 +5,7 @@ The templates are the seeds': the internal update follows the stakeholder update
 happened, what we did, what we're doing now, impact) with the incident, severity and ETA lines of
 seeds/000's internal status update; the status page update and the resolution announcement follow
 seeds/000's external templates in seeds/003's customer wording. Every draft is Markdown, a draft
-for a person to check and post, and passes through :func:`pmkit.redact.redact`.
+for a person to check and post, and passes through :func:`pmkit.redaction.redact`.
 
 This module writes the three drafts; what they state at a moment and how figures are written is
 :mod:`pmkit.report.comms_facts`, the customer-facing rule (no internal names) is
@@ -38,7 +38,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pmkit.redact import redact
+from pmkit.redaction import redact
 from pmkit.report.comms_facts import (
     Moment,
     default_at,

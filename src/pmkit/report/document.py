@@ -3,7 +3,7 @@
 Facts come from the analysis; prose comes from ``narrative:`` in incident.yaml. What the author
 has not written yet shows as a marked TODO (``> **TODO** ...``), never as invented text.
 Untrusted text (chat, logs, deploy descriptions) is escaped so it cannot inject HTML or break a
-table, and secrets and personal data are redacted (:mod:`pmkit.redact`).
+table, and secrets and personal data are redacted (:mod:`pmkit.redaction`).
 
 The same sections feed the notebook (``notebooks/postmortem.ipynb``), the Markdown export and
 the seed 000 file set (``incident.md``, ``timeline.md``, ``postmortem.md``, ``action-items.md``).
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from pmkit.analysis.whys import CHECK_QUESTION, TODO, FiveWhys
-from pmkit.redact import redact, redact_frame
+from pmkit.redaction import redact, redact_frame
 from pmkit.report.present import esc, table
 from pmkit.timeutil import fmt_duration, fmt_utc
 

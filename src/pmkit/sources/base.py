@@ -47,7 +47,7 @@ class LoadRequest:
     allow_outside: bool = False
     key: str = ""
     # redaction where evidence enters: None = the default rules; a mapping = incident.yaml's `redaction:`
-    # (disable, extra, allow, ips; pmkit.redact.Rules.from_mapping); False = none (pmkit load --no-redact)
+    # (disable, extra, allow, ips; pmkit.redaction.Rules.from_mapping); False = none (pmkit load --no-redact)
     redaction: dict[str, Any] | bool | None = None
 
     @property
@@ -254,7 +254,7 @@ def _redact(
     the load cache) can carry them, whatever path it takes. Returns the note of what was redacted."""
     if setting is False:
         return frame, rejects, ("redaction off for this load (--no-redact): secrets in the evidence are kept",)
-    from pmkit.redact import Rules, redact_counts
+    from pmkit.redaction import Rules, redact_counts
 
     rules = Rules.from_mapping(setting if isinstance(setting, dict) else None)
     frame, counts = redact_counts(frame, list(_REDACTED_COLUMNS[table]), rules)
