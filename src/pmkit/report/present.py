@@ -132,7 +132,13 @@ def _plain(tokens: list[dict[str, Any]]) -> str:
 
 
 def _emit(tokens: list[dict[str, Any]], *, table: bool, in_link: bool = False) -> str:
-    out = []
+    out: list[str] = []
+
+    def link(text: str, url: str) -> str:
+        if out and out[-1].endswith("!"):  # "!" then a link would read as an image
+            out[-1] = out[-1][:-1] + "\\!"
+        return f"[{text}]({_dest(url)})"
+
     for t in tokens:
         kind = t.get("type")
         children = t.get("children") or []
@@ -144,7 +150,9 @@ def _emit(tokens: list[dict[str, Any]], *, table: bool, in_link: bool = False) -
             out.append(f"{mark}{inner}{mark}" if inner.strip() else inner)
         elif kind == "codespan":
             raw = " ".join(t["raw"].split())
-            raw = raw.replace("|", "\\|") if table else raw  # GFM: a pipe in a cell's code span is escaped
+            if table and "|" in raw:  # renderers disagree on a pipe in a cell's code span: plain text then
+                out.append(_md_text(raw, backtick="&#96;"))
+                continue
             fence = "`" * (max((len(r) for r in re.findall(r"`+", raw)), default=0) + 1)
             pad = " " if raw.startswith("`") or raw.endswith("`") else ""
             out.append(f"{fence}{pad}{raw}{pad}{fence}" if raw.strip() else "")
@@ -154,14 +162,14 @@ def _emit(tokens: list[dict[str, Any]], *, table: bool, in_link: bool = False) -
             if url is None or in_link:
                 out.append(inner)
             else:
-                out.append(f"[{inner or _md_text(url)}]({_dest(url)})")
+                out.append(link(inner or _md_text(url), url))
         elif kind == "image":
             alt = _md_text(_plain(children), backtick="&#96;") or "image"
             url = allowed_url(t.get("attrs", {}).get("url"))
             if url is None or in_link or url.startswith("#"):
                 out.append(alt)
             else:
-                out.append(f"[{alt}]({_dest(url)})")  # a link to the image: the document fetches nothing
+                out.append(link(alt, url))  # a link to the image: the document fetches nothing
         elif kind in ("softbreak", "linebreak"):
             out.append(" ")
         elif children:
