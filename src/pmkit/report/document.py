@@ -2,8 +2,12 @@
 
 Facts come from the analysis; prose comes from ``narrative:`` in incident.yaml. What the author
 has not written yet shows as a marked TODO (``> **TODO** ...``), never as invented text.
-Untrusted text (chat, logs, deploy descriptions) is escaped so it cannot inject HTML or break a
-table, and secrets and personal data are redacted (:mod:`pmkit.redaction`).
+Evidence (chat, logs, alerts, deploy fields, names) is data, never markup: it goes through
+:func:`~pmkit.report.present.esc` (or :func:`~pmkit.report.present.code`), so it cannot make a
+link, an image, HTML or a table cell. What the author wrote in incident.yaml (title, narrative,
+action items, 5 Whys) is Markdown and goes through :func:`~pmkit.report.present.author_md`, which
+keeps its emphasis, code and http/https/mailto links and drops the rest. Secrets and personal data
+are redacted where evidence enters (:mod:`pmkit.redaction`); the document redacts again (idempotent).
 
 The same sections feed the notebook (``notebooks/postmortem.ipynb``), the Markdown export and
 the seed 000 file set (``incident.md``, ``timeline.md``, ``postmortem.md``, ``action-items.md``).
@@ -23,7 +27,7 @@ import polars as pl
 
 from pmkit.analysis.whys import CHECK_QUESTION, TODO, FiveWhys
 from pmkit.redaction import redact, redact_frame
-from pmkit.report.present import esc, table
+from pmkit.report.present import author_md, code, esc, table
 from pmkit.timeutil import fmt_duration, fmt_utc
 
 if TYPE_CHECKING:
@@ -66,7 +70,7 @@ def _pct(v: float | None, digits: int = 1) -> str:
 def _bullets(items: list[str], missing: str) -> str:
     if not items:
         return todo(missing)
-    return "\n".join(f"- {esc(i, 2000)}" for i in items)
+    return "\n".join(f"- {author_md(i, 2000)}" for i in items)
 
 
 @dataclass(frozen=True)
@@ -113,13 +117,13 @@ class Document:
 
 def _title(a: Analysis) -> str:
     spec = a.incident.spec
-    return f"# Postmortem: {esc(spec.id)} — {esc(spec.title) or 'untitled incident'}"
+    return f"# Postmortem: {esc(spec.id)} — {author_md(spec.title, 300) or 'untitled incident'}"
 
 
 def _summary(a: Analysis) -> str:
     text = a.incident.spec.narrative.summary
     body = (
-        esc(text, 5000)
+        author_md(text, 5000)
         if text
         else todo(
             "write the executive summary (2-3 sentences: what happened, impact, resolution) under `narrative.summary`."
@@ -163,16 +167,16 @@ def _impact(a: Analysis) -> str:
         if imp.affected_tenants:
             lines.append(f"- Tenants affected: {imp.affected_tenants:,}")
         if imp.affected_endpoints:
-            lines.append("- Endpoints failing: " + ", ".join(f"`{esc(e, 80)}`" for e in imp.affected_endpoints[:5]))
+            lines.append("- Endpoints failing: " + ", ".join(code(e, 80) for e in imp.affected_endpoints[:5]))
         if before and during and during[0].get("p95_ms") is not None:
             lines.append(f"- Latency p95: {before[0]['p95_ms']:,.0f} ms before, {during[0]['p95_ms']:,.0f} ms during")
         if spec.facts.revenue_impact:
-            lines.append(f"- Revenue: {esc(spec.facts.revenue_impact)}")
+            lines.append(f"- Revenue: {author_md(spec.facts.revenue_impact, 300)}")
         lines.append(f"- Evidence: {esc(a.sli.basis)}; {esc(imp.basis)}")
         parts.append("\n".join(lines))
     parts.append("### Customer impact")
     parts.append(
-        esc(spec.narrative.customer_impact, 5000)
+        author_md(spec.narrative.customer_impact, 5000)
         if spec.narrative.customer_impact
         else todo("describe what customers experienced under `narrative.customer_impact`.")
     )
@@ -274,15 +278,17 @@ def _root_cause(a: Analysis) -> str:
     n = a.incident.spec.narrative
     parts = ["## Root cause"]
     parts.append(
-        esc(n.root_cause, 5000)
+        author_md(n.root_cause, 5000)
         if n.root_cause
         else todo("write the root cause under `narrative.root_cause` (systems and processes, no person named).")
     )
     if n.trigger:
-        parts.append(f"**Trigger:** {esc(n.trigger, 2000)}")
+        parts.append(f"**Trigger:** {author_md(n.trigger, 2000)}")
     if n.resolution:
-        parts.append(f"**Resolution:** {esc(n.resolution, 2000)}")
-    parts.append(whys_markdown(a.whys, heading="### 5 Whys", text=lambda s: esc(s, 2000)))
+        parts.append(f"**Resolution:** {author_md(n.resolution, 2000)}")
+    parts.append(
+        whys_markdown(a.whys, heading="### 5 Whys", text=lambda s: esc(s, 2000), prose=lambda s: author_md(s, 2000))
+    )
     return "\n\n".join(parts)
 
 
@@ -298,20 +304,25 @@ def whys_markdown(
     checks: bool = True,
     category: bool = True,
     text: Callable[[str], str] = str,
+    prose: Callable[[str], str] | None = None,
 ) -> str:
     """A 5 Whys chain as Markdown in the form of seeds/004's "5 Whys Analysis"; TODO marks what is left to write.
 
     Each level is a numbered bold question and an ``→`` answer; the check and the evidence
     hints follow as nested bullets (``checks=False``, ``hints=False`` leave them out).
-    ``text`` is applied to every question, answer and hint: a document passes its escaping
-    (hints quote log templates such as ``Get <STR>:``, which HTML would take for a tag).
+    ``text`` is applied to every evidence hint and to a question pmkit wrote from the evidence
+    (a document passes its escaping: hints quote log templates such as ``Get <STR>:``, which HTML
+    would take for a tag); ``prose`` (default: ``text``) to what the author wrote, the questions
+    and answers (a document passes its author-Markdown rewrite).
     :meth:`pmkit.analysis.whys.FiveWhys.to_markdown` is this function.
     """
     last = whys.last_answered
+    prose = prose or text
     parts = [heading] if heading else []
     for lv in whys.levels:
-        q = text(lv.question) if lv.question else f"{TODO}: ask why the answer above happened"
-        lines = [f"{lv.number}. **{q}**", f"   → {_indent(text(lv.answer)) if lv.answer else TODO}"]
+        ask = text if lv.prefilled else prose
+        q = ask(lv.question) if lv.question else f"{TODO}: ask why the answer above happened"
+        lines = [f"{lv.number}. **{q}**", f"   → {_indent(prose(lv.answer)) if lv.answer else TODO}"]
         if checks:
             lines.append(f"   - _{CHECK_QUESTION}_ {lv.check_text(last is lv)}")
         if hints:
@@ -453,13 +464,13 @@ def _incident_md(a: Analysis) -> str:
             *(f"- **{esc(k.replace('_', ' ').title())}**: {esc(v)}" for k, v in spec.roles.items()),
             "",
             "## Description",
-            esc(spec.title) or todo("title"),
+            author_md(spec.title, 300) or todo("title"),
             "",
             "## Impact",
             f"- Users Affected: {_num(imp.affected_users)}",
             f"- Requests Failed: {_num(imp.failed_requests)}",
             f"- Services Down: {esc(', '.join(spec.services)) or 'unknown'}",
-            f"- Revenue Impact: {esc(spec.facts.revenue_impact) if spec.facts.revenue_impact else 'unknown'}",
+            f"- Revenue Impact: {author_md(spec.facts.revenue_impact, 300) if spec.facts.revenue_impact else 'unknown'}",
             "",
             "## Timeline",
             "See timeline.md",
@@ -474,7 +485,7 @@ def _incident_md(a: Analysis) -> str:
 def _action_items_md(a: Analysis) -> str:
     items = a.incident.spec.action_items
     checks = "\n".join(
-        f"- [{'x' if x.status.lower() in ('done', 'closed', 'complete', 'completed') else ' '}] {esc(x.action, 500)} "
+        f"- [{'x' if x.status.lower() in ('done', 'closed', 'complete', 'completed') else ' '}] {author_md(x.action, 500)} "
         f"({esc(x.owner) or 'owner TODO'}, due {x.due.isoformat() if x.due else 'TODO'})"
         for x in items
     )

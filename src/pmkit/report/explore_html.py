@@ -29,6 +29,7 @@ def swimlane_traces(events: pl.DataFrame) -> list[dict[str, Any]]:
     then needs no WebGL context (headless browsers and many open figures run out of them).
     """
     from pmkit.report.figures import KIND_COLORS
+    from pmkit.report.present import plotly_text
 
     traces = []
     for kind, color in KIND_COLORS.items():
@@ -39,7 +40,7 @@ def swimlane_traces(events: pl.DataFrame) -> list[dict[str, Any]]:
             {
                 "type": "scatter",
                 "x": part.get_column("ts").to_list(),
-                "y": part.get_column("source").to_list(),
+                "y": [plotly_text(v) for v in part.get_column("source").to_list()],
                 "mode": "markers",
                 "name": kind,
                 "marker": {
@@ -47,7 +48,7 @@ def swimlane_traces(events: pl.DataFrame) -> list[dict[str, Any]]:
                     "size": 9 if kind != "log" else 6,
                     "symbol": "line-ns-open" if kind == "log" else "circle",
                 },
-                "text": part.get_column("message").str.slice(0, 160).to_list(),
+                "text": [plotly_text(v) for v in part.get_column("message").str.slice(0, 160).to_list()],
                 "hovertemplate": "%{x|%Y-%m-%d %H:%M:%S} UTC<br>%{text}<extra>%{y}</extra>",
             }
         )

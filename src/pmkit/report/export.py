@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import secrets
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,7 +42,7 @@ def _plotly_js() -> str:
 @functools.cache
 def _exporter(fmt: str) -> Any:
     """One configured nbconvert exporter per format and process (templates compile once)."""
-    from nbconvert import HTMLExporter, MarkdownExporter
+    from nbconvert import MarkdownExporter
 
     common = {
         "extra_template_basedirs": [str(templates_dir())],
@@ -50,9 +51,13 @@ def _exporter(fmt: str) -> Any:
         "exclude_output_prompt": True,
     }
     if fmt == "html":
-        return HTMLExporter(template_name="pmkit-html", embed_images=True, **common)
+        from pmkit.report.sanitize import html_exporter_class
+
+        return html_exporter_class()(template_name="pmkit-html", embed_images=True, **common)
     if fmt == "md":
-        return MarkdownExporter(template_name="pmkit-md", **common)
+        from pmkit.report.present import esc
+
+        return MarkdownExporter(template_name="pmkit-md", filters={"pmkit_esc": esc}, **common)
     raise PmkitError(f"unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
@@ -94,20 +99,26 @@ def export(
     written: dict[str, Path] = {}
 
     def write(fmt: str) -> None:
+        from pmkit.report.sanitize import clean_document
+
         exporter = _exporter(fmt)
+        trusted = secrets.token_hex(16)  # marks where the template's own scripts start; never in the output
         resources = {
             "metadata": {"name": title or Path(record).stem, "path": str(out)},
             "pmkit": {
                 "version": __version__,
                 "notebook": Path(record).name,
                 "plotly_js": _PLOTLY_JS_MARK if fmt == "html" and figures else "",
+                "trusted": trusted,
             },
         }
         body, _ = exporter.from_notebook_node(nb, resources=resources)
         if fmt == "md":
             body = _tidy_markdown(body)
-        elif figures:
-            body = body.replace(_PLOTLY_JS_MARK, _plotly_js(), 1)
+        else:
+            body = clean_document(body, trusted=trusted)
+            if figures:
+                body = body.replace(_PLOTLY_JS_MARK, _plotly_js(), 1)
         path = out / FORMATS[fmt]
         path.write_text(body, encoding="utf-8", newline="\n")
         written[fmt] = path

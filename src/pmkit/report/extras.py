@@ -25,6 +25,7 @@ RENDER_MODULES = {
     "zmq": "pyzmq",
     "traitlets": "traitlets",
     "tqdm": "tqdm",
+    "nh3": "nh3",
     "plotly": "plotly",
 }
 

@@ -2,6 +2,11 @@
 
 Every function takes frames (or analysis results) and returns a ``plotly.graph_objects.Figure``;
 nothing is shown or written here. Times are UTC on every axis.
+
+Plotly reads a subset of HTML in its text (``<br>``, ``<a href>``, ``<span style>``, ``<b>``,
+``<i>``, ``<sub>``, ``<sup>``): every text that comes from the evidence or the spec (hover text,
+lane and trace names, annotations, titles) goes through :func:`pmkit.report.present.plotly_text`,
+which plotly shows as the characters they are.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import polars as pl
 
 from pmkit.analysis.milestones import Milestones
 from pmkit.analysis.slo import SloResult
+from pmkit.report.present import plotly_text
 
 if TYPE_CHECKING:
     from pmkit.pipeline import Analysis
@@ -101,7 +107,7 @@ def swimlane(timeline: pl.DataFrame, milestones: Milestones | None = None, *, ke
         fig.add_trace(
             go.Scattergl(
                 x=part["ts"].to_list(),
-                y=part["source"].to_list(),
+                y=[plotly_text(s) for s in part["source"].to_list()],
                 mode="markers",
                 name=kind,
                 marker={
@@ -109,7 +115,7 @@ def swimlane(timeline: pl.DataFrame, milestones: Milestones | None = None, *, ke
                     "size": 9 if kind != "log" else 6,
                     "symbol": "line-ns-open" if kind == "log" else "circle",
                 },
-                text=[m[:160] for m in part["message"].to_list()],
+                text=[plotly_text(m[:160]) for m in part["message"].to_list()],
                 hovertemplate="%{x|%H:%M:%S} UTC<br>%{text}<extra>%{y}</extra>",
             )
         )
@@ -184,7 +190,7 @@ def error_ratio(
                         "y": 0,
                         "xref": "x",
                         "yref": "paper",
-                        "text": str(r.get("label") or "deploy")[:30],
+                        "text": plotly_text(str(r.get("label") or "deploy")[:30]),
                         "showarrow": False,
                         "textangle": -90,
                         "xanchor": "left",
@@ -262,7 +268,7 @@ def slo_burn(result: SloResult, *, window: tuple[dt.datetime, dt.datetime] | Non
                     line_width=1,
                     row=2,
                     col=1,
-                    annotation_text=f"{r['alert']}: {r['factor']:g}x",
+                    annotation_text=plotly_text(f"{r['alert']}: {r['factor']:g}x"),
                     annotation_font_size=9,
                 )
             if r["fired_at"] is not None:
@@ -284,7 +290,9 @@ def slo_burn(result: SloResult, *, window: tuple[dt.datetime, dt.datetime] | Non
     # log axis from 0.1x to above the peak (zeros would stretch it to nothing)
     fig.update_yaxes(type="log", range=[-1, math.log10(peak * 2)], row=2, col=1, title="x budget rate")
     fig.update_yaxes(tickformat=".0%", row=1, col=1)
-    fig.update_layout(title=f"SLO {result.name}: {result.objective}% over {result.period}", height=560, **_LAYOUT)
+    fig.update_layout(
+        title=plotly_text(f"SLO {result.name}: {result.objective}% over {result.period}"), height=560, **_LAYOUT
+    )
     return fig
 
 
@@ -294,7 +302,7 @@ def signatures_over_time(events: pl.DataFrame, template_ids: pl.Series, top: pl.
     ev = events.with_columns(template_ids.alias("_tpl")).filter(pl.col("_tpl").is_not_null())
     for tpl in top.head(n).get_column("template").to_list():
         per = ev.filter(pl.col("_tpl") == tpl).group_by_dynamic("ts", every="1m").agg(pl.len().alias("n"))
-        fig.add_trace(go.Bar(x=per["ts"].to_list(), y=per["n"].to_list(), name=tpl[:60]))
+        fig.add_trace(go.Bar(x=per["ts"].to_list(), y=per["n"].to_list(), name=plotly_text(tpl[:60])))
     fig.update_layout(barmode="stack", title="Log signatures per minute (UTC)", height=360, **_LAYOUT)
     return fig
 

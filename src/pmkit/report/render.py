@@ -5,6 +5,8 @@ for each incident, ``OUTDIR/<incident id>/``:
 
 - ``postmortem.html``: self-contained (plotly.js embedded once, nothing fetched from the network),
   code and parameters hidden, styled for screen and print (template ``templates/pmkit-html``);
+  the HTML of every Markdown output is cleaned by an allowlist and the page by a last pass
+  (:mod:`pmkit.report.sanitize`), so no link, image, script or handler in the evidence survives;
 - ``postmortem.md``: the same document in Markdown (template ``templates/pmkit-md``); its figures
   are PNG files in ``figures/`` drawn by kaleido with the local Chromium (where there is none, a
   line names the figure and points to the interactive HTML);
