@@ -133,6 +133,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         redaction=False if args.no_redact else None,
     )
     res = run(req)
+    if args.no_redact:
+        print("note: redaction off for this load (--no-redact): secrets in the evidence are kept")
     print(
         f"{res.inputs:,} {res.unit} read: parsed {res.parsed:,}, rejected {res.rejected:,}; {res.frame.height:,} rows"
     )

@@ -318,6 +318,8 @@ _PLACEHOLDER = (
 _SCHEMES = r"(?i:bearer|basic|token|digest)"
 # a sentence after a key is a log message, not a value: "botocore.credentials: Found credentials in ..."
 _PROSE = r"[A-Z][a-z]+(?:[ \t]+[a-z]+){2,}"
+# an object's printed form after a key is not a value: "token=Token{a64f992 ...}" (Android), "secret=SecretRef(...)"
+_TYPE_VALUE = r"[A-Z][A-Za-z0-9_$]*(?:\.[A-Za-z0-9_$]+)*[{(\[]"
 
 _PROVIDER_RULES: tuple[Rule, ...] = (
     Rule("private-key-block", f"(?s){_PEM_LABEL}.*?{_PEM_END}", group="private-key"),
@@ -429,7 +431,7 @@ def _mark_rules(secret: bool, session: bool) -> tuple[Rule, ...]:
     keep = Rule(
         "mark-kept-value",
         rf"(?P<p>{'|'.join(prefixes)})(?P<v>(?:(?:{_SCHEMES}[ \t]+)?(?:\\?[\"'`])?(?:{_PLACEHOLDER})(?:\\?[\"'`])?"
-        rf"|{_PROSE})(?:[^A-Za-z0-9_]|$))",
+        rf"|{_PROSE})(?:[^A-Za-z0-9_]|$)|{_TYPE_VALUE})",
         "${p}" + _KEEP + "${v}",
         counted=False,
     )

@@ -286,7 +286,7 @@ def slo_burn(result: SloResult, *, window: tuple[dt.datetime, dt.datetime] | Non
     peak = 1.0
     for col in ("burn_5m", "burn_1h", "burn_30m", "burn_6h"):
         if col in burn.columns and burn.height:
-            peak = max(peak, float(burn.get_column(col).max() or 0.0))
+            peak = max(peak, float(burn.select(pl.col(col).max()).item() or 0.0))
     # log axis from 0.1x to above the peak (zeros would stretch it to nothing)
     fig.update_yaxes(type="log", range=[-1, math.log10(peak * 2)], row=2, col=1, title="x budget rate")
     fig.update_yaxes(tickformat=".0%", row=1, col=1)
@@ -351,9 +351,10 @@ def incident_figures(analysis: Analysis) -> dict[str, go.Figure]:
             latency=latency_per_minute(a),
             milestones=ms,
         )
-    for r in a.slos:
-        if r.burn.height:
-            figs[f"slo_{r.name}"] = slo_burn(r, window=window if ms.impact_start and ms.mitigated else None)
+    slo_window = (ms.impact_start, ms.mitigated) if ms.impact_start and ms.mitigated else None
+    for slo in a.slos:
+        if slo.burn.height:
+            figs[f"slo_{slo.name}"] = slo_burn(slo, window=slo_window)
     figs["swimlane"] = swimlane(a.timeline.frame, ms)
     if a.signatures.height and ms.impact_start is not None:
         from pmkit.analysis.signatures import template_of

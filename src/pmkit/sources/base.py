@@ -253,7 +253,7 @@ def _redact(
     document, figures' hover text, the notebook, rejects files, ``pmkit analyze --json``, comms drafts,
     the load cache) can carry them, whatever path it takes. Returns the note of what was redacted."""
     if setting is False:
-        return frame, rejects, ("redaction off for this load (--no-redact): secrets in the evidence are kept",)
+        return frame, rejects, ()
     from pmkit.redaction import Rules, redact_counts
 
     rules = Rules.from_mapping(setting if isinstance(setting, dict) else None)
