@@ -74,6 +74,26 @@ def test_slo_budget_and_consumption(case: tuple[Analysis, dict]) -> None:
     assert slo.time_slice["bad_minutes"] == want["bad_minutes_in_impact"]
 
 
+def test_burn_rate_replay_judges_only_covered_windows(case: tuple[Analysis, dict]) -> None:
+    """The evidence spans expected.yaml's window: the 1 h alert can first be judged 59 minutes in (and fires then,
+    the impact having started), the 6 h and 3 d alerts never; the first page is the PagerDuty trigger right after
+    the first alert."""
+    result, expected = case
+    (slo,) = result.slos
+    start, end = ts(expected["window"]["start"]), ts(expected["window"]["end"])
+    assert slo.evidence_start == start
+    rows = {r["alert"]: r for r in slo.alerts.iter_rows(named=True)}
+    fast = rows["2% in 1h"]
+    assert fast["covered_from"] == fast["fired_at"] == start + dt.timedelta(minutes=59) and fast["at_the_latest"]
+    assert fast["uncovered_at"] is not None and fast["uncovered_at"] < fast["covered_from"]
+    for name in ("5% in 6h", "10% in 3d"):
+        assert rows[name]["fired_at"] is None and rows[name]["covered_from"] is None
+        assert rows[name]["history"] == end - start
+    detected = ts(expected["milestones"]["detected"])
+    assert slo.first_page is not None and dt.timedelta(0) <= slo.first_page - detected <= dt.timedelta(seconds=15)
+    assert slo.first_alert == result.milestones.detected
+
+
 def test_severity_as_expected(case: tuple[Analysis, dict]) -> None:
     result, expected = case
     assert result.severity.final == expected["severity"]["declared"]

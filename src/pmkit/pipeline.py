@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from pmkit.analysis import changes, comms, gates, impact, severity, signatures, slo
-from pmkit.analysis.milestones import Milestones, find_milestones, first_firing
+from pmkit.analysis.milestones import Milestones, find_milestones, first_firing, first_notice
 from pmkit.analysis.mttx import mttx, mttx_seconds
 from pmkit.analysis.sli import (
     MINUTES_SCHEMA,
@@ -44,6 +44,13 @@ class Sli:
     requests: pl.DataFrame | None
     source: str | None
     basis: str
+
+    @property
+    def name(self) -> str | None:
+        """The SLI in a few words, for evidence labels: ``request log 'nginx'``, ``request-count metrics 'requests'``."""
+        if self.source is None:
+            return None
+        return f"{'request log' if self.requests is not None else 'request-count metrics'} {self.source!r}"
 
 
 def choose_sli(inc: Incident, slo_spec: SloSpec | None = None) -> Sli:
@@ -197,8 +204,12 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
         rollback=rollback,
         services=services,
         overrides=overrides,
+        sli=sli.name,
     )
     times = ms.times()
+    # the replay of the burn-rate alerts is set against the real first page and alert, never an override
+    page = first_notice(events, start=times["impact_start"], services=services, kinds=("page",))
+    alert = first_notice(events, start=times["impact_start"], services=services, kinds=("alert",))
     imp = impact.assess(
         sli.minutes, window, start=times["impact_start"], end=times["mitigated"], requests=sli.requests, events=events
     )
@@ -219,7 +230,9 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
                 slice_threshold=s.slice_threshold,
                 prior_consumed=s.prior_consumed,
                 declared_bad_minutes=s.declared_bad_minutes,
-                first_page=times["detected"],
+                first_page=page["ts"] if page else None,
+                first_alert=alert["ts"] if alert else None,
+                impact_start=times["impact_start"],
             )
         )
     violated = any((r.consumed or 0) > 1 for r in slo_results) if slo_results else None

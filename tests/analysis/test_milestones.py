@@ -78,7 +78,9 @@ def test_overrides_win_and_keep_the_inferred_value() -> None:
 
 
 def test_impossible_order_is_an_error() -> None:
-    with pytest.raises(MilestoneOrderError, match=r"resolved 2025-06-15T14:00:00Z \(set in incident.yaml\) is before"):
+    with pytest.raises(
+        MilestoneOrderError, match=r"resolved 2025-06-15T14:00:00Z \(set by the author in incident.yaml\) is before"
+    ):
         find_milestones(EVENTS, impact=IMPACT, overrides={"resolved": at("14:00")})
 
 

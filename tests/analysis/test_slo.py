@@ -64,8 +64,71 @@ def test_replay_fires_the_fast_alert_at_the_right_minute() -> None:
     row = fired.filter(pl.col("alert") == "2% in 1h").row(0, named=True)
     # 1h window: 60 minutes holding k bad minutes -> burn = (k*0.8 + (60-k)*0.0005)/60/0.001 > 14.4 once k >= 2
     assert row["fired_at"] == start + dt.timedelta(minutes=76)
+    assert row["covered_from"] == start + dt.timedelta(minutes=59) and not row["at_the_latest"]
+    assert row["uncovered_at"] is None and row["missing_at"] is None
+    # 95 minutes of evidence cannot judge a 3-day window: not fired, and how much history there was
     ticket = fired.filter(pl.col("alert") == "10% in 3d").row(0, named=True)
-    assert ticket["fired_at"] is not None
+    assert ticket["fired_at"] is None and ticket["covered_from"] is None
+    assert ticket["history"] == dt.timedelta(minutes=95) and ticket["window"] == dt.timedelta(days=3)
+
+
+def test_a_long_window_the_evidence_does_not_cover_never_fires() -> None:
+    """The issue's case: errors from the first minute of evidence. Padding once made the 1 h alert fire at 08:30."""
+    start = dt.datetime(2025, 1, 20, 8, 30, tzinfo=UTC)
+    errors = [0.05] * 45 + [0.0] * 15  # 5% errors for 45 minutes, 60 minutes of evidence
+    fast = slo.replay_alerts(_minutes(errors, start), 99.9).row(0, named=True)
+    assert fast["alert"] == "2% in 1h"
+    assert fast["covered_from"] == start + dt.timedelta(minutes=59)  # the window [08:30, 09:30) is whole
+    assert fast["fired_at"] is None  # by then the 5 min window is quiet
+    assert fast["uncovered_at"] == start  # it burned at 50x on the one minute of evidence there was
+    assert fast["missing_at"] == dt.timedelta(minutes=59)
+    six = slo.replay_alerts(_minutes(errors, start), 99.9).row(1, named=True)
+    assert six["covered_from"] is None and six["history"] == dt.timedelta(hours=1)
+
+
+def test_covered_window_fires_at_the_latest_when_coverage_begins() -> None:
+    start = dt.datetime(2025, 1, 20, 9, 30, tzinfo=UTC)
+    errors = [0.0] * 45 + [0.8] * 30  # impact from 10:15, the 1 h window is covered from 10:29
+    row = slo.replay_alerts(_minutes(errors, start), 99.9).row(0, named=True)
+    assert row["fired_at"] == row["covered_from"] == dt.datetime(2025, 1, 20, 10, 29, tzinfo=UTC)
+    assert row["at_the_latest"]
+    assert row["uncovered_at"] == dt.datetime(2025, 1, 20, 10, 15, tzinfo=UTC)
+    assert row["missing_at"] == dt.timedelta(minutes=14)  # its window [09:16, 10:16) lacks 09:16-09:30
+
+
+def test_firing_before_impact_start_is_reported_as_such() -> None:
+    """A background error rate above the factor fires before the impact: vs_impact is negative."""
+    start = dt.datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
+    errors = [0.02] * 180  # 2% errors all along: 20x a 99.9% budget
+    impact = dt.datetime(2025, 6, 15, 14, 0, 30, tzinfo=UTC)
+    row = slo.replay_alerts(_minutes(errors, start), 99.9, impact_start=impact).row(0, named=True)
+    assert row["fired_at"] == start + dt.timedelta(minutes=59)
+    assert row["vs_impact"] == -dt.timedelta(minutes=61)  # against the impact start's minute, 14:00
+    assert row["vs_page"] is None and row["vs_alert"] is None  # no page, no alert: nothing to compare
+
+
+def test_page_after_and_no_page() -> None:
+    start = dt.datetime(2025, 1, 20, 9, 0, tzinfo=UTC)
+    m = _minutes([0.0005] * 75 + [0.8] * 20, start)
+    fired = start + dt.timedelta(minutes=76)
+    page = fired + dt.timedelta(minutes=3, seconds=30)
+    res = slo.evaluate(m, name="a", objective=99.9, first_page=page, impact_start=start + dt.timedelta(minutes=75))
+    row = res.alerts.row(0, named=True)
+    assert row["vs_page"] == -dt.timedelta(minutes=3, seconds=30)  # the replay beats the real page
+    assert row["vs_impact"] == dt.timedelta(minutes=1)
+    d = res.to_dict()
+    assert d["first_page"] == "2025-01-20T10:19:30Z" and d["burn_rate_alerts"][0]["vs_page"] == -210.0
+    alert = start + dt.timedelta(minutes=80)
+    res = slo.evaluate(m, name="a", objective=99.9, first_alert=alert)
+    assert res.first_page is None and res.to_dict()["first_page"] is None
+    assert res.alerts.row(0, named=True)["vs_alert"] == -dt.timedelta(minutes=4)
+
+
+def test_burn_is_null_until_the_window_is_covered() -> None:
+    start = dt.datetime(2025, 1, 20, 9, 0, tzinfo=UTC)
+    burn = slo.burn_rate_series(_minutes([0.01] * 90, start), 99.9, [dt.timedelta(hours=1)])
+    assert burn["burn_1h"].null_count() == 59 and burn["burn_1h"][59] == pytest.approx(10.0)
+    assert burn["seen_1h"][0] == pytest.approx(10.0)  # what the partial evidence showed
 
 
 def test_no_errors_fire_nothing() -> None:
@@ -103,11 +166,14 @@ def test_evaluate_seed_000_shape() -> None:
     # request-based: 20 min x 80% + 10 min x 2% = 16.2 equivalent minutes at the mean rate
     mean_rate = float(m["total"].mean())
     assert res.request_based["equivalent_bad_minutes"] == pytest.approx(31000 * 16.2 / mean_rate)
-    # the 1h window reaches 29 minutes before the data: taken at the baseline, so 2 bad minutes are needed
-    fired = res.alerts.filter(pl.col("alert") == "2% in 1h")["fired_at"][0]
-    assert fired == dt.datetime(2025, 1, 20, 10, 16, tzinfo=UTC)
+    # the evidence starts at 09:45: the 1h window is covered from 10:44, when it fires (at the latest); at 10:15
+    # it burned faster on the evidence there was (31 minutes), but its window [09:16, 10:16) lacked 29 minutes
+    fast = res.alerts.filter(pl.col("alert") == "2% in 1h").row(0, named=True)
+    assert fast["fired_at"] == dt.datetime(2025, 1, 20, 10, 44, tzinfo=UTC) and fast["at_the_latest"]
+    assert fast["uncovered_at"] == dt.datetime(2025, 1, 20, 10, 15, tzinfo=UTC)
+    assert fast["missing_at"] == dt.timedelta(minutes=29)
     d = res.to_dict()
-    assert d["budget_minutes"] == 43.2 and d["burn_rate_alerts"][0]["fired_at"] == "2025-01-20T10:16:00Z"
+    assert d["budget_minutes"] == 43.2 and d["burn_rate_alerts"][0]["fired_at"] == "2025-01-20T10:44:00Z"
     assert res.time_slice["threshold"] == 0.001
 
 

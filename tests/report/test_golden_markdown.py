@@ -27,7 +27,19 @@ EXPECTED = {
         "Rollback to v2.14.2",
         "1. **Why did payments fail?**",
         "   - _Evidence:_ log signature: Liveness probe failed: Get &lt;STR&gt;: context deadline exceeded",
-        "| impact_start | 2025-06-15 14:19 | SLI: error ratio above 2.91% (baseline 0.000%) | logs/access.log.gz:6783 |",
+        "| impact_start | 2025-06-15 14:19 | SLI: error ratio above 2.91% (baseline 0.000%) | the SLI (request log "
+        "'nginx'), first failure logged by nginx at 14:19:23 (logs/access.log.gz:6783) |",
+        "| declared | 2025-06-15 14:28 | chat declaration | chat #inc-2025-0142-payments, jane-doe, 14:28:05 "
+        "(chat/inc-2025-0142-payments/2025-06-15.json#8) |",
+        "| mitigated | 2025-06-15 15:00 | SLI back to baseline and staying there | the SLI (request log 'nginx') |",
+        # the burn-rate replay, checked against the evidence: the access log starts at 13:30 (expected.yaml
+        # window), PagerDuty #4821 triggered at 14:23:05, the 1 h window [13:30, 14:30) is whole at 14:29
+        "the evidence starts at 13:30 UTC): the first page came at 14:23 UTC",
+        "  - 2% in 1h (14.4x over 1 h and 5 min): would have fired by 14:29 UTC at the latest (the first minute its "
+        "1 h window is covered), 10 min after the impact start and 6 min after the first page. At 14:21 both its "
+        "windows burned faster than 14.4x on the evidence there was, but its window needs 1 h of evidence, from "
+        "13:22 on, and the evidence starts at 13:30 (8 min missing).",
+        "  - 5% in 6h (6x over 6 h and 30 min): not enough history: 3 h of evidence of the 6 h its window needs.",
         "kept: 8 status updates, largest gap 14 min 55 s within the required 15 min + 2 min grace",
     ],
     "INC-20250120-103000": [
@@ -41,6 +53,13 @@ EXPECTED = {
         "| 10:45:00 | **Mitigated** |",
         "| 11:00:05 | **Resolved** |",
         "| 1 | 10:00 | api | v2.3.0 |",
+        "| detected | 2025-01-20 10:16 | first alert firing or page triggered | alert APIHighErrorRate (alertmanager), "
+        "10:16:30 (alerts/alertmanager/03-20250120T101640Z-APIHighErrorRate-firing.json#alerts[0]) |",
+        # metrics from 09:30 (expected.yaml window), PagerDuty #1187 triggered at 10:16:41, 80% errors 10:15-10:35
+        "the evidence starts at 09:30 UTC): the first page came at 10:16 UTC",
+        "  - 2% in 1h (14.4x over 1 h and 5 min): would have fired by 10:29 UTC at the latest (the first minute its "
+        "1 h window is covered), 14 min after the impact start and 12 min after the first page.",
+        "  - 10% in 3d (1x over 3 days and 6 h): not enough history: 2 h of evidence of the 3 days its window needs.",
     ],
 }
 
@@ -61,6 +80,14 @@ def test_key_figures_and_milestones_are_rendered(markdown: dict[str, str], incid
     assert "TODO" not in text.split("## Supporting data")[0].split("### 5 Whys")[0], (
         "narrative is complete in the samples"
     )
+
+
+@pytest.mark.parametrize("incident", list(EXPECTED))
+def test_no_padded_replay_and_no_doubled_override(markdown: dict[str, str], incident: str) -> None:
+    """The replay never fires on a window the evidence does not cover; an override is said once."""
+    text = markdown[incident]
+    assert "A multiwindow burn-rate alert" not in text
+    assert "(set in incident.yaml)" not in text
 
 
 @pytest.mark.parametrize("incident", list(EXPECTED))

@@ -9,23 +9,33 @@ Definitions (also in docs/analyses.md), all times UTC:
 - **detected**: the first alert firing or page triggered at or after impact start minus 10
   minutes (alerts on the incident's services preferred).
 - **acknowledged**: the first page acknowledgement after detection; else the first chat
-  message acknowledging it ("ack", "acknowledged", "on it", "looking into it").
+  message acknowledging it ("ack", "on it", "looking into it", "I've got this").
 - **declared**: the first declaration after detection: a chat message declaring the
-  incident or its severity ("declared", "classified as SEV1", "this is a P0"), or a page
-  priority/severity update, whichever is first.
+  incident or its severity ("declaring a SEV2", "this is a P0", "I'm IC", "starting an
+  incident"), or a page priority/severity update, whichever is first.
 - **mitigated**: the SLI back to baseline and staying there (the end of the impact window);
-  without an SLI, the completion of the rollback, else a chat message saying "mitigated".
-- **resolved**: the page resolved; else a chat message resolving or closing the incident;
-  else the last alert resolving.
+  without an SLI, the completion of the rollback, else a chat message saying so
+  ("mitigated by ...", "we're back to normal", "error rate back to baseline", "recovered").
+- **resolved**: the page resolved; else a chat message resolving or closing the incident
+  ("resolved. postmortem owner: carol", "all clear", "closing the incident"); else the last
+  alert resolving.
 
-Every value from ``milestones:`` in incident.yaml wins and is marked ``overridden``; the
-inferred value is still reported beside it. An impossible order (resolved before impact
-start, acknowledged before detection...) is an error, never a negative duration.
+Chat words are :data:`pmkit.vocab.MILESTONE_CHAT`: a message counts when it says the
+milestone and takes none of it back ("not resolved yet", "is it resolved?", "should be back
+to normal soon"); :func:`chat_says` applies them.
+
+Every value from ``milestones:`` in incident.yaml wins and is marked ``overridden`` (its
+method is :data:`BY_AUTHOR`); the inferred value is still reported beside it. An impossible
+order (resolved before impact start, acknowledged before detection...) is an error, never a
+negative duration. :func:`evidence_label` names where each milestone comes from, in the
+words the document and the explorer both print.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,18 +44,10 @@ import polars as pl
 from pmkit.analysis.sli import ImpactWindow
 from pmkit.errors import MilestoneOrderError
 from pmkit.timeutil import fmt_utc
+from pmkit.vocab import MILESTONE_CHAT
 
 NAMES = ("impact_start", "detected", "acknowledged", "declared", "mitigated", "resolved")
-
-ACK_CHAT = r"(?i)(\back(ed|nowledg\w*)?\b|\bon it\b|\blooking into\b|\binvestigating\b)"
-DECLARE_CHAT = (
-    r"(?i)(incident declared|declar\w*\b.*\b(incident|sev-?[0-4]|p[0-4])\b|\b(sev-?[0-4]|p[0-4])\b.*\bdeclared\b"
-    r"|classified as (sev-?[0-4]|p[0-4])|severity\s*(is|set to|:)\s*(sev-?[0-4]|p[0-4])|this is (a |an )?(sev-?[0-4]|p[0-4])\b)"
-)
-MITIGATED_CHAT = r"(?i)\b(mitigated|mitigation (is )?(in place|complete))\b"
-RESOLVED_CHAT = (
-    r"(?i)(incident resolved|\bresolved\b.*\bincident\b|closing (the|this) incident|incident (is )?closed|\bRESOLVED:)"
-)
+BY_AUTHOR = "set by the author in incident.yaml"
 # how long before the SLI's impact start an alert may fire and still be "the" detection
 DETECT_SLACK = dt.timedelta(minutes=10)
 
@@ -123,7 +125,35 @@ class Milestones:
 def _evidence(row: dict[str, Any] | None) -> dict[str, Any]:
     if row is None:
         return {}
-    return {k: row.get(k) for k in ("source", "kind", "message", "origin", "actor") if row.get(k) is not None}
+    ev = {k: row.get(k) for k in ("source", "kind", "message", "origin", "actor") if row.get(k) is not None}
+    attrs = _attrs(row.get("attrs"))
+    for key in ("channel", "alertname", "event_type", "incident_number"):
+        if attrs.get(key) not in (None, ""):
+            ev[key] = attrs[key]
+    return ev
+
+
+def _attrs(raw: object) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        return raw
+    if not isinstance(raw, str) or not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def chat_says(milestone: str, message: pl.Expr | None = None) -> pl.Expr:
+    """True where a chat message says ``milestone`` happened (acknowledged, declared, mitigated, resolved).
+
+    The words are :data:`pmkit.vocab.MILESTONE_CHAT`: a message counts when it says it and takes
+    none of it back (a negation, a question or a hedge on the word). Null messages are false.
+    """
+    says, taken_back = MILESTONE_CHAT[milestone]
+    text = pl.col("message") if message is None else message
+    return (text.str.contains(says) & ~text.str.contains(taken_back)).fill_null(False)
 
 
 def _first(frame: pl.DataFrame) -> dict[str, Any] | None:
@@ -149,13 +179,16 @@ def find_milestones(
     rollback: dict[str, Any] | None = None,
     services: list[str] | None = None,
     overrides: dict[str, dt.datetime | None] | None = None,
+    sli: str | None = None,
 ) -> Milestones:
     """Infer the milestones from events and the SLI's impact window, then apply overrides.
 
     ``first_failure``: the first failing request row of the impact start minute (from the
     request logs), used as impact start evidence. ``rollback``: the rollback found by
-    :func:`pmkit.analysis.changes.find_rollback` (mitigation fallback).
+    :func:`pmkit.analysis.changes.find_rollback` (mitigation fallback). ``sli`` names the SLI
+    for the evidence ("request log 'nginx'").
     """
+    sli_name = sli or "per-minute error ratio"
     found: dict[str, Milestone] = {}
     alerts = events.filter(pl.col("kind").is_in(["alert", "page"]))
     chat = events.filter(pl.col("kind") == "chat")
@@ -164,10 +197,11 @@ def find_milestones(
     # impact start
     if impact is not None and impact.start is not None:
         ts = impact.start
-        ev = {"method_detail": impact.method}
+        ev: dict[str, Any] = {"method_detail": impact.method}
         if first_failure is not None and first_failure["ts"] >= impact.start - dt.timedelta(minutes=1):
             ts = first_failure["ts"]
             ev = _evidence(first_failure)
+        ev["sli"] = sli_name
         found["impact_start"] = Milestone("impact_start", ts, f"SLI: {impact.method}", ev)
     else:
         row = first_firing(alerts)
@@ -180,11 +214,7 @@ def find_milestones(
     start = found["impact_start"].ts
 
     # detected
-    cand = alerts.filter(_firing())
-    if start is not None:
-        cand = cand.filter(pl.col("ts") >= start - DETECT_SLACK)
-    preferred = cand.filter(pl.col("service").is_in(services)) if services else cand
-    row = _first(preferred) or _first(cand)
+    row = first_notice(events, start=start, services=services)
     found["detected"] = _from_row("detected", row, "first alert firing or page triggered")
     detected = found["detected"].ts or start
 
@@ -195,12 +225,12 @@ def find_milestones(
     row = _first(after(pages.filter(_event_type().str.contains("(?i)acknowledge")), detected))
     method = "first page acknowledgement"
     if row is None:
-        row = _first(after(chat.filter(pl.col("message").str.contains(ACK_CHAT)), detected))
+        row = _first(after(chat.filter(chat_says("acknowledged")), detected))
         method = "first chat message acknowledging the page"
     found["acknowledged"] = _from_row("acknowledged", row, method)
 
     # declared
-    chat_decl = _first(after(chat.filter(pl.col("message").str.contains(DECLARE_CHAT)), detected))
+    chat_decl = _first(after(chat.filter(chat_says("declared")), detected))
     page_decl = _first(after(pages.filter(_event_type().str.contains("(?i)priority|severity")), detected))
     options = [(r, m) for r, m in ((chat_decl, "chat declaration"), (page_decl, "page priority update")) if r]
     if options:
@@ -212,24 +242,27 @@ def find_milestones(
     # mitigated
     if impact is not None and impact.end is not None:
         found["mitigated"] = Milestone(
-            "mitigated", impact.end, "SLI back to baseline and staying there", {"method_detail": impact.method}
+            "mitigated",
+            impact.end,
+            "SLI back to baseline and staying there",
+            {"method_detail": impact.method, "sli": sli_name},
         )
     elif rollback is not None and rollback.get("completed") is not None:
         found["mitigated"] = Milestone(
             "mitigated",
             rollback["completed"],
             "rollback completed",
-            {k: v for k, v in rollback.items() if k != "completed"},
+            {"kind": "rollback", **{k: v for k, v in rollback.items() if k != "completed"}},
         )
     else:
-        row = _first(after(chat.filter(pl.col("message").str.contains(MITIGATED_CHAT)), start))
+        row = _first(after(chat.filter(chat_says("mitigated")), start))
         found["mitigated"] = _from_row("mitigated", row, "chat message saying mitigated")
 
     # resolved
     row = _first(after(pages.filter(_event_type().str.contains("(?i)resolve")), detected))
     method = "page resolved"
     if row is None:
-        row = _first(after(chat.filter(pl.col("message").str.contains(RESOLVED_CHAT)), detected))
+        row = _first(after(chat.filter(chat_says("resolved")), detected))
         method = "chat message resolving the incident"
     if row is None:
         resolved_alerts = after(alerts.filter(_status().str.to_lowercase() == "resolved"), detected)
@@ -242,11 +275,27 @@ def find_milestones(
         m = found[name]
         override = (overrides or {}).get(name)
         if override is not None:
-            m = Milestone(name, override, "set in incident.yaml", m.evidence, True, m.ts)
+            m = Milestone(name, override, BY_AUTHOR, m.evidence, True, m.ts)
         items.append(m)
     result = Milestones(tuple(items))
     check_order(result)
     return result
+
+
+def first_notice(
+    events: pl.DataFrame,
+    *,
+    start: dt.datetime | None,
+    services: list[str] | None = None,
+    kinds: tuple[str, ...] = ("alert", "page"),
+) -> dict[str, Any] | None:
+    """The first alert firing or page triggered (``kinds``) at or after ``start`` minus :data:`DETECT_SLACK`,
+    the incident's ``services`` preferred: the detection, or with ``kinds=("page",)`` the first page."""
+    cand = events.filter(pl.col("kind").is_in(list(kinds)) & _firing())
+    if start is not None:
+        cand = cand.filter(pl.col("ts") >= start - DETECT_SLACK)
+    preferred = cand.filter(pl.col("service").is_in(services)) if services else cand
+    return _first(preferred) or _first(cand)
 
 
 def first_firing(events: pl.DataFrame) -> dict[str, Any] | None:
@@ -279,7 +328,55 @@ ORDER_RULES = (
 
 
 def _how(m: Milestone) -> str:
-    return "set in incident.yaml" if m.overridden else m.method
+    return BY_AUTHOR if m.overridden else m.method
+
+
+def _hms(t: object) -> str:
+    return fmt_utc(t, "hms") if isinstance(t, dt.datetime) else ""
+
+
+def evidence_label(m: Milestone) -> str:
+    """Where a milestone comes from, in plain words (the document and the explorer print this same text).
+
+    ``chat #inc-payments, alice, 14:58:03``; ``alert PaymentsAvailabilityBudgetBurn (alertmanager),
+    14:23:01``; ``page #4821 acknowledged (pagerduty), Raj Patel, 14:25:02``; ``the SLI (request log
+    'nginx')``; ``rollback of payments-api to v2.14.2 (deploys), completed 14:42:05``. A milestone
+    the author set (its method says :data:`BY_AUTHOR`) is labelled by what the evidence gives
+    instead: ``inferred 14:19:23 from the SLI (...)`` or ``nothing inferred from the evidence``.
+    """
+    if m.overridden:
+        if m.inferred is None:
+            return "nothing inferred from the evidence"
+        found = dataclasses.replace(m, ts=m.inferred, overridden=False, inferred=None)
+        return f"inferred {_hms(m.inferred)} from {evidence_label(found)}"
+    if m.ts is None:
+        return "not found in the evidence"
+    ev = m.evidence
+    when = _hms(m.ts)
+    actor = f", {ev['actor']}" if ev.get("actor") else ""
+    kind = ev.get("kind")
+    if "sli" in ev:
+        text = f"the SLI ({ev['sli']})"
+        if ev.get("origin"):
+            text += f", first failure logged by {ev.get('source') or 'the evidence'} at {when}"
+        return text
+    if kind == "rollback":
+        what = f"rollback of {ev.get('service') or 'the service'}"
+        if ev.get("version"):
+            what += f" to {ev['version']}"
+        return f"{what} ({ev.get('source') or 'deploys'}), completed {_hms(m.ts)}"
+    source = ev.get("source") or "the evidence"
+    if kind == "chat":
+        where = f"#{ev['channel']}" if ev.get("channel") else source
+        return f"chat {where}{actor}, {when}"
+    if kind == "alert":
+        name = ev.get("alertname") or ev.get("message") or "alert"
+        return f"alert {name} ({source}), {when}"
+    if kind == "page":
+        number = f" #{ev['incident_number']}" if ev.get("incident_number") else ""
+        what = str(ev.get("event_type") or "event").removeprefix("incident.")
+        return f"page{number} {what} ({source}){actor}, {when}"
+    return f"{kind or 'event'} {source}{actor}, {when}"
 
 
 def check_order(ms: Milestones) -> None:

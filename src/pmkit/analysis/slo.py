@@ -18,6 +18,10 @@ Definitions (also in docs/analyses.md):
   the long window spends a set share of the budget: 2% in 1 h (page), 5% in 6 h (page),
   10% in 3 days (ticket). ``factor = share * period / long_window``, so a 30-day period
   gives 14.4, 6 and 1, and a 28-day period 13.44, 5.6 and 0.9333.
+- **Replay** (:func:`replay_alerts`): an alert would have fired only in a slice whose long
+  window the evidence fully covers; missing history is never assumed, and what could not be
+  judged says how much history was missing. Firings are set against the impact start and the
+  real first page (or, without one, the first alert).
 """
 
 from __future__ import annotations
@@ -98,30 +102,29 @@ def minute_counts(frame: pl.DataFrame, *, every: str = "1m") -> pl.DataFrame:
 def burn_rate_series(minutes: pl.DataFrame, objective: float, windows: list[dt.timedelta]) -> pl.DataFrame:
     """Burn rate over trailing windows for each slice of ``minutes`` (``ts``, ``total``, ``bad``).
 
-    Column ``burn_<window>`` = (bad / total over the trailing window) / (1 - objective).
-    Where a window reaches back before the evidence starts, the missing minutes are taken
-    to have run at the evidence's baseline (its median per-minute error ratio and mean
-    traffic): a burn-rate alert has history in production, and without this a 3-day window
-    over two minutes of data would "fire" on one failed request.
+    Column ``burn_<window>`` = (bad / total over the trailing window) / (1 - objective), and null
+    while the window reaches back before the evidence starts: missing history is never made up
+    (no padding at a baseline), so an alert is only judged on a window the evidence covers.
+    ``seen_<window>`` is the same ratio over the part of the window the evidence holds (equal to
+    ``burn_<window>`` once covered): what the replay quotes when a window is not covered yet.
     """
     allowed = 1 - objective / 100
     m = minutes.sort("ts")
     if m.height == 0:
-        return m.with_columns([pl.lit(0.0).alias(f"burn_{_label(w)}") for w in windows])
-    ratio = pl.when(pl.col("total") > 0).then(pl.col("bad") / pl.col("total"))
-    base_ratio = float(m.select(ratio.median()).item() or 0.0)
-    base_total = float(cast(float | None, m.get_column("total").mean()) or 0.0)
+        return m.with_columns(
+            [pl.lit(None, pl.Float64).alias(f"{p}_{_label(w)}") for w in windows for p in ("burn", "seen")]
+        )
     t0 = m.get_column("ts").min()
     step = _step(m)
+    held = (pl.col("ts") - t0).dt.total_seconds() + step  # seconds of evidence up to the end of each slice
     cols = []
     for w in windows:
-        name = f"burn_{_label(w)}"
         period = f"{int(w.total_seconds())}s"
-        covered = ((pl.col("ts") - t0).dt.total_seconds() + step).clip(upper_bound=w.total_seconds())
-        missing = (w.total_seconds() - covered) / step
-        bad = pl.col("bad").rolling_sum_by("ts", window_size=period) + missing * base_total * base_ratio
-        total = pl.col("total").rolling_sum_by("ts", window_size=period) + missing * base_total
-        cols.append(pl.when(total > 0).then(bad / total / allowed).otherwise(0.0).alias(name))
+        bad = pl.col("bad").rolling_sum_by("ts", window_size=period)
+        total = pl.col("total").rolling_sum_by("ts", window_size=period)
+        seen = pl.when(total > 0).then(bad / total / allowed).otherwise(0.0)
+        cols.append(seen.alias(f"seen_{_label(w)}"))
+        cols.append(pl.when(held >= w.total_seconds()).then(seen).alias(f"burn_{_label(w)}"))
     return m.with_columns(cols)
 
 
@@ -130,45 +133,112 @@ def _step(m: pl.DataFrame) -> float:
     return float(d) if d else 60.0
 
 
-def replay_alerts(
-    minutes: pl.DataFrame, objective: float, period: str | dt.timedelta = "30d", *, burns: pl.DataFrame | None = None
-) -> pl.DataFrame:
-    """When each workbook alert would have fired on this data (first slice where both windows burn > factor).
+REPLAY_SCHEMA = pl.Schema(
+    {
+        "alert": pl.String(),
+        "severity": pl.String(),
+        "factor": pl.Float64(),
+        "long_window": pl.String(),
+        "short_window": pl.String(),
+        "window": pl.Duration("us"),
+        "short": pl.Duration("us"),
+        "evidence_start": pl.Datetime("us", "UTC"),
+        "history": pl.Duration("us"),
+        "covered_from": pl.Datetime("us", "UTC"),
+        "fired_at": pl.Datetime("us", "UTC"),
+        "at_the_latest": pl.Boolean(),
+        "uncovered_at": pl.Datetime("us", "UTC"),
+        "missing_at": pl.Duration("us"),
+        "vs_impact": pl.Duration("us"),
+        "vs_page": pl.Duration("us"),
+        "vs_alert": pl.Duration("us"),
+    }
+)
 
-    Columns: alert, severity, factor, long_window, short_window, fired_at (null if it never fired).
+
+def replay_alerts(
+    minutes: pl.DataFrame,
+    objective: float,
+    period: str | dt.timedelta = "30d",
+    *,
+    burns: pl.DataFrame | None = None,
+    impact_start: dt.datetime | None = None,
+    first_page: dt.datetime | None = None,
+    first_alert: dt.datetime | None = None,
+) -> pl.DataFrame:
+    """When each workbook alert would have fired on this evidence, and what the evidence cannot say.
+
+    **The rule**: an alert *would have fired* in the first slice where its long window is fully
+    covered by evidence and both windows burn faster than its factor. History before the
+    evidence is never assumed. One row per alert:
+
+    - ``window`` and ``short`` (the long and short windows as durations), ``evidence_start`` (the first slice), ``history``: the most
+      evidence the long window ever holds (``window`` once covered, else all the evidence);
+      ``covered_from``: the first slice whose long window is covered (null: never, not enough history).
+    - ``fired_at``: the first covered slice where both windows burn > factor (null: never).
+      ``at_the_latest``: it fired in the first covered slice, so with more history it may have
+      fired earlier (the evidence cannot say).
+    - ``uncovered_at``: the first slice where both windows burned faster than the factor on the
+      evidence there was, while the long window was not covered (null: none);
+      ``missing_at``: how much history its long window lacked then.
+    - ``vs_impact``, ``vs_page``, ``vs_alert``: ``fired_at`` minus the impact start (its minute),
+      the first page and the first alert (negative: before; null when either is unknown).
+
     ``burns`` is :func:`burn_rate_series` over the alerts' windows when the caller has it already.
     """
     alerts = burn_rate_alerts(period)
     if burns is None:
         windows = sorted({a.long_window for a in alerts} | {a.short_window for a in alerts})
         burns = burn_rate_series(minutes, objective, windows)
+    burns = burns.sort("ts")
+    t0 = _first_ts(burns)
+    step = dt.timedelta(seconds=_step(burns)) if burns.height else dt.timedelta(minutes=1)
+    t_last = cast(dt.datetime, burns.get_column("ts").max()) if burns.height else None
+    impact_minute = impact_start.replace(second=0, microsecond=0) if impact_start is not None else None
     rows = []
     for a in alerts:
-        cond = (pl.col(f"burn_{_label(a.long_window)}") > a.factor) & (
-            pl.col(f"burn_{_label(a.short_window)}") > a.factor
-        )
-        fired = burns.filter(cond).get_column("ts")
+        long, short = _label(a.long_window), _label(a.short_window)
+        covered = pl.col(f"burn_{long}").is_not_null()
+        hot = (pl.col(f"seen_{long}") > a.factor) & (pl.col(f"seen_{short}") > a.factor)
+        covered_from = _first_ts(burns.filter(covered))
+        fired_at = _first_ts(burns.filter(covered & hot))
+        uncovered_at = _first_ts(burns.filter(~covered & hot))
+        history = None
+        if t0 is not None and t_last is not None:
+            history = min(a.long_window, t_last + step - t0)
+        missing = None
+        if uncovered_at is not None and t0 is not None:
+            missing = a.long_window - (uncovered_at + step - t0)
         rows.append(
             {
                 "alert": a.name,
                 "severity": a.severity,
                 "factor": a.factor,
-                "long_window": _label(a.long_window),
-                "short_window": _label(a.short_window),
-                "fired_at": fired.min() if fired.len() else None,
+                "long_window": long,
+                "short_window": short,
+                "window": a.long_window,
+                "short": a.short_window,
+                "evidence_start": t0,
+                "history": history,
+                "covered_from": covered_from,
+                "fired_at": fired_at,
+                "at_the_latest": fired_at is not None and fired_at == covered_from,
+                "uncovered_at": uncovered_at,
+                "missing_at": missing,
+                "vs_impact": _minus(fired_at, impact_minute),
+                "vs_page": _minus(fired_at, first_page),
+                "vs_alert": _minus(fired_at, first_alert),
             }
         )
-    return pl.DataFrame(
-        rows,
-        schema={
-            "alert": pl.String,
-            "severity": pl.String,
-            "factor": pl.Float64,
-            "long_window": pl.String,
-            "short_window": pl.String,
-            "fired_at": pl.Datetime("us", "UTC"),
-        },
-    )
+    return pl.DataFrame(rows, schema=REPLAY_SCHEMA)
+
+
+def _first_ts(frame: pl.DataFrame) -> dt.datetime | None:
+    return cast(dt.datetime, frame.get_column("ts").min()) if frame.height else None
+
+
+def _minus(a: dt.datetime | None, b: dt.datetime | None) -> dt.timedelta | None:
+    return a - b if a is not None and b is not None else None
 
 
 def _label(w: dt.timedelta) -> str:
@@ -202,9 +272,22 @@ class SloResult:
     burn: pl.DataFrame
     alerts: pl.DataFrame
     first_page: dt.datetime | None
+    first_alert: dt.datetime | None = None
+    impact_start: dt.datetime | None = None
+
+    @property
+    def evidence_start(self) -> dt.datetime | None:
+        """The first slice of the SLI: no burn-rate window reaches before it."""
+        return cast(dt.datetime, self.burn.get_column("ts").min()) if self.burn.height else None
 
     def to_dict(self) -> dict[str, object]:
-        alerts = [{**r, "fired_at": fmt_utc(r["fired_at"])} for r in self.alerts.to_dicts()]
+        alerts = [
+            {
+                k: fmt_utc(v) if isinstance(v, dt.datetime) else v.total_seconds() if isinstance(v, dt.timedelta) else v
+                for k, v in r.items()
+            }
+            for r in self.alerts.to_dicts()
+        ]
         return {
             "name": self.name,
             "objective": self.objective,
@@ -219,6 +302,8 @@ class SloResult:
             "declared": self.declared,
             "burn_rate_alerts": alerts,
             "first_page": fmt_utc(self.first_page),
+            "first_alert": fmt_utc(self.first_alert),
+            "impact_start": fmt_utc(self.impact_start),
         }
 
 
@@ -234,12 +319,16 @@ def evaluate(
     prior_consumed: float | None = None,
     declared_bad_minutes: float | None = None,
     first_page: dt.datetime | None = None,
+    first_alert: dt.datetime | None = None,
+    impact_start: dt.datetime | None = None,
 ) -> SloResult:
     """Measure one SLO on per-minute SLI counts; ``window`` is the incident's impact window.
 
     Request-based: bad events in the window over the period's expected events (the mean
     request rate of the data times the period). Time-slice: minutes in the window whose
-    error ratio exceeds ``slice_threshold`` (default ``1 - objective``).
+    error ratio exceeds ``slice_threshold`` (default ``1 - objective``). The burn-rate alerts are
+    replayed (:func:`replay_alerts`) against ``impact_start`` and the real ``first_page`` (a page
+    triggered; None when the evidence holds none) and ``first_alert`` (the first alert firing).
     """
     budget = budget_minutes(objective, period)
     allowed = 1 - objective / 100
@@ -292,6 +381,16 @@ def evaluate(
         time_slice=ts_,
         declared=declared,
         burn=burn,
-        alerts=replay_alerts(minutes, objective, period, burns=burn),
+        alerts=replay_alerts(
+            minutes,
+            objective,
+            period,
+            burns=burn,
+            impact_start=impact_start,
+            first_page=first_page,
+            first_alert=first_alert,
+        ),
         first_page=first_page,
+        first_alert=first_alert,
+        impact_start=impact_start,
     )

@@ -25,12 +25,15 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from pmkit.analysis.milestones import evidence_label
 from pmkit.analysis.whys import CHECK_QUESTION, TODO, FiveWhys
 from pmkit.redaction import redact, redact_frame
 from pmkit.report.present import author_md, code, esc, table
 from pmkit.timeutil import fmt_duration, fmt_utc
 
 if TYPE_CHECKING:
+    from pmkit.analysis.milestones import Milestone
+    from pmkit.analysis.slo import SloResult
     from pmkit.pipeline import Analysis
 
 SECTION_ORDER = (
@@ -208,15 +211,78 @@ def _impact(a: Analysis) -> str:
                 f"- Declared in the incident report: {d['bad_minutes']:g} minutes of downtime = {_pct(d['consumed'])} "
                 f"of the budget ({verdict}). Measured from the evidence: {r.time_slice['bad_minutes']:.0f} bad minutes."
             )
-        fired = r.alerts.filter(pl.col("fired_at").is_not_null())
-        if fired.height:
-            first = fired.sort("fired_at").row(0, named=True)
-            lines.append(
-                f"- A multiwindow burn-rate alert ({first['alert']}, {first['factor']:g}x) would have fired at "
-                f"{hm(first['fired_at'])} UTC; the first page came at {hm(r.first_page)} UTC"
-            )
+        lines += replay_lines(r)
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
+
+
+def _span(td: dt.timedelta) -> str:
+    """A window or a length of history: ``8 min``, ``1 h``, ``2 h 10 min``, ``3 days``."""
+    if td >= dt.timedelta(days=2) and td % dt.timedelta(days=1) == dt.timedelta(0):
+        return f"{td.days} days"
+    return fmt_duration(td, "compact")
+
+
+def _versus(d: dt.timedelta | None, what: str) -> str:
+    if d is None:
+        return ""
+    if abs(d) < dt.timedelta(minutes=1):  # the replay works in whole minutes
+        return f"in the minute of {what}"
+    side = "before" if d < dt.timedelta(0) else "after"
+    return f"{fmt_duration(abs(d))} {side} {what}"
+
+
+def replay_lines(r: SloResult) -> list[str]:
+    """The burn-rate alert replay as bullets: what would have fired, when, against the impact start and the
+    real first page, and what the evidence could not judge (docs/analyses.md, "Multiwindow burn-rate alerts")."""
+    start = r.evidence_start
+    if not r.alerts.height or start is None:
+        return []
+    if r.first_page is not None:
+        real, versus_real, column = f"the first page came at {hm(r.first_page)} UTC", "the first page", "vs_page"
+    elif r.first_alert is not None:
+        real = f"no page was found in the evidence; the first alert fired at {hm(r.first_alert)} UTC"
+        versus_real, column = "the first alert", "vs_alert"
+    else:
+        real, versus_real, column = "no page or alert was found in the evidence", "", ""
+    lines = [
+        "- Burn-rate alert replay (SRE workbook multiwindow alerts, judged only where the evidence covers the long "
+        f"window; the evidence starts at {hm(start)} UTC): {real}"
+    ]
+    for a in r.alerts.iter_rows(named=True):
+        window = _span(a["window"])
+        text = f"  - {a['alert']} ({a['factor']:g}x over {window} and {_span(a['short'])}): "
+        if a["covered_from"] is None:
+            lines.append(
+                text + f"not enough history: {_span(a['history'])} of evidence of the {window} its window needs."
+            )
+            continue
+        if a["fired_at"] is None:
+            text += (
+                f"would not have fired: its windows never both burned faster than {a['factor']:g}x once its "
+                f"{window} window was covered (from {hm(a['covered_from'])} UTC)"
+            )
+        else:
+            text += f"would have fired {'by' if a['at_the_latest'] else 'at'} {hm(a['fired_at'])} UTC"
+            if a["at_the_latest"]:
+                text += f" at the latest (the first minute its {window} window is covered)"
+            before = a["vs_impact"] is not None and a["vs_impact"] < dt.timedelta(0)
+            relations = [_versus(a["vs_impact"], "the impact start")]
+            if column:
+                relations.append(_versus(a[column], versus_real))
+            relations = [x for x in relations if x]
+            if relations:
+                text += ", " + " and ".join(relations)
+            if before:
+                text += f": the background error rate already burns budget faster than {a['factor']:g}x"
+        if a["uncovered_at"] is not None and a["missing_at"] is not None:
+            text += (
+                f". At {hm(a['uncovered_at'])} both its windows burned faster than {a['factor']:g}x on the evidence "
+                f"there was, but its window needs {window} of evidence, from {hm(start - a['missing_at'])} on, and the "
+                f"evidence starts at {hm(start)} ({_span(a['missing_at'])} missing)"
+            )
+        lines.append(text + ".")
+    return lines
 
 
 def timeline_rows(a: Analysis) -> pl.DataFrame:
@@ -238,8 +304,8 @@ def timeline_rows(a: Analysis) -> pl.DataFrame:
         {
             "ts": m.ts,
             "what": f"**{m.name.replace('_', ' ').capitalize()}**",
-            "detail": esc(redact(m.evidence.get("message") or m.method)),
-            "source": m.evidence.get("source") or "",
+            "detail": esc(m.method if m.overridden else redact(m.evidence.get("message") or m.method)),
+            "source": "incident.yaml" if m.overridden else m.evidence.get("source") or "",
         }
         for m in ms.items
         if m.ts is not None
@@ -386,6 +452,11 @@ def where(a: Analysis, origin: str | None) -> str:
     return origin
 
 
+def _label(m: Milestone) -> str:
+    """A milestone's evidence label (the explorer's words), redacted like every text the document quotes."""
+    return redact(evidence_label(m))
+
+
 def _supporting(a: Analysis) -> str:
     mx = a.mttx.row(0, named=True)
     conv = "impact start" if a.convention == "impact" else "detection"
@@ -396,7 +467,7 @@ def _supporting(a: Analysis) -> str:
         f"MTTD = detected − impact start; MTTA = acknowledged − detected; MTTM and MTTR measured from {conv} "
         "to mitigated and resolved (docs/analyses.md).",
         "### Milestones and their evidence",
-        table("milestones", milestones=a.milestones.items, where=functools.partial(where, a)),
+        table("milestones", milestones=a.milestones.items, where=functools.partial(where, a), label=_label),
     ]
     if a.suspects.height:
         parts.append("### Change suspects")

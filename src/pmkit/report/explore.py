@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from pmkit.analysis.milestones import evidence_label
 from pmkit.report.explore_filters import MAX_POINTS, counts_by_source, filter_events, slider_bounds, thin_for_plot
 from pmkit.report.explore_html import MAX_ROWS, TS_FORMAT, events_table_html, evidence_html, swimlane_traces
 from pmkit.schema import LEVELS
@@ -313,10 +314,10 @@ class Explorer:
             lines += ["", "milestones (UTC):"]
             for m in self.milestones.items:
                 when = "not found" if m.ts is None else f"{as_utc(m.ts):{TS_FORMAT}}"
-                how = m.method + (" (set in incident.yaml)" if m.overridden else "")
-                where = m.evidence.get("origin") or "derived from the SLI, no single row"
-                lines.append(f"  {m.name:<13} {when:<20} {how}")
-                lines.append(f"  {'':<13} evidence: {where}")
+                lines.append(f"  {m.name:<13} {when:<20} {m.method}")
+                lines.append(f"  {'':<13} evidence: {evidence_label(m)}")
+                if m.evidence.get("origin"):
+                    lines.append(f"  {'':<13} origin: {m.evidence['origin']}")
         return "\n".join(lines)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:

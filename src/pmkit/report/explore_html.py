@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from pmkit.analysis.milestones import evidence_label
 from pmkit.timeutil import as_utc
 
 if TYPE_CHECKING:
@@ -100,10 +101,7 @@ def events_table_html(events: pl.DataFrame, *, limit: int = MAX_ROWS, text: str 
 def evidence_html(milestone: Milestone) -> str:
     """A milestone's time, how it was found and its evidence row (origin, source, message...), escaped."""
     when = "not found" if milestone.ts is None else f"{as_utc(milestone.ts):{TS_FORMAT}} UTC"
-    how = milestone.method + (" (set in incident.yaml)" if milestone.overridden else "")
-    fields: list[tuple[str, Any]] = [("time", when), ("method", how)]
-    if milestone.overridden and milestone.inferred is not None:
-        fields.append(("inferred", f"{as_utc(milestone.inferred):{TS_FORMAT}} UTC"))
+    fields: list[tuple[str, Any]] = [("time", when), ("method", milestone.method), ("from", evidence_label(milestone))]
     ev = milestone.evidence
     for key in ("origin", "source", "kind", "actor", "message", "method_detail"):
         if ev.get(key) is not None:
@@ -111,8 +109,6 @@ def evidence_html(milestone: Milestone) -> str:
     for key, value in ev.items():
         if key not in {"origin", "source", "kind", "actor", "message", "method_detail"} and value is not None:
             fields.append((key.replace("_", " "), value))
-    if not ev:
-        fields.append(("evidence", "no evidence row (derived, or not found)"))
     body = "".join(
         f'<tr><th style="text-align:left;padding-right:1em">{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>'
         for k, v in fields

@@ -249,11 +249,13 @@ def slo_burn(result: SloResult, *, window: tuple[dt.datetime, dt.datetime] | Non
             ("burn_6h", "#d35400"),
         ):
             if col in burn.columns:
+                # null while the window reaches before the evidence (analysis.slo.burn_rate_series)
+                short_of_history = burn.height > 0 and burn[col].null_count() == burn.height
                 fig.add_trace(
                     go.Scatter(
                         x=burn["ts"].to_list(),
                         y=burn[col].to_list(),
-                        name=col.replace("burn_", "burn "),
+                        name=col.replace("burn_", "burn ") + (" (not enough history)" if short_of_history else ""),
                         mode="lines",
                         line={"color": color, "width": 1},
                     ),

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 from markupsafe import Markup
 
+from pmkit.analysis.milestones import evidence_label
 from pmkit.analysis.whys import CHECK_QUESTION, TODO
 from pmkit.report.present import view
 
@@ -54,7 +55,7 @@ def impact_html(impact: Impact) -> str:
 
 
 def milestones_html(milestones: Milestones) -> str:
-    return view("milestones", milestones=milestones.items)
+    return view("milestones", milestones=milestones.items, label=evidence_label)
 
 
 def severity_html(result: SeverityResult) -> str:
