@@ -54,7 +54,7 @@ EXPECTED = {
         "| 11:00:05 | **Resolved** |",
         "| 1 | 10:00 | api | v2.3.0 |",
         "| detected | 2025-01-20 10:16 | first alert firing or page triggered | alert APIHighErrorRate (alertmanager), "
-        "10:16:30 (alerts/alertmanager/03-20250120T101640Z-APIHighErrorRate-firing.json#alerts[0]) |",
+        "10:16:30 (alerts/alertmanager/03-20250120T101640Z-APIHighErrorRate-firing.json#alerts\\[0\\]) |",
         # metrics from 09:30 (expected.yaml window), PagerDuty #1187 triggered at 10:16:41, 80% errors 10:15-10:35
         "the evidence starts at 09:30 UTC): the first page came at 10:16 UTC",
         "  - 2% in 1h (14.4x over 1 h and 5 min): would have fired by 10:29 UTC at the latest (the first minute its "
