@@ -15,6 +15,7 @@ import gzip
 import io
 import json
 import re
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ def read_bytes(path: Path) -> bytes:
     if path.suffix == ".gz" or data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:  # bad header, cut short, corrupt deflate data
             raise SourceError(f"{path}: looks gzip-compressed but cannot be decompressed: {exc}") from None
     return to_utf8(data, path)
 
@@ -222,6 +223,6 @@ def head(path: Path, n: int = 20) -> str:
             return "\n".join(data.decode(enc, errors="replace").lstrip("\ufeff").splitlines()[:n])
     except OSError as exc:  # gzip.BadGzipFile is an OSError
         raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except EOFError as exc:
+    except (EOFError, zlib.error) as exc:
         raise SourceError(f"{path}: looks gzip-compressed but cannot be decompressed: {exc}") from None
     return "\n".join(data.decode("utf-8-sig", errors="replace").splitlines()[:n])
