@@ -113,7 +113,7 @@ class SlackExport:
         except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, EOFError, zlib.error) as exc:
             raise SourceError(f"{origin}: cannot read from the zip: {exc}") from None
         try:
-            return json.loads(data.decode("utf-8-sig", errors="replace"))
+            return textio.loads(data.decode("utf-8-sig", errors="replace"))
         except json.JSONDecodeError as exc:
             raise SourceError(f"{origin}:{exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
 
