@@ -9,7 +9,6 @@ parsed rows + rejected units.
 from __future__ import annotations
 
 import datetime as dt
-import glob as globmod
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -57,7 +56,8 @@ class LoadRequest:
     def files(self) -> list[Path]:
         """The files this source names: one file, every file a glob matches, or every file in a folder.
 
-        Hidden files are skipped; the order is sorted so loads are deterministic.
+        Hidden files are skipped; the order is sorted so loads are deterministic. A folder or a ``**``
+        is not followed into symlinked folders (a link back up would make the walk endless).
         """
         return [self.check_inside(f) for f in self._found()]
 
@@ -69,8 +69,8 @@ class LoadRequest:
             found = sorted(
                 f for f in p.rglob("*") if f.is_file() and not any(x.startswith(".") for x in f.relative_to(p).parts)
             )
-        elif any(ch in self.path for ch in "*?["):
-            found = sorted(Path(f) for f in globmod.glob(self.path, recursive=True) if Path(f).is_file())
+        elif any(ch in self.path for ch in _WILDCARDS):
+            found = _glob_files(self.path)
         else:
             raise SourceError(f"{self.path}: no such file or folder (source {self.source!r})")
         if not found:
@@ -97,6 +97,27 @@ class LoadRequest:
                 "(pmkit load --allow-outside)"
             )
         return path
+
+
+_WILDCARDS = "*?["
+
+
+def _glob_files(pattern: str) -> list[Path]:
+    """The files ``pattern`` matches (``**`` spans folders), sorted, hidden ones skipped unless the pattern names
+    them. pathlib's glob, not ``glob.glob``: that one follows symlinked folders under ``**``, and two links
+    back up made it walk 2**40 paths."""
+    parts = Path(pattern).parts
+    first = next(i for i, part in enumerate(parts) if any(ch in part for ch in _WILDCARDS))
+    base = Path(*parts[:first]) if first else Path()
+    rest = list(parts[first:])
+    if rest[-1] == "**":
+        rest.append("*")  # glob.glob's "dir/**" is every file below; pathlib's is the folders
+    hidden_ok = any(part.startswith(".") for part in rest)
+    return sorted(
+        f
+        for f in base.glob(str(Path(*rest)))
+        if f.is_file() and (hidden_ok or not any(x.startswith(".") for x in f.relative_to(base).parts))
+    )
 
 
 @dataclass(frozen=True)

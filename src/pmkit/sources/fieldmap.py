@@ -80,20 +80,31 @@ def _resolve(rec: pl.DataFrame, name: str) -> _Field | None:
     return None
 
 
-def _mask(expr: pl.Expr, dtype: PolarsDataType, parts: tuple[str, ...], keep: pl.Expr) -> pl.Expr:
-    """``expr`` with the value at ``parts`` nulled where ``keep`` is false."""
-    if not parts:
-        return pl.when(keep).then(expr)
-    assert isinstance(dtype, pl.Struct)
-    fields = [
-        (
-            _mask(expr.struct.field(f.name), f.dtype, parts[1:], keep)
-            if f.name == parts[0]
-            else expr.struct.field(f.name)
-        ).alias(f.name)
-        for f in dtype.fields
-    ]
-    return pl.when(expr.is_not_null()).then(pl.struct(fields))
+def _mask(expr: pl.Expr, dtype: PolarsDataType, keeps: dict[tuple[str, ...], pl.Expr]) -> pl.Expr:
+    """``expr`` with the value at each path of ``keeps`` nulled where its ``keep`` is false, in one rebuild.
+
+    Every struct on the way is rebuilt once for all the paths under it (its fields taken from ``expr``, a
+    short chain of ``struct.field``), so the expression grows with the number of fields and paths. Masking
+    one path at a time and feeding each result to the next mask made the tree multiply by the struct's
+    width per mapped field: four fields mapped under one object did not plan in minutes.
+    """
+    deeper: dict[str, dict[tuple[str, ...], pl.Expr]] = {}
+    for parts, keep in keeps.items():
+        if parts:
+            deeper.setdefault(parts[0], {})[parts[1:]] = keep
+    out = expr
+    if deeper and isinstance(dtype, pl.Struct):
+        fields = [
+            (
+                _mask(expr.struct.field(f.name), f.dtype, deeper[f.name])
+                if f.name in deeper
+                else expr.struct.field(f.name)
+            ).alias(f.name)
+            for f in dtype.fields
+        ]
+        out = pl.when(expr.is_not_null()).then(pl.struct(fields))
+    whole = keeps.get(())
+    return out if whole is None else pl.when(whole).then(out)
 
 
 def _ts_values(values: pl.Series, req: LoadRequest, notes: list[str], name: str) -> pl.Series:
@@ -194,18 +205,24 @@ def map_records(
     # attrs: every field, minus what went into a column on that line
     keep_cols = {f"__keep_{i}": ~mask for i, mask in enumerate(used.values())}
     keep_name = dict(zip(used, keep_cols, strict=True))
+    by_top: dict[str, dict[tuple[str, ...], pl.Expr]] = {}
+    for (top, parts), kname in keep_name.items():
+        by_top.setdefault(top, {})[parts] = pl.col(kname)
+    # masked columns are computed first, so the JSON encoder below starts from a column, not from the mask
+    masked = {name: _mask(pl.col(name), rec.schema[name], keeps).alias(name) for name, keeps in by_top.items()}
     members = []
     for name, dtype in rec.schema.items():
-        expr = pl.col(name)
-        for (top, parts), kname in keep_name.items():
-            if top == name:
-                expr = _mask(expr, dtype, parts, pl.col(kname))
-        value = typed_json_value(expr, dtype)
+        value = typed_json_value(pl.col(name), dtype)
         if value is not None:
             members.append(Member(name, value))
     if members and height:
         # streamed, so both cores build the JSON text
-        lazy_attrs = rec.lazy().with_columns(**keep_cols).select(members_json_object(members).alias("attrs"))
+        lazy_attrs = (
+            rec.lazy()
+            .with_columns(**keep_cols)
+            .with_columns(*masked.values())
+            .select(members_json_object(members).alias("attrs"))
+        )
         attrs = lazy_attrs.collect(engine="streaming").to_series()
     else:
         attrs = pl.Series("attrs", ["{}"] * height, dtype=pl.String)

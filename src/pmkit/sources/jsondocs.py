@@ -152,7 +152,7 @@ def documents(path: Path, out: Collected, expected: str) -> list[Doc] | None:
         if not line.strip():
             continue
         try:
-            docs.append(Doc(f"{path}:{no}", json.loads(line), no))
+            docs.append(Doc(f"{path}:{no}", textio.loads(line), no))
         except json.JSONDecodeError as exc:
             out.reject(f"{path}:{no}", f"not valid JSON ({exc.msg} at column {exc.colno})", line)
     return docs
@@ -160,7 +160,7 @@ def documents(path: Path, out: Collected, expected: str) -> list[Doc] | None:
 
 def _parses(line: str) -> bool:
     try:
-        json.loads(line)
+        textio.loads(line)
     except json.JSONDecodeError:
         return False
     return True

@@ -4,7 +4,10 @@
 first seen later; :func:`read_ndjson_lossless` reads every field. :func:`decode_objects`
 decodes a column of texts that may hold anything: a reason per text that is not a JSON
 object (found by bisecting polars reads, Python only on small leaves), and fields whose
-types conflict across lines kept as JSON text.
+types conflict across lines kept as JSON text. Lines nested deeper than
+:data:`pmkit.sources.textio.MAX_JSON_DEPTH` never reach polars or pyarrow (both crash the
+process on very deep input): :func:`read_ndjson_lossless` refuses the input, :func:`decode_objects`
+gives those lines a reason.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
+
+from pmkit.sources import textio
 
 if TYPE_CHECKING:
     from polars._typing import PolarsDataType
@@ -31,16 +36,64 @@ def _to_ndjson_bytes(texts: pl.Series) -> bytes:
     return buf.getvalue()
 
 
+_OPENERS = r"[\[{]"
+
+
+def too_deep(texts: pl.Series) -> pl.Series:
+    """Per text, where it nests deeper than :data:`~pmkit.sources.textio.MAX_JSON_DEPTH` (``not valid JSON:
+    nested deeper than ... at column ...``), else null. Only texts with that many brackets are looked at."""
+    limit = textio.MAX_JSON_DEPTH
+    out = pl.Series("reason", [None] * texts.len(), dtype=pl.String)
+    many = (texts.str.count_matches(_OPENERS) > limit).fill_null(False)
+    if not many.any():
+        return out
+    idx = many.arg_true()
+    reasons = []
+    for text in texts.gather(idx).to_list():
+        at = textio.too_deep_at(text, limit)
+        reasons.append(None if at is None else f"not valid JSON: nested deeper than {limit} levels at column {at + 1}")
+    return out.scatter(idx, pl.Series(reasons, dtype=pl.String))
+
+
+def _screen(source: Path | bytes) -> bool:
+    """Whether pyarrow's JSON reader may read ``source``: one cheap pass over its lines.
+
+    Raises ``polars.exceptions.ComputeError`` when a line nests deeper than
+    :data:`~pmkit.sources.textio.MAX_JSON_DEPTH` (polars and pyarrow crash the process, past catching,
+    some hundreds or thousands of levels down). False when a line does not start an object: pyarrow
+    crashes on a first line ``null``, reads a later ``null`` as a record of nulls, and reads two objects
+    on one line as two records (a blank line elsewhere then evens the count), where polars refuses or
+    skips them line by line (and the loaders then say which lines are not objects).
+    """
+    lines = pl.scan_csv(io.BytesIO(source) if isinstance(source, bytes) else source, **textio.LINES_AS_CSV)
+    line = pl.col("line")
+    flagged = (
+        lines.with_columns(
+            many=(line.str.count_matches(_OPENERS) > textio.MAX_JSON_DEPTH).fill_null(False),
+            other=(~line.str.contains(r"^\x{feff}?\s*\{")).fill_null(True),  # an empty line reads as null
+        )
+        .filter(pl.col("many") | pl.col("other"))
+        .collect()
+    )
+    if not flagged.height:
+        return True
+    many = flagged.filter("many").get_column("line")
+    if many.len() and too_deep(many).is_not_null().any():
+        raise pl.exceptions.ComputeError(f"a line is nested deeper than {textio.MAX_JSON_DEPTH} levels")
+    return not flagged.get_column("other").any()
+
+
 def _json_error(text: str) -> str:
     try:
-        value = json.loads(text)
+        value = textio.loads(text)
     except json.JSONDecodeError as exc:
         return f"not valid JSON: {exc.msg} at column {exc.colno}"
     except (RecursionError, ValueError) as exc:
         return f"not valid JSON: {exc}"
     if isinstance(value, dict):
         return ""
-    return f"a JSON {type(value).__name__.replace('str', 'string').replace('dict', 'object')}, not an object"
+    kind = "null" if value is None else type(value).__name__.replace("str", "string").replace("dict", "object")
+    return f"a JSON {kind}, not an object"
 
 
 def _syntax_check(texts: pl.Series) -> pl.Series:
@@ -150,15 +203,19 @@ def read_ndjson_lossless(source: Path | bytes) -> pl.DataFrame:
     turns a time-like string into a timestamp, or may have turned an integer beyond 64 bits into
     a float (any float of that size). Raises ``polars.exceptions.PolarsError`` as polars does. The
     order of fields (top-level and nested) may differ from polars'; the loaders go by name and sort
-    nested fields when they write attrs.
+    nested fields when they write attrs. A line nested deeper than :data:`~pmkit.sources.textio.MAX_JSON_DEPTH`
+    raises ``ComputeError`` before either reader runs; input with a line that is not an object goes to polars
+    (:func:`_screen`).
     """
     import pyarrow as pa  # pyarrow ships no type hints
     import pyarrow.json as pa_json
 
-    try:
-        table = pa_json.read_json(io.BytesIO(source) if isinstance(source, bytes) else str(source))
-    except (pa.ArrowException, OSError, ValueError):
-        table = None
+    table = None
+    if _screen(source):
+        try:
+            table = pa_json.read_json(io.BytesIO(source) if isinstance(source, bytes) else str(source))
+        except (pa.ArrowException, OSError, ValueError):
+            table = None
     if table is not None:
         df = pl.DataFrame(table)
         if not any(_has_temporal(d) for d in df.schema.values()):
@@ -172,14 +229,15 @@ def decode_objects(texts: pl.Series) -> tuple[pl.DataFrame, pl.Series, list[str]
     """Decode JSON object texts (:func:`read_ndjson_lossless`, then polars and Python for the faulty ones).
 
     Returns the records (one row per text that is a JSON object, in order), the reason
-    per input text (null for decoded ones; blank texts read ``blank line``) and the paths
+    per input text (null for decoded ones; blank texts read ``blank line``, texts nested too deep say so) and the paths
     of fields whose types conflicted (kept as JSON text). The schema is inferred from
     every line (``read_ndjson`` by default looks at 100 and silently drops later fields).
     """
     blank = ~texts.str.contains(r"\S").fill_null(False)
-    reason = pl.Series("reason", [None] * texts.len(), dtype=pl.String)
-    reason = pl.select(pl.when(blank).then(pl.lit("blank line")).otherwise(reason)).to_series()
-    cand = texts.filter(~blank)
+    deep = too_deep(texts)
+    reason = pl.select(pl.when(blank).then(pl.lit("blank line")).otherwise(deep)).to_series()
+    skip = blank | deep.is_not_null()
+    cand = texts.filter(~skip)
     conflicts: list[str] = []
     if cand.len() == 0:
         return pl.DataFrame(), reason, conflicts
@@ -202,7 +260,7 @@ def decode_objects(texts: pl.Series) -> tuple[pl.DataFrame, pl.Series, list[str]
         except pl.exceptions.PolarsError:
             records, conflicts = _python_records(good)
     full = pl.Series("reason", [None] * texts.len(), dtype=pl.String)
-    idx = pl.arange(0, texts.len(), eager=True).filter(~blank)
+    idx = pl.arange(0, texts.len(), eager=True).filter(~skip)
     full = full.scatter(idx, syntax.replace("", None))
     reason = pl.select(pl.coalesce(reason, full)).to_series()
     return records, reason, conflicts

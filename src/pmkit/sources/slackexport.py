@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,10 +110,10 @@ class SlackExport:
             return textio.read_json(self._contain(self.path / (self.prefix + rel)))
         try:
             data = self._zip.read(self.prefix + rel)
-        except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, EOFError) as exc:
+        except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, EOFError, zlib.error) as exc:
             raise SourceError(f"{origin}: cannot read from the zip: {exc}") from None
         try:
-            return json.loads(data.decode("utf-8-sig", errors="replace"))
+            return textio.loads(data.decode("utf-8-sig", errors="replace"))
         except json.JSONDecodeError as exc:
             raise SourceError(f"{origin}:{exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
 

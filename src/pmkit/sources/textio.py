@@ -15,6 +15,8 @@ import gzip
 import io
 import json
 import re
+import zlib
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ def read_bytes(path: Path) -> bytes:
     if path.suffix == ".gz" or data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:  # bad header, cut short, corrupt deflate data
             raise SourceError(f"{path}: looks gzip-compressed but cannot be decompressed: {exc}") from None
     return to_utf8(data, path)
 
@@ -177,9 +179,51 @@ def parse_json(text: str, path: Path, *, allow_comments: bool = False) -> Any:
     if allow_comments or path.suffix == ".jsonc":
         text = _strip_comments(text)
     try:
-        return json.loads(text)
+        return loads(text)
     except json.JSONDecodeError as exc:
         raise SourceError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+
+
+MAX_JSON_DEPTH = 128
+"""How deeply JSON may nest (arrays and objects inside each other) for pmkit to read it: serde_json's default.
+Deeper input is refused before any parser sees it: polars and pyarrow crash the process (a native stack
+overflow) on JSON nested some 900 and 100,000 levels deep, Python's json stops near 1,000 levels, and the
+expressions that turn nested records into attrs grow with the depth."""
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?', re.S)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.S)
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def too_deep_at(text: str, limit: int = MAX_JSON_DEPTH) -> int | None:
+    """The offset in JSON ``text`` of the bracket that nests deeper than ``limit`` levels, or None.
+
+    Brackets inside strings do not count; the text need not be valid JSON (a truncated document is
+    measured as far as it goes). Free for text with few brackets; else one pass over them.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return None
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    if max(accumulate(map(_STEP.__getitem__, brackets)), default=0) <= limit:
+        return None
+    depth = 0
+    for m in _JSON_TOKEN.finditer(text):
+        step = _STEP.get(m.group())
+        if step is not None:
+            depth += step
+            if depth > limit:
+                return m.start()
+    return None  # pragma: no cover - the count above found one
+
+
+def loads(text: str) -> Any:
+    """``json.loads``, refusing text nested deeper than :data:`MAX_JSON_DEPTH` with a
+    :class:`json.JSONDecodeError` (``msg`` says so, ``lineno``/``colno`` say where) like any other bad JSON."""
+    at = too_deep_at(text)
+    if at is not None:
+        raise json.JSONDecodeError(f"nested deeper than {MAX_JSON_DEPTH} levels", text, at)
+    return json.loads(text)
 
 
 def _strip_comments(text: str) -> str:
@@ -222,6 +266,6 @@ def head(path: Path, n: int = 20) -> str:
             return "\n".join(data.decode(enc, errors="replace").lstrip("\ufeff").splitlines()[:n])
     except OSError as exc:  # gzip.BadGzipFile is an OSError
         raise SourceError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except EOFError as exc:
+    except (EOFError, zlib.error) as exc:
         raise SourceError(f"{path}: looks gzip-compressed but cannot be decompressed: {exc}") from None
     return "\n".join(data.decode("utf-8-sig", errors="replace").splitlines()[:n])

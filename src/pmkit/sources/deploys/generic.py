@@ -130,7 +130,7 @@ def _json_records(path: Path) -> list[tuple[str, Any]]:
             raise
         if not any(s in (".jsonl", ".ndjson") for s in path.suffixes):
             try:
-                first = json.loads(str(lines.item(0, "line")))
+                first = textio.loads(str(lines.item(0, "line")))
             except json.JSONDecodeError:
                 first = None
             if not isinstance(first, dict):
@@ -138,7 +138,7 @@ def _json_records(path: Path) -> list[tuple[str, Any]]:
         recs: list[tuple[str, Any]] = []
         for no, line in lines.iter_rows():
             try:
-                recs.append((f"{where}:{no}", json.loads(line)))
+                recs.append((f"{where}:{no}", textio.loads(line)))
             except json.JSONDecodeError as exc:
                 recs.append((f"{where}:{no}", _BadLine(line, exc.msg)))
         return recs

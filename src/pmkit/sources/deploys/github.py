@@ -32,7 +32,7 @@ def _payload(dep: dict[str, Any]) -> dict[str, Any]:
     p = dep.get("payload")
     if isinstance(p, str) and p.strip().startswith("{"):
         try:
-            p = json.loads(p)
+            p = textio.loads(p)
         except json.JSONDecodeError:
             return {}
     return p if isinstance(p, dict) else {}

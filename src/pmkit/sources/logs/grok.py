@@ -203,6 +203,11 @@ PRESETS: dict[str, GrokPreset] = {
 # -------------------------------------------------------------------------- loader
 
 
+def _where(req: LoadRequest) -> str:
+    """How an error about the source's options names it: its path and name (the files are not read yet)."""
+    return f"{req.path} (source {req.source!r})"
+
+
 def _resolve(req: LoadRequest) -> tuple[str, dict[str, str], GrokPreset | None]:
     preset_name = req.options.get("preset")
     preset = None
@@ -211,11 +216,13 @@ def _resolve(req: LoadRequest) -> tuple[str, dict[str, str], GrokPreset | None]:
         if preset is None:
             close = difflib.get_close_matches(str(preset_name).lower(), list(PRESETS), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise SourceError(f"unknown grok preset {preset_name!r}{hint} (presets: {', '.join(sorted(PRESETS))})")
+            raise SourceError(
+                f"{_where(req)}: unknown grok preset {preset_name!r}{hint} (presets: {', '.join(sorted(PRESETS))})"
+            )
     expr = req.pattern or (preset.pattern if preset else None)
     if not expr:
         raise SourceError(
-            f"source {req.source!r}: the grok format needs `pattern` (a grok expression such as "
+            f"{_where(req)}: the grok format needs `pattern` (a grok expression such as "
             "'%{TIMESTAMP_ISO8601:ts} %{LOGLEVEL:level} %{GREEDYDATA:message}') or `options: {preset: NAME}` "
             f"(one of {', '.join(sorted(PRESETS))})"
         )
@@ -250,7 +257,7 @@ def load_grok_file(
         if mode is not True:
             err = polars_accepts("^(?:" + str(mode) + ")")
             if err is not None:
-                raise SourceError(f"source {req.source!r}: options.multiline {mode!r} is not a valid regex: {err}")
+                raise SourceError(f"{_where(req)}: options.multiline {mode!r} is not a valid regex: {err}")
         head = pl.col("matched") if mode is True else pl.col("line").str.contains("^(?:" + str(mode) + ")")
         labelled = multiline.label_records(ext, head)
         rejects.append(
@@ -317,12 +324,12 @@ def load_grok(req: LoadRequest) -> LoadResult:
     try:
         cg = compile_grok(expr, custom, anchored=bool(req.options.get("anchored", True)))
     except GrokError as exc:
-        raise SourceError(f"source {req.source!r}: {exc}") from None
+        raise SourceError(f"{_where(req)}: {exc}") from None
     types = cg.types
     ts_field = "ts" if "ts" in types else "timestamp" if "timestamp" in types else None
     if ts_field is None:
         raise SourceError(
-            f"source {req.source!r}: the grok pattern has no time capture; name it ts, e.g. "
+            f"{_where(req)}: the grok pattern has no time capture; name it ts, e.g. "
             f"%{{TIMESTAMP_ISO8601:ts}} (captures: {', '.join(cg.fields) or 'none'})"
         )
     result = load_files(

@@ -15,7 +15,6 @@ the event time when the inner record has none (else it is kept as ``docker_time`
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import polars as pl
@@ -112,7 +111,7 @@ def _load_jsonl_file(path: Path, req: LoadRequest, notes: list[str]) -> tuple[pl
 def _sniff_jsonl(head: str) -> bool:
     def obj(ln: str) -> bool:
         try:
-            return isinstance(json.loads(ln), dict)
+            return isinstance(textio.loads(ln), dict)
         except ValueError:
             return False
 

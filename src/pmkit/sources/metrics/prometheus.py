@@ -274,8 +274,9 @@ def _walk_prometheus(data: dict[str, Any], path: Path, acc: _Acc, fallback_metri
 
 
 def _sniff_prometheus(head: str) -> bool:
-    """Query responses, and /api/v1/alerts|rules responses (so they get the "use kind alerts" error)."""
-    if '"resultType"' in head:
+    """Query responses, error responses (so they get the error with Prometheus' errorType), and
+    /api/v1/alerts|rules responses (so they get the "use kind alerts" error)."""
+    if '"resultType"' in head or ('"status"' in head and '"errorType"' in head):
         return True
     return '"status"' in head and '"data"' in head and ('"activeAt"' in head or '"groups"' in head)
 
