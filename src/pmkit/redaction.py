@@ -777,7 +777,8 @@ def shannon_entropy(expr: pl.Expr) -> pl.Expr:
 
 def _is_secret_token(core: pl.Expr) -> pl.Expr:
     """The shape test of rule 10 on a token's core (see :func:`_core`): length, classes, not an id."""
-    upper = core.str.to_uppercase()
+    # sliced: a token longer than every sequence is in none, and a 10 MB token must not become a pattern
+    upper = core.str.slice(0, 128).str.to_uppercase()
     sequential = pl.any_horizontal(*(pl.lit(seq).str.contains(upper, literal=True) for seq in _SEQUENCES))
     return (
         (core.str.len_chars() >= MIN_TOKEN_LENGTH)
