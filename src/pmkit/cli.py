@@ -100,6 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let the incident's sources read files outside its folder (.., absolute paths, symlinks)",
     )
+    p.add_argument(
+        "--from",
+        dest="window_from",
+        metavar="TIME",
+        help="read logs and metrics from TIME (ISO 8601; naive = UTC); with --to, instead of the incident's window",
+    )
+    p.add_argument("--to", dest="window_to", metavar="TIME", help="read logs and metrics up to TIME (with --from)")
+    p.add_argument(
+        "--whole", action="store_true", help="read the whole files, ignoring the incident's window (and --from/--to)"
+    )
     p.set_defaults(func=commands.cmd_load)
 
     p = sub.add_parser("timeline", help="print the incident's key events in UTC order, or write the whole timeline")

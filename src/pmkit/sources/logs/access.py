@@ -37,7 +37,7 @@ from pmkit.errors import SourceError
 from pmkit.sources import textio
 from pmkit.sources.base import LoadRequest, LoadResult, origin_expr, rejects_frame
 from pmkit.sources.jsonattrs import CTRL_CHARS, CTRL_ESCAPES, Member, json_str, members_json_object, unescape_log
-from pmkit.sources.linescan import collect_lines, scan_lines, share, stream_lines
+from pmkit.sources.linescan import collect_lines, scan_lines, share, stream_lines, windowed_lines
 from pmkit.sources.registry import register
 
 
@@ -338,9 +338,22 @@ def _sample_keys(files: Sequence[Path], fmt: str, n: int = 10_000) -> list[str]:
     return sorted(keys)
 
 
+def access_cheap_ts(ts_format: str | None = None, timezone: str | None = None) -> pl.Expr:
+    """The window prefilter's time of an access-log line: the first ``[...]`` bracket read as the loader reads
+    the time (null where there is none or it does not read)."""
+    return _access_ts(pl.col("line").str.extract(r"\[([^\]]*)\]", 1), ts_format, timezone)
+
+
 def _load_access(req: LoadRequest, fmt: str) -> LoadResult:
     files = req.files()
     keys = _sample_keys(files, fmt)
+    kept: dict[Path, pl.DataFrame] = {}
+    outside = 0
+    if req.window is not None:
+        cheap = access_cheap_ts(req.ts_format, req.timezone)
+        for f in files:
+            kept[f], n = windowed_lines(f, cheap, req.window)
+            outside += n
 
     def run_with(keys: Sequence[str]) -> pl.DataFrame:
         return collect_lines(
@@ -348,6 +361,7 @@ def _load_access(req: LoadRequest, fmt: str) -> LoadResult:
             lambda lines, path: access_plan(
                 lines, path, fmt, keys, ts_format=req.ts_format, timezone=req.timezone, check_keys=True
             ),
+            lines_of=(lambda f: kept[f].lazy()) if kept else None,
         )
 
     df = run_with(keys)
@@ -358,7 +372,9 @@ def _load_access(req: LoadRequest, fmt: str) -> LoadResult:
     notes: list[str] = []
     if req.ts_format and not timeutil.is_aware(req.ts_format) and req.timezone is None:
         notes.append(f"ts_format {req.ts_format!r} has no UTC offset; times read as UTC (set timezone)")
-    return LoadResult(events, rejects, inputs=df.height, parsed_inputs=events.height, notes=tuple(notes))
+    return LoadResult(
+        events, rejects, inputs=df.height + outside, parsed_inputs=events.height, notes=tuple(notes), outside=outside
+    )
 
 
 def scan_access_log(
