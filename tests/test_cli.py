@@ -85,7 +85,7 @@ def test_new_then_load_then_timeline(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["load", str(root)]) == 0
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("nginx"))
-    assert row.split() == ["nginx", "logs", "combined", "lines", "3", "2", "1", "2"]
+    assert row.split() == ["nginx", "logs", "combined", "lines", "3", "2", "1", "0", "2"]  # ... rejected, outside, rows
     assert main(["timeline", str(root), "--all"]) == 0
     assert "2025-06-15 14:19:31  nginx" in capsys.readouterr().out
     assert main(["new", "INC-2099-0001", "--dir", str(tmp_path)]) == 1

@@ -289,6 +289,7 @@ def _exact_window(
     if req.window is None or req.kind not in WINDOWED_KINDS:
         return frame, parsed, outside, ()
     said = win.describe(req.window)
+    before = outside
     if frame.height == parsed and frame.height:
         out = win.exact_mask(frame, req.window)
         n = int(out.sum())
@@ -305,7 +306,13 @@ def _exact_window(
                     "kept (their rows do not map one to one to inputs)",
                 ),
             )
-    return frame, parsed, outside, (f"window {said}: {outside:,} {unit} outside it (counted, not parsed)",)
+    after = outside - before
+    how = (
+        f"{before:,} counted, not parsed; {after:,} dropped after parsing"
+        if before and after
+        else ("dropped after parsing" if after else "counted, not parsed")
+    )
+    return frame, parsed, outside, (f"window {said}: {outside:,} {unit} outside it ({how})",)
 
 
 # The text columns evidence reaches the analyses and every output through.
