@@ -80,6 +80,7 @@ def _load_logfmt_file(
     path: Path, req: LoadRequest, notes: list[str], outside: list[int] | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame, int, int]:
     lines = textio.read_lines(path)
+    every_text = lines.get_column("line")  # by line number, for the raw text of rejects found later
     if req.window is not None and outside is not None:
         lines, n_out = window.prefilter(lines, logfmt_cheap_ts(req), req.window)
         outside.append(n_out)
@@ -99,7 +100,7 @@ def _load_logfmt_file(
         lines.get_column("line_no").filter(ok),
         req,
         notes,
-        lambda nos: texts.gather(nos.cast(pl.Int64) - 1),
+        lambda nos: every_text.gather(nos.cast(pl.Int64) - 1),
     )
     return events, in_line_order(pl.concat([rejects, more])), lines.height, events.height
 
