@@ -139,6 +139,7 @@ def read(key: str) -> LoadResult | None:
         table=meta["table"],
         format=meta["format"],
         outside=int(meta.get("outside", 0)),
+        outside_parsed=int(meta.get("outside_parsed", 0)),
     )
 
 
@@ -162,6 +163,7 @@ def write(key: str, res: LoadResult) -> None:
             "table": res.table,
             "format": res.format,
             "outside": res.outside,
+            "outside_parsed": res.outside_parsed,
         }
         (tmp / META).write_text(json.dumps(meta))
         final = root / key

@@ -57,7 +57,7 @@ COMBINED = """\
 203.0.113.9 - - [15/Jun/2025:14:00:00 +0000] "GET /inside HTTP/1.1" 502 10 "-" "curl"
 203.0.113.9 - - [15/Jun/2025:21:00:00 +0000] "BROKEN outside the window
 no timestamp here at all
-203.0.113.9 - - [15/Jun/2025:15:30:00 +0000] "GET /in-the-margin HTTP/1.1" 200 10 "-" "curl"
+203.0.113.9 - - [15/Jun/2025:15:30:00 +0000] "GET /half-an-hour-late HTTP/1.1" 200 10 "-" "curl"
 203.0.113.9 - - [15/Jun/2025:14:59:59 +0000] "GET /last HTTP/1.1" 200 10 "-" "curl"
 """
 
@@ -68,9 +68,9 @@ def test_combined_counts_outside_lines_without_parsing_them(tmp_path: Path) -> N
     assert paths == ["/inside-local", "/inside", "/last"]
     # the broken line at 21:00 is outside (counted, not parsed): only the line without a time is rejected
     assert reasons(res) == ["no timestamp here at all"]
-    # 09:00 and 21:00 never parsed; 15:30 is inside the prefilter's margin: parsed, then dropped
+    # the bracket is read with the loader's own time expression: no margin, none of the 3 is parsed
     assert res.outside == 3 and res.rejected == 1 and res.parsed == 3
-    assert "2 counted, not parsed; 1 dropped after parsing" in " ".join(res.notes)
+    assert "3 lines outside it (counted, not parsed)" in " ".join(res.notes)
 
 
 def test_common_format(tmp_path: Path) -> None:
@@ -100,6 +100,7 @@ PHP message: continuation inside
 def test_nginx_error_entries_and_their_continuations(tmp_path: Path) -> None:
     res = check(write(tmp_path, "error.log", NGINX), "nginx-error")
     assert res.frame.height == 1 and res.parsed == 2  # one entry of two lines
+    assert "3 counted, not parsed; 1 dropped after parsing" in " ".join(res.notes)  # 15:20: in the 1 h margin
     # the entry at 09:00 (2 lines), the broken line at 22:00 and the margin entry at 15:20 are outside
     assert res.outside == 4
     assert reasons(res) == ["2025/06/15 14:10:00 [bogus-level outside the grammar"]

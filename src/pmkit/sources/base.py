@@ -141,6 +141,8 @@ class LoadResult:
     format: str = ""
     # inputs outside the request's window: counted, not parsed (the prefilter) or dropped after parsing
     outside: int = 0
+    # of ``outside``, the inputs the loader parsed before its own exact window filter dropped them
+    outside_parsed: int = 0
 
     @property
     def parsed(self) -> int:
@@ -178,13 +180,14 @@ def dedupe_notes(notes: Iterable[str]) -> tuple[str, ...]:
 def load_files(
     req: LoadRequest,
     per_file: Callable[[Path], tuple[pl.DataFrame, pl.DataFrame, int, int, list[str]]],
-    outside: Callable[[Path], int] | None = None,
+    outside: Callable[[Path], tuple[int, int]] | None = None,
 ) -> LoadResult:
     """Run a per-file parser ``path -> (events, rejects, inputs, parsed_inputs, notes)`` over every file of the
     source and sum the counts (the grok, log4j and syslog loaders). ``outside(path)``, called after the
-    file's parse, gives the lines its window prefilter dropped (counted in ``inputs``, not parsed)."""
+    file's parse, gives the lines outside the window (counted in ``inputs``): dropped by the prefilter,
+    and dropped after parsing."""
     events, rejects, notes = [], [], []
-    inputs = parsed = n_out = 0
+    inputs = parsed = n_pre = n_post = 0
     for path in req.files():
         ev, rj, n_in, n_ok, nt = per_file(path)
         events.append(ev)
@@ -192,14 +195,16 @@ def load_files(
         inputs += n_in
         parsed += n_ok
         notes += nt
-        n_out += outside(path) if outside is not None else 0
+        pre, post = outside(path) if outside is not None else (0, 0)
+        n_pre, n_post = n_pre + pre, n_post + post
     return LoadResult(
         frame=pl.concat(events) if events else schema.empty("events"),
         rejects=pl.concat(rejects) if rejects else schema.empty("rejects"),
         inputs=inputs,
         parsed_inputs=parsed,
         notes=dedupe_notes(notes),
-        outside=n_out,
+        outside=n_pre + n_post,
+        outside_parsed=n_post,
     )
 
 
@@ -251,7 +256,9 @@ def run(req: LoadRequest) -> LoadResult:
         "rejects",
     )
     frame, rejects, parsed = _reject_out_of_range(frame, rejects, result.parsed_inputs, info.table)
-    frame, parsed, outside, window_notes = _exact_window(req, frame, parsed, result.outside, result.unit)
+    frame, parsed, outside, window_notes = _exact_window(
+        req, frame, parsed, result.outside, result.unit, result.outside_parsed
+    )
     frame, rejects, redacted = _redact(frame, rejects, info.table, req.redaction)
     where = f"loader {req.kind}/{req.format} on {req.path}"
     schema.validate(frame, info.table, where=where)
@@ -270,6 +277,7 @@ def run(req: LoadRequest) -> LoadResult:
         format=req.format,
         notes=sniffed + tuple(result.notes) + window_notes + redacted,
         outside=outside,
+        outside_parsed=outside - result.outside + result.outside_parsed,
     )
 
 
@@ -279,7 +287,7 @@ WINDOWED_KINDS = ("logs", "metrics")
 
 
 def _exact_window(
-    req: LoadRequest, frame: pl.DataFrame, parsed: int, outside: int, unit: str
+    req: LoadRequest, frame: pl.DataFrame, parsed: int, outside: int, unit: str, outside_parsed: int = 0
 ) -> tuple[pl.DataFrame, int, int, tuple[str, ...]]:
     """The exact window filter after parsing: rows of a windowed kind whose ``ts`` is outside the request's
     window are dropped and counted as outside, where one row is one input; returns the frame, the parsed
@@ -289,7 +297,7 @@ def _exact_window(
     if req.window is None or req.kind not in WINDOWED_KINDS:
         return frame, parsed, outside, ()
     said = win.describe(req.window)
-    before = outside
+    before = outside - outside_parsed
     if frame.height == parsed and frame.height:
         out = win.exact_mask(frame, req.window)
         n = int(out.sum())
@@ -306,7 +314,7 @@ def _exact_window(
                     "kept (their rows do not map one to one to inputs)",
                 ),
             )
-    after = outside - before
+    after = outside - before  # dropped after parsing, by the loader or here
     how = (
         f"{before:,} counted, not parsed; {after:,} dropped after parsing"
         if before and after
@@ -367,6 +375,7 @@ def _file_by_file(func: Callable[[LoadRequest], LoadResult], req: LoadRequest, f
         inputs=sum(r.inputs for r in results) + len(broken),
         parsed_inputs=sum(r.parsed_inputs for r in results),
         outside=sum(r.outside for r in results),
+        outside_parsed=sum(r.outside_parsed for r in results),
         unit=unit,
         notes=dedupe_notes(
             [

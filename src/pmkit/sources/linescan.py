@@ -109,16 +109,23 @@ def stream_lines(path: Path, batch_bytes: int = 1 << 20) -> pl.LazyFrame:
     return register_io_source(source, schema={"line_no": pl.UInt32, "line": pl.String}, explain_name="pmkit lines")
 
 
-def windowed_lines(path: Path, cheap_ts: pl.Expr, window: tuple[dt.datetime, dt.datetime]) -> tuple[pl.DataFrame, int]:
+def windowed_lines(
+    path: Path, cheap_ts: pl.Expr, window: tuple[dt.datetime, dt.datetime], margin: dt.timedelta | None = None
+) -> tuple[pl.DataFrame, int]:
     """The lines of ``path`` whose cheap time (``cheap_ts`` over ``line``) is inside the window with its margin
-    or unreadable (:func:`pmkit.sources.window.lazy_prefilter`), and how many lines were dropped as outside.
+    (``margin``, default :data:`pmkit.sources.window.MARGIN`) or unreadable
+    (:func:`pmkit.sources.window.lazy_prefilter`), and how many lines were dropped as outside.
 
     The kept lines are read in one streamed scan (memory follows the lines kept, not the file) and the
     file's line count in a second scan that only counts."""
-    from pmkit.sources.window import lazy_prefilter
+    from pmkit.sources.window import MARGIN, lazy_prefilter
 
     def kept_and_total(lines: pl.LazyFrame) -> tuple[pl.DataFrame, int]:
-        kept = lazy_prefilter(lines, cheap_ts, window).filter(~pl.col("_outside")).drop("_outside")
+        kept = (
+            lazy_prefilter(lines, cheap_ts, window, MARGIN if margin is None else margin)
+            .filter(~pl.col("_outside"))
+            .drop("_outside")
+        )
         return kept.collect(engine="streaming"), int(lines.select(pl.len()).collect(engine="streaming").item())
 
     try:

@@ -10,7 +10,9 @@ only what falls in it:
   (a malformed line outside the window is outside, not rejected). Lines whose timestamp text cannot be
   read cheaply are kept for the full parser: nothing is lost. The margin (:data:`MARGIN`, one hour)
   covers what the cheap reading may get wrong, such as a daylight-saving hour read in the source's
-  zone; the prefilter looks at each line on its own, so unsorted lines need no margin. Continuation
+  zone or a time cut to the second; a format whose cheap time is the loader's own time parse (access
+  logs: the bracket read with the loader's expression) uses no margin. The prefilter looks at each
+  line on its own, so unsorted lines need no margin. Continuation
   lines (a stack trace under its head line) follow their head's decision.
 * **Exact filter** (after parsing, in :func:`pmkit.sources.base.run`): rows of logs and metrics whose
   ``ts`` is outside ``[start, end]`` are dropped and counted as outside too, where one row is one input
@@ -59,6 +61,7 @@ def prefilter(
     window: Window | None,
     *,
     head: pl.Expr | None = None,
+    margin: dt.timedelta = MARGIN,
 ) -> tuple[pl.DataFrame, int]:
     """``lines`` without the lines whose cheap time is outside the window (with :data:`MARGIN`), and how many.
 
@@ -68,7 +71,7 @@ def prefilter(
     """
     if window is None or lines.height == 0:
         return lines, 0
-    keep = inside(cheap_ts, window, MARGIN).fill_null(True)
+    keep = inside(cheap_ts, window, margin).fill_null(True)
     if head is not None:
         keep = pl.when(head).then(keep).forward_fill().fill_null(True)
     mask = lines.select(keep.alias("_keep")).to_series()
@@ -76,12 +79,14 @@ def prefilter(
     return kept, lines.height - kept.height
 
 
-def lazy_prefilter(lines: pl.LazyFrame, cheap_ts: pl.Expr, window: Window | None) -> pl.LazyFrame:
+def lazy_prefilter(
+    lines: pl.LazyFrame, cheap_ts: pl.Expr, window: Window | None, margin: dt.timedelta = MARGIN
+) -> pl.LazyFrame:
     """:func:`prefilter` as a lazy step for one-line-one-entry formats: adds the boolean ``_outside`` column
     (the line is dropped and counted by the caller)."""
     if window is None:
         return lines.with_columns(_outside=pl.lit(False))
-    return lines.with_columns(_outside=~inside(cheap_ts, window, MARGIN).fill_null(True))
+    return lines.with_columns(_outside=~inside(cheap_ts, window, margin).fill_null(True))
 
 
 _ISO = r"(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:[.,]\d+)?\s*(Z|z|[+-]\d\d:?\d\d)?"

@@ -352,7 +352,7 @@ def _load_access(req: LoadRequest, fmt: str) -> LoadResult:
     if req.window is not None:
         cheap = access_cheap_ts(req.ts_format, req.timezone)
         for f in files:
-            kept[f], n = windowed_lines(f, cheap, req.window)
+            kept[f], n = windowed_lines(f, cheap, req.window, margin=dt.timedelta(0))  # the loader's own time
             outside += n
 
     def run_with(keys: Sequence[str]) -> pl.DataFrame:

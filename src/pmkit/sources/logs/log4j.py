@@ -127,17 +127,17 @@ _CHEAP_TS = r"^\[?(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[,.]\d{1,9})?(?:Z|[+
 
 
 def load_log4j_file(
-    path: Path, req: LoadRequest, outside: dict[Path, int] | None = None
+    path: Path, req: LoadRequest, outside: dict[Path, tuple[int, int]] | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame, int, int, list[str]]:
     """Parse one file: (events, rejects, inputs, parsed_inputs, notes); with the request's window, the lines of
     records outside it are counted into ``outside[path]`` (a head's cheap ISO time decides before parsing,
     its continuation lines follow it; the exact time after) and are not in ``parsed_inputs``."""
     origin = str(path)
     lines = textio.read_lines(path)
-    n_lines, n_out = lines.height, 0
+    n_lines, n_out, n_pre = lines.height, 0, 0
     if req.window is not None and not req.ts_format:
         cheap = window.iso_cheap(pl.col("line").str.extract(_CHEAP_TS, 1), req.timezone)
-        lines, n_out = window.prefilter(lines, cheap, req.window, head=pl.col("line").str.contains(HEAD))
+        lines, n_pre = window.prefilter(lines, cheap, req.window, head=pl.col("line").str.contains(HEAD))
     labelled = multiline.label_records(lines, pl.col("line").str.contains(HEAD))
     rejects = [
         multiline.line_rejects(
@@ -157,7 +157,7 @@ def load_log4j_file(
         n_out += int(records.filter(out).get_column("n_lines").sum() or 0)
         records = records.filter(~out)
     if outside is not None:
-        outside[path] = n_out
+        outside[path] = (n_pre, n_out)
     tail_logger = pl.col("last_line").str.extract(r"^\s*\(([\w.$-]+)\)\s*$")
     logger = pl.coalesce(pl.col("logger"), pl.when(pl.col("n_lines") > 1).then(tail_logger))
     level = level_expr(pl.col("level"))
@@ -198,5 +198,5 @@ def sniff(head: str) -> bool:
 )
 def load_log4j(req: LoadRequest) -> LoadResult:
     """The ``log4j`` logs format."""
-    outside: dict[Path, int] = {}
-    return load_files(req, lambda p: load_log4j_file(p, req, outside), outside=lambda p: outside.get(p, 0))
+    outside: dict[Path, tuple[int, int]] = {}
+    return load_files(req, lambda p: load_log4j_file(p, req, outside), outside=lambda p: outside.get(p, (0, 0)))

@@ -138,7 +138,7 @@ def _nginx_file(lines: pl.DataFrame, path: Path, req: LoadRequest) -> tuple[pl.D
 )
 def load_nginx_error(req: LoadRequest) -> LoadResult:
     """nginx error logs: one event per entry, continuation lines joined."""
-    events, rejects, inputs, parsed, outside = [], [], 0, 0, 0
+    events, rejects, inputs, parsed, outside, after = [], [], 0, 0, 0, 0
     cheap = timeutil.ts_expr(pl.col("line").str.slice(0, 19), req.ts_format or _TS_FORMAT, req.timezone)
     for path in req.files():
         lines = textio.read_lines(path)
@@ -149,6 +149,7 @@ def load_nginx_error(req: LoadRequest) -> LoadResult:
         rejects.append(rj)
         parsed += n
         outside += n_pre + n_out
+        after += n_out
     frame = pl.concat(events)
     rej = pl.concat([in_line_order(r) for r in rejects])
     notes = []
@@ -161,4 +162,5 @@ def load_nginx_error(req: LoadRequest) -> LoadResult:
         parsed_inputs=parsed,
         notes=tuple(notes),
         outside=outside,
+        outside_parsed=after,
     )

@@ -271,18 +271,18 @@ _CHEAP_TS = r"^(?:<\d{1,3}>\d{1,2} )?(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d
 
 
 def load_syslog_file(
-    path: Path, req: LoadRequest, outside: dict[Path, int] | None = None
+    path: Path, req: LoadRequest, outside: dict[Path, tuple[int, int]] | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame, int, int, list[str]]:
     """Parse one file: (events, rejects, inputs, parsed_inputs, notes); with the request's window, the lines of
     records outside it are counted into ``outside[path]`` (ISO-stamped heads decide before parsing, their
     continuation lines follow; the exact time after parsing) and are not in ``parsed_inputs``."""
     origin = str(path)
     lines = textio.read_lines(path)
-    n_lines, n_out = lines.height, 0
+    n_lines, n_out, n_pre = lines.height, 0, 0
     is_cont = pl.col("line").str.contains(r"^[ \t]+\S")
     if req.window is not None:
         cheap = window.iso_cheap(pl.col("line").str.extract(_CHEAP_TS, 1), req.timezone)
-        lines, n_out = window.prefilter(lines, cheap, req.window, head=~is_cont)
+        lines, n_pre = window.prefilter(lines, cheap, req.window, head=~is_cont)
     parsed = parse_lines(lines)
     labelled = multiline.label_records(parsed, pl.col("form").is_not_null())
     bad = labelled.filter(~pl.col(multiline.HEAD) & ~is_cont)
@@ -316,7 +316,7 @@ def load_syslog_file(
         n_out += int(records.filter(out).get_column("n_lines").sum() or 0)
         records = records.filter(~out)
     if outside is not None:
-        outside[path] = n_out
+        outside[path] = (n_pre, n_out)
     records = records.join(_sd_json(records), on="_i", how="left", maintain_order="left")
     pri = pl.col("pri").cast(pl.Int32, strict=False)
     valid_pri = pl.when(pri <= 191).then(pri)
@@ -371,5 +371,5 @@ def sniff(head: str) -> bool:
 )
 def load_syslog(req: LoadRequest) -> LoadResult:
     """The ``syslog`` logs format."""
-    outside: dict[Path, int] = {}
-    return load_files(req, lambda p: load_syslog_file(p, req, outside), outside=lambda p: outside.get(p, 0))
+    outside: dict[Path, tuple[int, int]] = {}
+    return load_files(req, lambda p: load_syslog_file(p, req, outside), outside=lambda p: outside.get(p, (0, 0)))
