@@ -228,7 +228,7 @@ class Incident:
 
 def _load_one(req: LoadRequest, use_cache: bool) -> LoadResult:
     req.files()  # a path that is missing or leads outside the folder is the author's to fix: an error
-    if not use_cache:
+    if not use_cache or cache.max_bytes() <= 0:  # the cache off: no key to compute (it hashes every file)
         return _run_contained(req)
     key = cache.cache_key(req)
     hit = cache.read(key)

@@ -116,8 +116,9 @@ def windowed_lines(
     (``margin``, default :data:`pmkit.sources.window.MARGIN`) or unreadable
     (:func:`pmkit.sources.window.lazy_prefilter`), and how many lines were dropped as outside.
 
-    The kept lines are read in one streamed scan (memory follows the lines kept, not the file) and the
-    file's line count in a second scan that only counts."""
+    The kept lines are read in one streamed scan (memory follows the lines kept, not the file); the
+    file's line count comes from counting its line ends (:func:`textio.line_endings`, bytes only) where
+    the file is plain, else from the lines read."""
     from pmkit.sources.window import MARGIN, lazy_prefilter
 
     def kept_and_total(lines: pl.LazyFrame) -> tuple[pl.DataFrame, int]:
@@ -125,8 +126,13 @@ def windowed_lines(
             lazy_prefilter(lines, cheap_ts, window, MARGIN if margin is None else margin)
             .filter(~pl.col("_outside"))
             .drop("_outside")
+            .collect(engine="streaming")
         )
-        return kept.collect(engine="streaming"), int(lines.select(pl.len()).collect(engine="streaming").item())
+        if not is_gzip(path) and path.stat().st_size:
+            n, plain = textio.line_endings(path)
+            if plain:
+                return kept, n
+        return kept, int(lines.select(pl.len()).collect(engine="streaming").item())
 
     try:
         kept, total = kept_and_total(scan_lines(path))
