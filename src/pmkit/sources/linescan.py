@@ -47,6 +47,11 @@ def scan_lines(path: Path) -> pl.LazyFrame:
     """
     if is_gzip(path) or path.stat().st_size == 0 or not textio.line_endings(path)[1]:
         return textio.read_lines(path).lazy()  # gzip, empty, lone CRs or UTF-16: cut as textio cuts
+    return _csv_lines(path)
+
+
+def _csv_lines(path: Path) -> pl.LazyFrame:
+    """:func:`scan_lines` of a plain file (LF or CRLF line ends), without checking that it is one."""
     return pl.scan_csv(path, **textio.LINES_AS_CSV, row_index_name="line_no", row_index_offset=1).with_columns(
         pl.col("line").fill_null("")
     )
@@ -128,14 +133,13 @@ def windowed_lines(
             .drop("_outside")
             .collect(engine="streaming")
         )
-        if not is_gzip(path) and path.stat().st_size:
-            n, plain = textio.line_endings(path)
-            if plain:
-                return kept, n
+        if plain:
+            return kept, n_lines
         return kept, int(lines.select(pl.len()).collect(engine="streaming").item())
 
+    n_lines, plain = (0, False) if is_gzip(path) or path.stat().st_size == 0 else textio.line_endings(path)
     try:
-        kept, total = kept_and_total(scan_lines(path))
+        kept, total = kept_and_total(_csv_lines(path) if plain else scan_lines(path))
     except pl.exceptions.PolarsError:  # a 0x1F byte: read the lines as textio does
         kept, total = kept_and_total(textio.read_lines(path).lazy())
     return kept, total - kept.height
