@@ -322,3 +322,23 @@ def test_cli_load_from_to(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "--to is missing" in capsys.readouterr().err
     assert main(["load", str(root), "--from", "yesterday", "--to", "2025-06-15T14:00:00Z"]) == 1
     assert "--from: found 'yesterday'" in capsys.readouterr().err
+
+
+def test_access_naive_brackets_ts_format_and_odd_lines(tmp_path: Path) -> None:
+    naive = "".join(
+        f'10.0.0.1 - - [15/Jun/2025:{t}] "GET /{i} HTTP/1.1" 200 5 "-" "ua"\n'
+        for i, t in enumerate(["11:00:00", "16:00:00", "16:59:59", "23:00:00"])
+    )
+    res = check(write(tmp_path, "naive.log", naive), "combined", timezone="Europe/Berlin")  # UTC+2 in June
+    assert res.frame.height == 2 and res.outside == 2
+    res = check(write(tmp_path, "fmt.log", naive), "combined", ts_format="%d/%b/%Y:%H:%M:%S")
+    assert res.frame.height == 0 and res.outside == 4  # read as UTC: none inside
+    # a vhost with a non-ASCII name, fractions, an over-long offset: the cheap cut fails, the full parser decides
+    odd = (
+        'é.example 10.0.0.1 - - [15/Jun/2025:09:00:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "ua"\n'
+        '10.0.0.1 - - [15/Jun/2025:09:00:00.250 +0000] "GET /b HTTP/1.1" 200 5 "-" "ua"\n'
+        '10.0.0.1 - - [15/Jun/2025:14:00:00 +00001] "GET /c HTTP/1.1" 200 5 "-" "ua"\n'
+        '10.0.0.1 - - [15/Jun/2025:14:00:00 +0000] "GET /d HTTP/1.1" 200 5 "-" "ua"\n'
+    )
+    res = check(write(tmp_path, "odd.log", odd), "combined")
+    assert res.frame.height == 1 and res.outside == 1  # /a dropped after parsing; /b and /c rejected
