@@ -41,7 +41,9 @@ def request_frame(events: pl.DataFrame, *, source: str | None = None, good: str 
     """One row per request event: ``ts``, ``ok``, ``status``, ``path``, ``user``, ``tenant``, ``duration_s``, ``service``, ``origin``.
 
     A request event is a log event whose attrs carry an HTTP ``status``. ``good`` is a
-    SQL condition over attrs fields (and the columns ``service``, ``level``).
+    SQL condition over attrs fields (and the columns ``service``, ``level``). The user is the
+    first of :data:`USER_FIELDS` in attrs, else the first of them in the path's query string
+    (``?q=shoes&uid=u_42``); the tenant likewise.
     """
     ev = events.filter((pl.col("kind") == "log") & pl.col("attrs").str.contains('"status"', literal=True))
     if source is not None:
@@ -59,14 +61,21 @@ def request_frame(events: pl.DataFrame, *, source: str | None = None, good: str 
             f("status").cast(pl.Int64, strict=False).alias("status"),
             f("method").alias("method"),
             f("path").alias("path"),
-            pl.coalesce(*(_id(f(k)) for k in USER_FIELDS)).alias("user"),
-            pl.coalesce(*(_id(f(k)) for k in TENANT_FIELDS)).alias("tenant"),
+            pl.coalesce(*(_id(f(k)) for k in USER_FIELDS), *(_query(f("path"), k) for k in USER_FIELDS)).alias("user"),
+            pl.coalesce(*(_id(f(k)) for k in TENANT_FIELDS), *(_query(f("path"), k) for k in TENANT_FIELDS)).alias(
+                "tenant"
+            ),
             f("duration_s").cast(pl.Float64, strict=False).alias("duration_s"),
         )
         .filter(pl.col("status").is_not_null())
     )
     cond = pl.sql_expr(good or DEFAULT_GOOD)
     return df.with_columns(cond.fill_null(False).alias("ok"))
+
+
+def _query(path: pl.Expr, key: str) -> pl.Expr:
+    """The value of ``key`` in a request path's query string (``/search?q=x&uid=u_42`` gives ``u_42``), or null."""
+    return _id(path.str.extract(rf"\?(?:[^#]*&)?{key}=([^&#\s]*)", 1))
 
 
 def _id(expr: pl.Expr) -> pl.Expr:
