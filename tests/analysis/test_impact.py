@@ -211,3 +211,68 @@ def test_affected_users_from_error_logs_when_the_request_log_names_none() -> Non
     imp = assess(m, detect_impact(m), start=START, end=START + dt.timedelta(seconds=9), requests=r, events=events)
     assert imp.affected_users == 2
     assert "error-level log events" in imp.basis and "request log names no user" in imp.basis
+
+
+def _access_line(t: dt.datetime, path: str, status: int, method: str = "GET") -> str:
+    stamp = t.strftime("%d/%b/%Y:%H:%M:%S +0000")
+    return f'10.0.0.1 - - [{stamp}] "{method} {path} HTTP/1.1" {status} 12 "-" "curl/8"'
+
+
+def _write_folder(root: object, *, uid_in_query: bool) -> None:
+    """A small incident folder: 2 h of an access log (one request a second, 13:00-15:00) where /search fails
+    14:00:00-14:19:59 for 80% of requests, /cart fails once every 10 minutes all along (background), and an
+    app log whose error lines name the user (``uid=``) during the failure."""
+    from pathlib import Path
+
+    root = Path(str(root))
+    (root / "logs").mkdir(parents=True)
+    lines, app = [], []
+    for s in range(7200):
+        t = T0 + dt.timedelta(seconds=s)
+        user = f"u_{s % 97}"
+        if s % 2:
+            failing = 3600 <= s < 4800 and s % 5 != 0
+            query = f"/search?q=shoes&uid={user}" if uid_in_query else "/search?q=shoes"
+            lines.append(_access_line(t, query, 503 if failing else 200))
+            if failing and s % 3 == 0:
+                app.append(json.dumps({"ts": t.isoformat(), "level": "error", "msg": f"search failed uid={user}"}))
+        else:
+            lines.append(_access_line(t, "/cart", 500 if s % 600 == 0 else 200, "POST"))
+    (root / "logs" / "access.log").write_text("\n".join(lines) + "\n")
+    (root / "logs" / "app.jsonl").write_text("\n".join(app) + "\n")
+    (root / "incident.yaml").write_text(
+        "id: INC-TEST-1\ntitle: search failing\nservices: [web]\nimpact: {baseline: 30m, min_share: 0.01}\n"
+        "sources:\n"
+        "- {name: nginx, kind: logs, format: combined, path: logs/access.log, service: web}\n"
+        "- {name: app, kind: logs, format: jsonl, path: logs/app.jsonl, service: web,"
+        " fields: {ts: ts, level: level, message: msg}}\n"
+    )
+
+
+@pytest.mark.parametrize("uid_in_query", [True, False])
+def test_a_small_incident_folder_end_to_end(tmp_path: object, uid_in_query: bool) -> None:
+    """The run, the failing endpoint, the background apart, the lookback from incident.yaml, and the users:
+    from the query string, else from the app's error lines (the basis says which)."""
+    import pmkit as pm
+    from pmkit.pipeline import analyze
+
+    _write_folder(tmp_path, uid_in_query=uid_in_query)
+    a = analyze(pm.Incident.load(tmp_path, cache=False))
+    imp = a.impact
+    assert imp.start == START + dt.timedelta(seconds=1)  # the first failing /search request
+    last_failing = max(s for s in range(3601, 4800, 2) if s % 5 != 0)
+    assert a.milestones["mitigated"].ts == T0 + dt.timedelta(seconds=last_failing)
+    assert a.milestones["mitigated"].evidence["origin"].endswith(f"access.log:{last_failing + 1}")
+    assert imp.failing_endpoints == ["GET /search"]
+    # /cart fails at 14:00:00 (before the first /search failure, 14:00:01) and 14:10:00 (inside): one background
+    assert imp.background["which"] == ["POST /cart"] and imp.background["failures"] == 1
+    assert imp.rule.lookback == dt.timedelta(minutes=30)
+    search = imp.endpoints.filter(pl.col("endpoint") == "GET /search").row(0, named=True)
+    assert search["baseline_total"] == 900 and search["baseline_failed"] == 0
+    failing_users = {f"u_{s % 97}" for s in range(3601, 4800, 2) if s % 5 != 0}
+    if uid_in_query:
+        assert imp.affected_users == len(failing_users)
+        assert imp.basis.startswith("request logs")
+    else:
+        assert imp.affected_users == len({f"u_{s % 97}" for s in range(3601, 4800, 2) if s % 5 != 0 and s % 3 == 0})
+        assert "error-level log events" in imp.basis
