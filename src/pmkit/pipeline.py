@@ -24,6 +24,7 @@ from pmkit.analysis.sli import (
     MINUTES_SCHEMA,
     ImpactWindow,
     detect_impact,
+    failing_sample,
     minutes_from_requests,
     minutes_from_series,
     request_frame,
@@ -178,6 +179,14 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
         )
         first_failure, last_failure = run.first, run.last
     elif window.start is not None:  # metrics SLI: the first error logged in the onset minute, if any
+        if window.end is not None and sli.source is not None:  # and the last failing sample
+            last_failure = failing_sample(
+                inc.series,
+                window.end,
+                source=sli.source,
+                metric=main_slo.metric if main_slo else None,
+                good=main_slo.good if main_slo else None,
+            )
         errors = events.filter(
             (pl.col("kind") == "log")
             & pl.col("level").is_in(["error", "critical"])

@@ -57,6 +57,10 @@ EXPECTED = {
         "| 10:15:13 | **Impact start** |",
         "| 10:16:30 | **Detected** |",
         "| 10:45:00 | **Mitigated** |",
+        # expected.yaml: mitigated 10:45:00, the end of the last minute with 5xx above baseline (its sample)
+        "| mitigated | 2025-01-20 10:45 | last failing sample of the incident (SLI back to baseline and staying there "
+        "after it) | the SLI (request-count metrics 'requests'), last failing sample of requests, the minute ending "
+        "10:45:00 (metrics/http_requests_by_code.json#result\\[9\\].values\\[74\\]) |",
         "| 11:00:05 | **Resolved** |",
         "| 1 | 10:00 | api | v2.3.0 |",
         "| detected | 2025-01-20 10:16 | first alert firing or page triggered | alert APIHighErrorRate (alertmanager), "

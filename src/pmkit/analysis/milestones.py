@@ -246,12 +246,19 @@ def find_milestones(
     found["declared"] = _from_row("declared", row, method)
 
     # mitigated
-    if impact is not None and impact.end is not None and last_failure is not None and last_failure["ts"] < impact.end:
+    if impact is not None and impact.end is not None and last_failure is not None and last_failure["ts"] <= impact.end:
+        sample = "value" in last_failure  # a metrics sample: its time is the end of the last bad step
         found["mitigated"] = Milestone(
             "mitigated",
             last_failure["ts"],
-            "last failing request of the incident (SLI back to baseline and staying there after it)",
-            {**_evidence(last_failure), "failure": "last", "method_detail": impact.method, "sli": sli_name},
+            f"last failing {'sample' if sample else 'request'} of the incident (SLI back to baseline and staying "
+            "there after it)",
+            {
+                **_evidence(last_failure),
+                "failure": "last sample" if sample else "last",
+                "method_detail": impact.method,
+                "sli": sli_name,
+            },
         )
     elif impact is not None and impact.end is not None:
         found["mitigated"] = Milestone(
@@ -371,8 +378,11 @@ def evidence_label(m: Milestone) -> str:
     if "sli" in ev:
         text = f"the SLI ({ev['sli']})"
         if ev.get("origin"):
-            which = "last" if ev.get("failure") == "last" else "first"
-            text += f", {which} failure logged by {ev.get('source') or 'the evidence'} at {when}"
+            if ev.get("failure") == "last sample":
+                text += f", last failing sample of {ev.get('source') or 'the evidence'}, the minute ending {when}"
+            else:
+                which = "last" if ev.get("failure") == "last" else "first"
+                text += f", {which} failure logged by {ev.get('source') or 'the evidence'} at {when}"
         return text
     if kind == "rollback":
         what = f"rollback of {ev.get('service') or 'the service'}"

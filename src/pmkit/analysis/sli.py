@@ -132,6 +132,32 @@ def minutes_from_series(
     return _regular(out.with_columns(pl.col("total").cast(pl.Float64), pl.col("bad").cast(pl.Float64)), every)
 
 
+def failing_sample(
+    series: pl.DataFrame,
+    at: dt.datetime,
+    *,
+    source: str | None = None,
+    metric: str | None = None,
+    good: str | None = None,
+) -> dict[str, object] | None:
+    """The sample at ``at`` (the end of its step) that counts bad requests (``good`` false, value > 0), most
+    requests first: with ``at`` = the impact window's end, the last failing sample of the incident (mitigated's
+    evidence with a metrics SLI)."""
+    s = series.filter(pl.col("ts") == at)
+    if source is not None:
+        s = s.filter(pl.col("source") == source)
+    if metric is not None:
+        s = s.filter(pl.col("metric") == metric)
+    code = pl.coalesce(
+        pl.col("labels").str.json_path_match("$.code"), pl.col("labels").str.json_path_match("$.status")
+    ).str.slice(0, 3)
+    s = s.with_columns(code.cast(pl.Int64, strict=False).alias("status")).filter(pl.col("status").is_not_null())
+    if s.height == 0:
+        return None
+    bad = s.filter(~pl.sql_expr(good or DEFAULT_GOOD).fill_null(False) & (pl.col("value") > 0))
+    return bad.sort(["value", "origin"], descending=[True, False]).row(0, named=True) if bad.height else None
+
+
 def _step_seconds(s: pl.DataFrame) -> float:
     diffs = s.select(pl.col("ts").unique().sort().diff().dt.total_microseconds().drop_nulls().median()).item()
     return float(diffs) / 1e6 if diffs else 60.0
