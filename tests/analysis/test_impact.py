@@ -276,3 +276,23 @@ def test_a_small_incident_folder_end_to_end(tmp_path: object, uid_in_query: bool
     else:
         assert imp.affected_users == len({f"u_{s % 97}" for s in range(3601, 4800, 2) if s % 5 != 0 and s % 3 == 0})
         assert "error-level log events" in imp.basis
+
+
+@pytest.mark.parametrize(
+    ("impact", "says"),
+    [
+        ({"baseline": "0m"}, "impact.baseline"),
+        ({"baseline": "soon"}, "is not a duration"),
+        ({"min_share": 2}, "impact.min_share"),
+        ({"lookback": "1h"}, "did you mean|expected one of"),
+    ],
+)
+def test_impact_settings_are_checked_with_their_key(impact: dict, says: str) -> None:
+    import re
+
+    from pmkit.errors import SpecError
+    from pmkit.spec import parse_spec
+
+    with pytest.raises(SpecError) as err:
+        parse_spec({"id": "X", "impact": impact})
+    assert re.search(says, str(err.value))
