@@ -55,6 +55,23 @@ def test_impact_within_two_percent(case: tuple[Analysis, dict]) -> None:
     assert result.impact.peak_error_ratio == pytest.approx(imp["peak_error_ratio"], abs=0.02)
 
 
+def test_impact_counted_in_the_stated_window(case: tuple[Analysis, dict]) -> None:
+    """Counts use exactly expected.yaml's impact window (no drift from minute flooring); with a request log the
+    impact ends at the last failing request of the incident (mitigated, to the second)."""
+    result, expected = case
+    imp = expected["impact"]
+    assert result.impact.total_requests == imp["total_requests"]
+    assert result.impact.failed_requests == imp["failed_requests"]
+    assert result.impact.counted_from == ts(imp["window"]["start"])
+    assert result.impact.counted_to == ts(imp["window"]["end"])
+    mitigated = result.milestones["mitigated"]
+    assert mitigated.ts == ts(expected["milestones"]["mitigated"])
+    if result.sli.requests is not None:
+        assert mitigated.evidence.get("origin")  # the last failing request names its line
+        assert result.impact.failing_endpoints  # every failure in the window is the incident's (expected.yaml)
+        assert result.impact.background["failures"] == 0
+
+
 def test_culprit_first_and_rollback_found(case: tuple[Analysis, dict]) -> None:
     result, expected = case
     top = result.suspects.row(0, named=True)

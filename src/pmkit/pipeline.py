@@ -17,23 +17,26 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from pmkit.analysis import changes, comms, gates, impact, severity, signatures, slo
+from pmkit.analysis.baseline import Rule, incident_run
 from pmkit.analysis.milestones import Milestones, find_milestones, first_firing, first_notice
 from pmkit.analysis.mttx import mttx, mttx_seconds
 from pmkit.analysis.sli import (
     MINUTES_SCHEMA,
     ImpactWindow,
     detect_impact,
+    failing_sample,
     minutes_from_requests,
     minutes_from_series,
     request_frame,
 )
 from pmkit.analysis.whys import FiveWhys
+from pmkit.spec import parse_duration
 from pmkit.timeline import Timeline, build_timeline
 from pmkit.timeutil import fmt_utc
 
 if TYPE_CHECKING:
     from pmkit.incident import Incident
-    from pmkit.spec import SloSpec
+    from pmkit.spec import IncidentSpec, SloSpec
 
 
 @dataclass(frozen=True)
@@ -163,14 +166,27 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
     sli = choose_sli(inc, main_slo)
     window = detect_impact(sli.minutes)
 
-    first_failure = None
+    rule = impact_rule(spec)
+    first_failure = last_failure = None
     if sli.requests is not None and window.start is not None:
-        failing = sli.requests.filter(
-            (pl.col("ts") >= window.start) & (pl.col("ts") < window.start + dt.timedelta(minutes=1)) & ~pl.col("ok")
-        ).sort("ts")
-        if failing.height:
-            first_failure = failing.row(0, named=True)
+        # the incident's run: first and last failing request of an endpoint failing above its own baseline
+        run = incident_run(
+            sli.requests,
+            impact.endpoint_expr(),
+            start=window.start,
+            end=window.end or window.start + dt.timedelta(days=366),
+            rule=rule,
+        )
+        first_failure, last_failure = run.first, run.last
     elif window.start is not None:  # metrics SLI: the first error logged in the onset minute, if any
+        if window.end is not None and sli.source is not None:  # and the last failing sample
+            last_failure = failing_sample(
+                inc.series,
+                window.end,
+                source=sli.source,
+                metric=main_slo.metric if main_slo else None,
+                good=main_slo.good if main_slo else None,
+            )
         errors = events.filter(
             (pl.col("kind") == "log")
             & pl.col("level").is_in(["error", "critical"])
@@ -201,6 +217,7 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
         events,
         impact=window,
         first_failure=first_failure,
+        last_failure=last_failure,
         rollback=rollback,
         services=services,
         overrides=overrides,
@@ -211,7 +228,14 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
     page = first_notice(events, start=times["impact_start"], services=services, kinds=("page",))
     alert = first_notice(events, start=times["impact_start"], services=services, kinds=("alert",))
     imp = impact.assess(
-        sli.minutes, window, start=times["impact_start"], end=times["mitigated"], requests=sli.requests, events=events
+        sli.minutes,
+        window,
+        start=times["impact_start"],
+        end=times["mitigated"],
+        requests=sli.requests,
+        events=events,
+        rule=rule,
+        sli=sli.name,
     )
     # impact start to mitigated (else resolved): the SLO's and the signatures' window
     slo_end = times["mitigated"] or times["resolved"]
@@ -273,6 +297,11 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
         whys=whys,
         convention=convention,
     )
+
+
+def impact_rule(spec: IncidentSpec) -> Rule:
+    """The baseline test's settings from ``impact:`` in incident.yaml (docs/incident-yaml.md)."""
+    return Rule(lookback=parse_duration(spec.impact.baseline), min_share=spec.impact.min_share, alpha=spec.impact.alpha)
 
 
 def _symptom(imp: impact.Impact, services: list[str]) -> str:

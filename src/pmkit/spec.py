@@ -140,6 +140,26 @@ class SloSpec(_Strict):
         return v
 
 
+class ImpactSpec(_Strict):
+    """How failing groups are told from background failures (docs/analyses.md, "Impact").
+
+    ``baseline``: the lookback before the impact start that gives each endpoint, service and tenant
+    its own error rate; ``min_share``: the least share of the impact's failures a failing group holds;
+    ``alpha``: the one-sided Poisson test's significance level.
+    """
+
+    baseline: str = "60m"
+    min_share: float = Field(default=0.01, ge=0, le=1)
+    alpha: float = Field(default=0.001, gt=0, lt=1)
+
+    @field_validator("baseline")
+    @classmethod
+    def _lookback(cls, v: str) -> str:
+        if parse_duration(v) <= dt.timedelta(0):
+            raise ValueError("the baseline lookback must be longer than 0, e.g. 60m")
+        return v
+
+
 class Milestones(_Strict):
     """Author overrides: each set value wins over what pmkit infers."""
 
@@ -232,6 +252,7 @@ class IncidentSpec(_Strict):
     sources: list[SourceSpec] = Field(default_factory=list)
     slos: list[SloSpec] = Field(default_factory=list)
     milestones: Milestones = Field(default_factory=Milestones)
+    impact: ImpactSpec = Field(default_factory=ImpactSpec)
     narrative: Narrative = Field(default_factory=Narrative)
     five_whys: list[Why] = Field(default_factory=list)
     action_items: list[ActionItem] = Field(default_factory=list)

@@ -41,7 +41,9 @@ def request_frame(events: pl.DataFrame, *, source: str | None = None, good: str 
     """One row per request event: ``ts``, ``ok``, ``status``, ``path``, ``user``, ``tenant``, ``duration_s``, ``service``, ``origin``.
 
     A request event is a log event whose attrs carry an HTTP ``status``. ``good`` is a
-    SQL condition over attrs fields (and the columns ``service``, ``level``).
+    SQL condition over attrs fields (and the columns ``service``, ``level``). The user is the
+    first of :data:`USER_FIELDS` in attrs, else the first of them in the path's query string
+    (``?q=shoes&uid=u_42``); the tenant likewise.
     """
     ev = events.filter((pl.col("kind") == "log") & pl.col("attrs").str.contains('"status"', literal=True))
     if source is not None:
@@ -59,14 +61,21 @@ def request_frame(events: pl.DataFrame, *, source: str | None = None, good: str 
             f("status").cast(pl.Int64, strict=False).alias("status"),
             f("method").alias("method"),
             f("path").alias("path"),
-            pl.coalesce(*(_id(f(k)) for k in USER_FIELDS)).alias("user"),
-            pl.coalesce(*(_id(f(k)) for k in TENANT_FIELDS)).alias("tenant"),
+            pl.coalesce(*(_id(f(k)) for k in USER_FIELDS), *(_query(f("path"), k) for k in USER_FIELDS)).alias("user"),
+            pl.coalesce(*(_id(f(k)) for k in TENANT_FIELDS), *(_query(f("path"), k) for k in TENANT_FIELDS)).alias(
+                "tenant"
+            ),
             f("duration_s").cast(pl.Float64, strict=False).alias("duration_s"),
         )
         .filter(pl.col("status").is_not_null())
     )
     cond = pl.sql_expr(good or DEFAULT_GOOD)
     return df.with_columns(cond.fill_null(False).alias("ok"))
+
+
+def _query(path: pl.Expr, key: str) -> pl.Expr:
+    """The value of ``key`` in a request path's query string (``/search?q=x&uid=u_42`` gives ``u_42``), or null."""
+    return _id(path.str.extract(rf"\?(?:[^#]*&)?{key}=([^&#\s]*)", 1))
 
 
 def _id(expr: pl.Expr) -> pl.Expr:
@@ -121,6 +130,32 @@ def minutes_from_series(
         pl.col("n").sum().alias("total"), pl.col("n").filter(~pl.col("ok")).sum().alias("bad")
     )
     return _regular(out.with_columns(pl.col("total").cast(pl.Float64), pl.col("bad").cast(pl.Float64)), every)
+
+
+def failing_sample(
+    series: pl.DataFrame,
+    at: dt.datetime,
+    *,
+    source: str | None = None,
+    metric: str | None = None,
+    good: str | None = None,
+) -> dict[str, object] | None:
+    """The sample at ``at`` (the end of its step) that counts bad requests (``good`` false, value > 0), most
+    requests first: with ``at`` = the impact window's end, the last failing sample of the incident (mitigated's
+    evidence with a metrics SLI)."""
+    s = series.filter(pl.col("ts") == at)
+    if source is not None:
+        s = s.filter(pl.col("source") == source)
+    if metric is not None:
+        s = s.filter(pl.col("metric") == metric)
+    code = pl.coalesce(
+        pl.col("labels").str.json_path_match("$.code"), pl.col("labels").str.json_path_match("$.status")
+    ).str.slice(0, 3)
+    s = s.with_columns(code.cast(pl.Int64, strict=False).alias("status")).filter(pl.col("status").is_not_null())
+    if s.height == 0:
+        return None
+    bad = s.filter(~pl.sql_expr(good or DEFAULT_GOOD).fill_null(False) & (pl.col("value") > 0))
+    return bad.sort(["value", "origin"], descending=[True, False]).row(0, named=True) if bad.height else None
 
 
 def _step_seconds(s: pl.DataFrame) -> float:

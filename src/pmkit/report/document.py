@@ -157,22 +157,7 @@ def _impact(a: Analysis) -> str:
     if imp.start is None:
         parts.append(todo("no impact was found in the SLI; describe the impact, or set `milestones.impact_start`."))
     else:
-        before = a.impact.phases.filter(pl.col("phase") == "before").to_dicts()
-        during = a.impact.phases.filter(pl.col("phase") == "during").to_dicts()
-        lines = [
-            f"- Duration: {fmt_duration(imp.end - imp.start) if imp.end else 'ongoing'} "
-            f"({hm(imp.start)}–{hm(imp.end)} UTC), {imp.impact_minutes} minutes above the error threshold",
-            f"- Requests failed: {_num(imp.failed_requests)} of {_num(imp.total_requests)} ({_pct(imp.error_ratio)}); "
-            f"peak {_pct(imp.peak_error_ratio, 0)} at {hm(imp.peak_at)} UTC",
-            f"- Users affected: {_num(imp.affected_users)}"
-            + (f" of {spec.facts.total_users:,} active" if spec.facts.total_users else ""),
-        ]
-        if imp.affected_tenants:
-            lines.append(f"- Tenants affected: {imp.affected_tenants:,}")
-        if imp.affected_endpoints:
-            lines.append("- Endpoints failing: " + ", ".join(code(e, 80) for e in imp.affected_endpoints[:5]))
-        if before and during and during[0].get("p95_ms") is not None:
-            lines.append(f"- Latency p95: {before[0]['p95_ms']:,.0f} ms before, {during[0]['p95_ms']:,.0f} ms during")
+        lines = impact_lines(a)
         if spec.facts.revenue_impact:
             lines.append(f"- Revenue: {author_md(spec.facts.revenue_impact, 300)}")
         lines.append(f"- Evidence: {esc(a.sli.basis)}; {esc(imp.basis)}")
@@ -214,6 +199,74 @@ def _impact(a: Analysis) -> str:
         lines += replay_lines(r)
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
+
+
+def _hms(t: dt.datetime | None) -> str:
+    return fmt_utc(t, "hms", missing="unknown")
+
+
+def _groups_line(frame: pl.DataFrame, column: str, limit: int = 5) -> str:
+    """``POST /x` 2,362 of 3,074 (baseline 3 of 2,886)`` for the failing rows of a baseline test frame."""
+    rows = frame.filter(pl.col("failing")).head(limit).iter_rows(named=True)
+    return "; ".join(
+        f"{code(r[column], 80)} {r['failed']:,} of {r['total']:,} (baseline {r['baseline_failed']:,} of "
+        f"{r['baseline_total']:,})"
+        for r in rows
+    )
+
+
+def impact_lines(a: Analysis) -> list[str]:
+    """The Quantitative bullets of the Impact section: every count with its population and window
+    (docs/analyses.md, "Impact")."""
+    imp = a.impact
+    spec = a.incident.spec
+    assert imp.start is not None
+    phases = {r["phase"]: r for r in imp.phases.iter_rows(named=True)}
+    exact = a.sli.requests is not None
+    span = f"{_hms(imp.start)}–{_hms(imp.end)} UTC"
+    how = (
+        "from the first to the last failing request"
+        if exact
+        else "from the impact start to the end of the SLI's last bad minute"
+    )
+    lines = [
+        f"- Duration: {fmt_duration(imp.end - imp.start, 'human') if imp.end else 'ongoing'} ({span}, {how}), "
+        f"{imp.impact_minutes} minutes above the error threshold",
+        f"- Requests failed: {_num(imp.failed_requests)} of {_num(imp.total_requests)} ({_pct(imp.error_ratio)}) "
+        f"({esc(imp.counted)}); peak {_pct(imp.peak_error_ratio, 0)} at {hm(imp.peak_at)} UTC (per-minute error ratio)",
+        f"- Users affected: {_num(imp.affected_users)}"
+        + (f" of {spec.facts.total_users:,} active" if spec.facts.total_users else "")
+        + (f" ({esc(imp.basis)}, {span})" if imp.affected_users is not None else ""),
+    ]
+    if imp.affected_tenants:
+        lines.append(f"- Tenants affected: {imp.affected_tenants:,} ({span})")
+    lookback = fmt_duration(imp.rule.lookback, "compact")
+    if imp.failing_endpoints:
+        lines.append(
+            f"- Endpoints failing (error rate significantly above their own baseline of the {lookback} before "
+            f"{_hms(imp.start)}; failed of requests, {span}): {_groups_line(imp.endpoints, 'endpoint')}"
+            + (f"; and {len(imp.failing_endpoints) - 5} more" if len(imp.failing_endpoints) > 5 else "")
+        )
+    bg = imp.background
+    if bg["endpoints"]:
+        lines.append(
+            f"- Background: {bg['endpoints']} endpoint{'s' if bg['endpoints'] != 1 else ''}, "
+            f"{bg['failures']:,} failure{'s' if bg['failures'] != 1 else ''}, at their baseline rate or too few to "
+            f"count ({', '.join(code(e, 60) for e in bg['which'][:5])})"
+        )
+    if imp.services.height > 1 and imp.services.get_column("failing").any():
+        lines.append(f"- Services failing: {_groups_line(imp.services, 'group')}")
+    if imp.tenants.height and imp.tenants.get_column("failing").any():
+        n = int(imp.tenants.get_column("failing").sum())
+        lines.append(f"- Tenants failing above their baseline: {n:,} ({_groups_line(imp.tenants, 'group', 3)})")
+    before, during = phases.get("before", {}), phases.get("during", {})
+    if before.get("p95_ms") is not None and during.get("p95_ms") is not None:
+        lines.append(
+            f"- Latency p95 (every request of the {esc(a.sli.name or 'SLI')}, all endpoints): "
+            f"{before['p95_ms']:,.0f} ms before ({_hms(before['start'])}–{_hms(before['end'])} UTC), "
+            f"{during['p95_ms']:,.0f} ms during ({span})"
+        )
+    return lines
 
 
 def _span(td: dt.timedelta) -> str:
@@ -540,7 +593,7 @@ def _incident_md(a: Analysis) -> str:
             "## Impact",
             f"- Users Affected: {_num(imp.affected_users)}",
             f"- Requests Failed: {_num(imp.failed_requests)}",
-            f"- Services Down: {esc(', '.join(spec.services)) or 'unknown'}",
+            *_services_down(a),
             f"- Revenue Impact: {author_md(spec.facts.revenue_impact, 300) if spec.facts.revenue_impact else 'unknown'}",
             "",
             "## Timeline",
@@ -551,6 +604,20 @@ def _incident_md(a: Analysis) -> str:
             "",
         ]
     )
+
+
+def _services_down(a: Analysis) -> list[str]:
+    """The "Services Down" line, only when the analysis found a complete outage (severity's services down:
+    peak per-minute error ratio >= 95% on a user-facing service); the failing services of the SLI if known."""
+    facts = a.severity.facts
+    if not facts.services_down:
+        return []
+    failing = a.impact.services.filter(pl.col("failing")).get_column("group").to_list()
+    names = failing or list(a.incident.spec.services)
+    return [
+        f"- Services Down: {esc(', '.join(names)) or 'unknown'} (peak error ratio {_pct(a.impact.peak_error_ratio, 0)} "
+        f"at {hm(a.impact.peak_at)} UTC, {esc(a.sli.name or 'the SLI')})"
+    ]
 
 
 def _action_items_md(a: Analysis) -> str:
