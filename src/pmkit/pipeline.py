@@ -9,6 +9,7 @@ wires them and chooses the SLI. ``Analysis.to_dict()`` is the JSON contract of
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from pmkit.analysis.sli import (
     minutes_from_series,
     request_frame,
 )
+from pmkit.analysis.sli_series import SeriesSli, auto_series_sli, fmt_seconds, latency_threshold, series_sli
 from pmkit.analysis.whys import FiveWhys
 from pmkit.timeline import Timeline, build_timeline
 from pmkit.timeutil import fmt_utc
@@ -44,21 +46,52 @@ class Sli:
     requests: pl.DataFrame | None
     source: str | None
     basis: str
+    reasons: tuple[str, ...] = ()  # why this SLI was chosen, one short sentence each
+    kind: str = "requests"  # requests (failures), latency-requests (slow or failed), series (minutes weigh 1)
+    bad_words: str = "failed"  # what a bad request is, for "Requests failed: ..."
+    indicator: str = "errors"  # what a bad event says: errors, latency, or mixed (series of both kinds)
 
     @property
     def name(self) -> str | None:
         """The SLI in a few words, for evidence labels: ``request log 'nginx'``, ``request-count metrics 'requests'``."""
         if self.source is None:
             return None
+        if self.kind == "series":
+            return f"metric series {self.source!r}"
         return f"{'request log' if self.requests is not None else 'request-count metrics'} {self.source!r}"
+
+    @property
+    def why(self) -> str:
+        """Which SLI was chosen and why, in one sentence (the document's Evidence line)."""
+        if not self.reasons:
+            return ""
+        return f"SLI: {self.basis}, chosen because " + "; ".join(self.reasons) + "."
+
+
+def _series(ss: SeriesSli, *reasons: str) -> Sli:
+    indicator = ss.kind if ss.kind in ("latency", "mixed") else "errors"
+    return Sli(ss.minutes, None, ss.source, ss.basis, (*reasons, *ss.reasons), "series", "bad", indicator)
+
+
+def slo_good(slo_spec: SloSpec | None) -> str | None:
+    """The SLO's ``good`` condition with its ``latency`` threshold added (``duration_s < t``)."""
+    if slo_spec is None:
+        return None
+    if slo_spec.latency is None:
+        return slo_spec.good
+    fast = f"duration_s < {slo_spec.latency.seconds!r}"
+    return f"({slo_spec.good}) and {fast}" if slo_spec.good else fast
 
 
 def choose_sli(inc: Incident, slo_spec: SloSpec | None = None) -> Sli:
-    """The SLI of an SLO (its ``source``), else the request log with the most requests, else request-count metrics."""
-    good = slo_spec.good if slo_spec else None
+    """The SLI of an SLO (its ``source``), else the request log with the most requests, else request-count metrics,
+    else latency and success/error-rate series read against their own baseline (:func:`auto_series_sli`)."""
+    good = slo_good(slo_spec)
     wanted = slo_spec.source if slo_spec else None
+    lat = slo_spec.latency if slo_spec else None
     series_sources = set(inc.series.get_column("source").unique().to_list()) if inc.series.height else set()
     if wanted is not None and wanted in series_sources:
+        assert slo_spec is not None
         m = minutes_from_series(
             inc.series,
             source=wanted,
@@ -66,6 +99,17 @@ def choose_sli(inc: Incident, slo_spec: SloSpec | None = None) -> Sli:
             good=good,
             value=slo_spec.value if slo_spec else "count",
         )
+        if m.height and lat is None:
+            return Sli(m, None, wanted, f"request-count metrics from source {wanted!r}")
+        ss = series_sli(
+            inc.series,
+            source=wanted,
+            metric=slo_spec.metric,
+            threshold_s=lat.seconds if lat else None,
+            percentile=lat.percentile if lat else None,
+        )
+        if ss is not None:
+            return _series(ss, f"the SLO {slo_spec.name!r} names source {wanted!r}")
         return Sli(m, None, wanted, f"request-count metrics from source {wanted!r}")
     logs = inc.events.filter(pl.col("kind") == "log")
     if wanted is not None:
@@ -75,12 +119,73 @@ def choose_sli(inc: Incident, slo_spec: SloSpec | None = None) -> Sli:
         req = req.join(logs.select("origin", "source"), on="origin", how="left")
         src = wanted or req.get_column("source").mode()[0]
         req = req.filter(pl.col("source") == src)
-        return Sli(minutes_from_requests(req), req, src, f"request log {src!r} ({req.height:,} requests)")
+        basis = f"request log {src!r} ({req.height:,} requests)"
+        if lat is None:
+            return Sli(minutes_from_requests(req), req, src, basis)
+        assert slo_spec is not None
+        words = f"failed or slower than {fmt_seconds(lat.seconds)}"
+        why = f"the SLO {slo_spec.name!r} counts a request good when {good}"
+        return Sli(minutes_from_requests(req), req, src, basis, (why,), "latency-requests", words, "latency")
     for src in sorted(series_sources):
         m = minutes_from_series(inc.series, source=src, good=good)
         if m.height:
             return Sli(m, None, src, f"request-count metrics from source {src!r}")
+    if lat is not None:  # a latency SLO without a source: the first series source with a latency series
+        assert slo_spec is not None
+        for src in sorted(series_sources):
+            ss = series_sli(inc.series, source=src, threshold_s=lat.seconds, percentile=lat.percentile)
+            if ss is not None:
+                return _series(ss, f"the SLO {slo_spec.name!r} asks for latency and names no source")
+    auto = auto_series_sli(inc.series)
+    if auto is not None:
+        return _series(auto, "there are no request logs or request-count metrics")
     return Sli(pl.DataFrame(schema=MINUTES_SCHEMA), None, None, "no request logs or request-count metrics")
+
+
+def impact_window(sli: Sli) -> ImpactWindow:
+    """:func:`detect_impact` on the SLI's minutes, its method worded for what the SLI counts.
+
+    Latency time slices (every bad minute is 100% bad) need two bad minutes in a row to start an
+    impact, so one slow minute of a noisy series is not an incident."""
+    slices = sli.kind == "series" and sli.indicator != "errors"
+    window = detect_impact(sli.minutes, alone=1.01 if slices else 0.5)
+    if sli.kind == "requests" or window.start is None:
+        return window
+    if sli.kind == "latency-requests":
+        method = window.method.replace("error ratio", "share of slow or failed requests", 1)
+    elif slices:
+        method = f"{sli.basis}, two minutes running"
+    else:
+        method = window.method.replace("error ratio", "error fraction of the series", 1)
+    return dataclasses.replace(window, method=method)
+
+
+def latency_sli(inc: Incident, errors: Sli) -> Sli | None:
+    """The latency SLI tried when no SLO is stated and the error SLI never left its baseline.
+
+    With request logs that log durations: a request is good when ``status < 500`` and it is
+    faster than 2 x the baseline p99 of the durations (:func:`pmkit.analysis.sli_series.latency_threshold`).
+    Else the latency and rate series read against their own baseline (:func:`auto_series_sli`).
+    None when neither exists.
+    """
+    why = f"errors in the {errors.name or 'evidence'} never left their baseline"
+    req = errors.requests
+    if req is not None and req.get_column("duration_s").drop_nulls().len():
+        got = latency_threshold(req.get_column("duration_s"))
+        if got is not None and got[0] > 0:
+            thr, p99 = got
+            good = f"status < 500 and duration_s < {thr!r}"
+            req = req.with_columns(pl.sql_expr(good).fill_null(False).alias("ok"))
+            words = f"failed or slower than {fmt_seconds(thr)}"
+            rule = f"a request is good when status < 500 and faster than {fmt_seconds(thr)} (2 x the baseline p99 of {fmt_seconds(p99)})"
+            basis = f"{errors.basis}, failed or slower than {fmt_seconds(thr)}"
+            return Sli(
+                minutes_from_requests(req), req, errors.source, basis, (why, rule), "latency-requests", words, "latency"
+            )
+    auto = auto_series_sli(inc.series)
+    if auto is None or auto.kind in ("error-rate", "success-rate"):
+        return None
+    return _series(auto, why)
 
 
 @dataclass(frozen=True)
@@ -161,7 +266,12 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
     services = list(spec.services)
     main_slo = spec.slos[0] if spec.slos else None
     sli = choose_sli(inc, main_slo)
-    window = detect_impact(sli.minutes)
+    window = impact_window(sli)
+    if window.start is None and main_slo is None:  # errors did not move: did latency?
+        slow = latency_sli(inc, sli)
+        slow_window = impact_window(slow) if slow is not None else None
+        if slow is not None and slow_window is not None and slow_window.start is not None:
+            sli, window = slow, slow_window
 
     first_failure = None
     if sli.requests is not None and window.start is not None:
@@ -237,7 +347,12 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
         )
     violated = any((r.consumed or 0) > 1 for r in slo_results) if slo_results else None
     peak_service = services[0] if services else None
-    facts = severity.ImpactFacts.from_impact(imp, spec, service=peak_service, slo_violated=violated)
+    if sli.indicator == "latency":  # slow is not down, and slow requests are not failed ones
+        facts = severity.ImpactFacts.from_impact(
+            imp, spec, service=peak_service, slo_violated=violated, services_down=False, failed_requests=None
+        )
+    else:
+        facts = severity.ImpactFacts.from_impact(imp, spec, service=peak_service, slo_violated=violated)
     sev = severity.classify(facts, spec.severity_policy, spec.severity)
     cad = comms.cadence(
         events,

@@ -161,9 +161,9 @@ def _impact(a: Analysis) -> str:
         during = a.impact.phases.filter(pl.col("phase") == "during").to_dicts()
         lines = [
             f"- Duration: {fmt_duration(imp.end - imp.start) if imp.end else 'ongoing'} "
-            f"({hm(imp.start)}–{hm(imp.end)} UTC), {imp.impact_minutes} minutes above the error threshold",
-            f"- Requests failed: {_num(imp.failed_requests)} of {_num(imp.total_requests)} ({_pct(imp.error_ratio)}); "
-            f"peak {_pct(imp.peak_error_ratio, 0)} at {hm(imp.peak_at)} UTC",
+            f"({hm(imp.start)}–{hm(imp.end)} UTC), {imp.impact_minutes} minutes above the "
+            + ("error threshold" if a.sli.kind == "requests" else "SLI's threshold"),
+            _bad_line(a),
             f"- Users affected: {_num(imp.affected_users)}"
             + (f" of {spec.facts.total_users:,} active" if spec.facts.total_users else ""),
         ]
@@ -176,6 +176,8 @@ def _impact(a: Analysis) -> str:
         if spec.facts.revenue_impact:
             lines.append(f"- Revenue: {author_md(spec.facts.revenue_impact, 300)}")
         lines.append(f"- Evidence: {esc(a.sli.basis)}; {esc(imp.basis)}")
+        if a.sli.why:
+            lines.append(f"- {esc(a.sli.why)}")
         parts.append("\n".join(lines))
     parts.append("### Customer impact")
     parts.append(
@@ -214,6 +216,20 @@ def _impact(a: Analysis) -> str:
         lines += replay_lines(r)
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
+
+
+def _bad_line(a: Analysis) -> str:
+    """The bad-events bullet: failed requests, slow-or-failed requests, or bad minutes of a series SLI."""
+    imp = a.impact
+    if a.sli.kind == "series":  # every minute weighs 1: bad is minutes (latency) or summed error fractions
+        return (
+            f"- Minutes bad by the SLI: {_num(imp.failed_requests)} of {_num(imp.total_requests)} minutes with samples "
+            f"({_pct(imp.error_ratio)}); worst minute {_pct(imp.peak_error_ratio, 0)} bad at {hm(imp.peak_at)} UTC"
+        )
+    return (
+        f"- Requests {a.sli.bad_words}: {_num(imp.failed_requests)} of {_num(imp.total_requests)} ({_pct(imp.error_ratio)}); "
+        f"peak {_pct(imp.peak_error_ratio, 0)} at {hm(imp.peak_at)} UTC"
+    )
 
 
 def _span(td: dt.timedelta) -> str:
