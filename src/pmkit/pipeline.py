@@ -229,7 +229,13 @@ class Analysis:
         """The ``pmkit analyze --json`` document (see docs/analyze-json.md)."""
         spec = self.incident.spec
         doc = {
-            "incident": {"id": spec.id, "title": spec.title, "services": list(spec.services), "sli": self.sli.basis},
+            "incident": {
+                "id": spec.id,
+                "title": spec.title,
+                "services": list(spec.services),
+                "sli": self.sli.basis,
+                "sli_reasons": list(self.sli.reasons),
+            },
             "milestones": self.milestones.to_dict(),
             "mttx": mttx_seconds(self.milestones, self.convention),
             "impact": self.impact.to_dict(),
@@ -280,7 +286,9 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
         ).sort("ts")
         if failing.height:
             first_failure = failing.row(0, named=True)
-    elif window.start is not None:  # metrics SLI: the first error logged in the onset minute, if any
+    elif (
+        window.start is not None and sli.indicator == "errors"
+    ):  # metrics SLI: the first error logged in the onset minute
         errors = events.filter(
             (pl.col("kind") == "log")
             & pl.col("level").is_in(["error", "critical"])

@@ -106,7 +106,7 @@ def test_request_log_without_slo_finds_impact_from_latency(tmp_path: Path) -> No
     # the requests are 200 everywhere: the error SLI alone finds nothing
     assert a.impact.phases.filter(phase="before")["bad"].item() <= 2  # baseline outliers above 2 x p99, if any
     text = _impact_md(a)
-    assert "Requests failed or slower than" in text
+    assert "Requests failed or slower than" in text and "Endpoints slow or failing: `GET /api/items/{id}`" in text
     assert "chosen because errors in the request log 'web' never left their baseline" in text
 
 
@@ -166,3 +166,23 @@ def test_errors_flat_latency_moved_with_both(tmp_path: Path) -> None:
     a = analyze(Incident.load(_write(tmp_path, slos=None, logs=True, metrics=True)))
     assert a.sli.kind == "latency-requests" and a.sli.source == "web"
     assert a.window.start == SLOW_FROM and a.window.end == SLOW_TO
+
+
+def test_success_rate_series_alone(tmp_path: Path) -> None:
+    """A success-rate percentage at 99.9 that falls to 40 for 20 minutes: the bad fraction per minute."""
+    values = [[(T0 + dt.timedelta(minutes=i)).timestamp(), "40" if 60 <= i < 80 else "99.9"] for i in range(MINUTES)]
+    doc = {"status": "success", "data": {"resultType": "matrix", "result": [{"metric": {}, "values": values}]}}
+    (tmp_path / "sr.json").write_text(json.dumps(doc))
+    src = {"name": "prom", "kind": "metrics", "format": "prometheus", "path": "sr.json"}
+    src["options"] = {"metric": "checkout_success_rate_percent"}
+    slo = {"name": "availability", "objective": 99.9, "source": "prom"}
+    spec = {"id": "INC-SR", "services": ["shop"], "sources": [src], "slos": [slo]}
+    (tmp_path / "incident.yaml").write_text(yaml.safe_dump(spec))
+    a = analyze(Incident.load(tmp_path))
+    assert a.sli.basis == "per-minute error fraction of success-rate metric 'checkout_success_rate_percent'"
+    assert a.sli.indicator == "errors"
+    assert a.window.start == SLOW_FROM and a.window.end == SLOW_TO
+    r = a.slos[0]
+    assert r.time_slice["bad_minutes"] == 20  # the baseline's 0.1% is not above a 99.9% SLO's slice threshold
+    assert r.request_based["bad_events"] == pytest.approx(12.0)  # 20 minutes at 60% errors
+    assert r.consumed == pytest.approx(12.0 / 43.2)

@@ -165,7 +165,7 @@ def ratio_minutes(series: pl.DataFrame, *, metric: str, kind: Kind) -> tuple[pl.
     percent = bool(_PERCENT.search(metric)) or float(v.max() or 0.0) > 1.0  # type: ignore[arg-type]
     scale = 100.0 if percent else 1.0
     frac = (pl.col("value") / scale).clip(0.0, 1.0)
-    error = 1 - frac if kind == "success-rate" else frac
+    error = ((1 - frac) if kind == "success-rate" else frac).round(12)  # 1 - 0.999 is 0.0010000000000000009
     pm = _per_minute(series, error.max())  # the worst label set: the highest error fraction
     if pm.height == 0:
         return None

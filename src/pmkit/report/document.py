@@ -170,7 +170,7 @@ def _impact(a: Analysis) -> str:
         if imp.affected_tenants:
             lines.append(f"- Tenants affected: {imp.affected_tenants:,}")
         if imp.affected_endpoints:
-            lines.append("- Endpoints failing: " + ", ".join(code(e, 80) for e in imp.affected_endpoints[:5]))
+            lines.append(f"- Endpoints {_failing(a)}: " + ", ".join(code(e, 80) for e in imp.affected_endpoints[:5]))
         if before and during and during[0].get("p95_ms") is not None:
             lines.append(f"- Latency p95: {before[0]['p95_ms']:,.0f} ms before, {during[0]['p95_ms']:,.0f} ms during")
         if spec.facts.revenue_impact:
@@ -216,6 +216,11 @@ def _impact(a: Analysis) -> str:
         lines += replay_lines(r)
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
+
+
+def _failing(a: Analysis) -> str:
+    """What the SLI's bad requests are: ``failing``, or ``slow or failing`` with a latency SLI."""
+    return "slow or failing" if a.sli.indicator == "latency" else "failing"
 
 
 def _bad_line(a: Analysis) -> str:
