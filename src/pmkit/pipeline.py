@@ -28,7 +28,14 @@ from pmkit.analysis.sli import (
     minutes_from_series,
     request_frame,
 )
-from pmkit.analysis.sli_series import SeriesSli, auto_series_sli, fmt_seconds, latency_threshold, series_sli
+from pmkit.analysis.sli_series import (
+    SeriesSli,
+    auto_series_sli,
+    fmt_seconds,
+    histogram_minutes,
+    latency_threshold,
+    series_sli,
+)
 from pmkit.analysis.whys import FiveWhys
 from pmkit.timeline import Timeline, build_timeline
 from pmkit.timeutil import fmt_utc
@@ -101,6 +108,21 @@ def choose_sli(inc: Incident, slo_spec: SloSpec | None = None) -> Sli:
         )
         if m.height and lat is None:
             return Sli(m, None, wanted, f"request-count metrics from source {wanted!r}")
+        if lat is not None:
+            hist = histogram_minutes(
+                inc.series.filter(pl.col("source") == wanted),
+                threshold_s=lat.seconds,
+                metric=slo_spec.metric,
+                value=slo_spec.value,
+            )
+            if hist is not None:
+                hm, name, bound = hist
+                basis = f"histogram {name!r} of source {wanted!r}: requests slower than {fmt_seconds(bound)} are bad"
+                why = f"the SLO {slo_spec.name!r} asks for latency under {fmt_seconds(lat.seconds)} from source {wanted!r}"
+                if bound < lat.seconds:
+                    why += f" (the largest bucket bound at or below it is {fmt_seconds(bound)})"
+                words = f"slower than {fmt_seconds(bound)}"
+                return Sli(hm, None, wanted, basis, (why,), "latency-requests", words, "latency")
         ss = series_sli(
             inc.series,
             source=wanted,

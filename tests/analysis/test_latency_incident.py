@@ -186,3 +186,32 @@ def test_success_rate_series_alone(tmp_path: Path) -> None:
     assert r.time_slice["bad_minutes"] == 20  # the baseline's 0.1% is not above a 99.9% SLO's slice threshold
     assert r.request_based["bad_events"] == pytest.approx(12.0)  # 20 minutes at 60% errors
     assert r.consumed == pytest.approx(12.0 / 43.2)
+
+
+def test_histogram_buckets_with_a_latency_slo(tmp_path: Path) -> None:
+    """increase(..._bucket[1m]) by le: requests slower than the bucket at 300 ms are bad."""
+    result = []
+    for le in ("0.1", "0.3", "1", "+Inf"):
+        values = []
+        for i in range(MINUTES):
+            slow = 60 <= i < 80
+            fast = 0 if slow else 30  # each minute 30 requests, all under 100 ms unless slow (then 2-3 s)
+            n = 30 if le == "+Inf" else fast
+            values.append([(T0 + dt.timedelta(minutes=i + 1)).timestamp(), str(n)])  # the step ending at ts
+        result.append({"metric": {"__name__": "http_request_duration_seconds_bucket", "le": le}, "values": values})
+    doc = {"status": "success", "data": {"resultType": "matrix", "result": result}}
+    (tmp_path / "hist.json").write_text(json.dumps(doc))
+    src = {"name": "prom", "kind": "metrics", "format": "prometheus", "path": "hist.json"}
+    slo = {"name": "fast", "objective": 99, "source": "prom", "latency": {"threshold": "400ms"}}
+    spec = {"id": "INC-H", "services": ["shop"], "sources": [src], "slos": [slo]}
+    (tmp_path / "incident.yaml").write_text(yaml.safe_dump(spec))
+    a = analyze(Incident.load(tmp_path))
+    assert a.sli.basis == (
+        "histogram 'http_request_duration_seconds_bucket' of source 'prom': requests slower than 300 ms are bad"
+    )
+    assert "the largest bucket bound at or below it is 300 ms" in a.sli.why
+    assert a.window.start == SLOW_FROM and a.window.end == SLOW_TO
+    r = a.slos[0]
+    assert r.request_based["bad_events"] == 600 and r.request_based["total_events"] == 600
+    assert r.request_based["equivalent_bad_minutes"] == pytest.approx(20.0)
+    assert "Requests slower than 300 ms: 600 of 600" in _impact_md(a)

@@ -10,7 +10,14 @@ import pytest
 
 from pmkit import schema
 from pmkit.analysis.sli import detect_impact, minutes_from_requests, minutes_from_series, request_frame
-from pmkit.analysis.sli_series import auto_series_sli, latency_minutes, ratio_minutes, series_kind, series_sli
+from pmkit.analysis.sli_series import (
+    auto_series_sli,
+    histogram_minutes,
+    latency_minutes,
+    ratio_minutes,
+    series_kind,
+    series_sli,
+)
 
 UTC = dt.UTC
 T0 = dt.datetime(2025, 6, 15, 14, 0, tzinfo=UTC)
@@ -266,3 +273,20 @@ def test_series_sli_picks_the_percentile() -> None:
     got = series_sli(q, source="prom", threshold_s=0.3, percentile=50)
     assert got is not None and got.minutes["bad"].sum() == 0
     assert got.basis == "time slices of metric 'rpc_latency' above 300 ms"
+
+
+def test_histogram_minutes_sums_labels_and_reads_rates() -> None:
+    rows = []
+    for pod in ("a", "b"):
+        for le, v in (("0.25", 0.9), ("0.5", 1.0), ("+Inf", 1.0)):  # per second: 90% under 250 ms
+            rows.append(_series("rpc_seconds_bucket", [v] * 3, labels=json.dumps({"le": le, "pod": pod})))
+    s = pl.concat(rows)
+    got = histogram_minutes(s, threshold_s=0.3, value="rate")
+    assert got is not None
+    m, name, bound = got
+    assert name == "rpc_seconds_bucket" and bound == 0.25  # 300 ms lies between 250 and 500: the lower bound
+    assert m["ts"][0] == T0 - dt.timedelta(minutes=1)  # the sample at 14:00 counts 13:59-14:00
+    assert m["total"].to_list() == pytest.approx([120.0] * 3)  # 2 pods x 1/s x 60 s
+    assert m["bad"].to_list() == pytest.approx([12.0] * 3)
+    assert histogram_minutes(s, threshold_s=0.1) is None  # no bound at or below 100 ms
+    assert histogram_minutes(_series("http_p90_seconds", [1.0]), threshold_s=0.3) is None

@@ -31,6 +31,7 @@ found. A minute is bad when it is bad in any chosen series (``bad`` is the large
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -155,6 +156,55 @@ def latency_minutes(
     else:
         how = "the SLO's threshold"
     return _minutes(pm, pl.col("v") > threshold_s), threshold_s, how
+
+
+def histogram_minutes(
+    series: pl.DataFrame, *, threshold_s: float, metric: str | None = None, value: str = "count"
+) -> tuple[pl.DataFrame, str, float] | None:
+    """Request counts from histogram buckets: ``(minutes, metric, bucket bound in seconds)``, None without buckets.
+
+    ``series`` holds ``<name>_bucket`` samples labelled ``le`` (with ``increase(...)`` each sample
+    counts the requests of the step that ends at ``ts``; with ``value: rate`` they are per second).
+    A request is good when it falls in the bucket ``le`` = the largest bound at or below the
+    threshold (a threshold between two bounds counts the requests between them as bad: the
+    histogram cannot tell); total = the ``+Inf`` bucket. Other labels are summed.
+    """
+    b = series.filter(pl.col("metric").str.ends_with("_bucket"))
+    if metric is not None:
+        b = b.filter(pl.col("metric") == metric)
+    le = pl.col("labels").str.json_path_match("$.le")
+    b = b.with_columns(le.alias("le"), le.cast(pl.Float64, strict=False).alias("bound")).filter(
+        pl.col("bound").is_not_null()
+    )
+    if b.height == 0:
+        return None
+    name = sorted(b.get_column("metric").unique().to_list())[0]
+    b = b.filter(pl.col("metric") == name)
+    unit = unit_seconds(name.removesuffix("_bucket"))
+    bounds = b.filter(pl.col("bound") * unit <= threshold_s + 1e-12).get_column("bound")
+    if bounds.len() == 0 or not b.get_column("bound").is_infinite().any():
+        return None
+    bound = float(bounds.max())  # type: ignore[arg-type]
+    step = float(b.select(pl.col("ts").unique().sort().diff().dt.total_seconds().median()).item() or 60.0)
+    n = pl.col("value").fill_nan(0.0) * (step if value == "rate" else 1.0)
+    per_ts = (
+        b.filter((pl.col("bound") == bound) | pl.col("bound").is_infinite())
+        .group_by("ts")
+        .agg(
+            n.filter(pl.col("bound").is_infinite()).sum().alias("total"),
+            n.filter(pl.col("bound") == bound).sum().alias("good"),
+        )
+        .with_columns((pl.col("ts") - dt.timedelta(seconds=step)).alias("ts"))
+        .sort("ts")
+    )
+    m = (
+        per_ts.group_by_dynamic("ts", every="1m")
+        .agg(pl.col("total").sum(), (pl.col("total") - pl.col("good")).clip(0.0).sum().alias("bad"))
+        .upsample("ts", every="1m")
+        .with_columns(pl.col("total").fill_null(0.0).cast(pl.Float64), pl.col("bad").fill_null(0.0).cast(pl.Float64))
+        .select(list(MINUTES_SCHEMA))
+    )
+    return m, name, bound * unit
 
 
 def ratio_minutes(series: pl.DataFrame, *, metric: str, kind: Kind) -> tuple[pl.DataFrame, str] | None:
