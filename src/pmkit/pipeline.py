@@ -37,6 +37,7 @@ from pmkit.analysis.sli_series import (
     series_sli,
 )
 from pmkit.analysis.whys import FiveWhys
+from pmkit.errors import SpecError
 from pmkit.timeline import Timeline, build_timeline
 from pmkit.timeutil import fmt_utc
 
@@ -90,7 +91,29 @@ def slo_good(slo_spec: SloSpec | None) -> str | None:
     return f"({slo_spec.good}) and {fast}" if slo_spec.good else fast
 
 
+GOOD_COLUMNS = "status, method, path, user, tenant, service, level, duration_s, duration_ms, latency_ms"
+
+
 def choose_sli(inc: Incident, slo_spec: SloSpec | None = None) -> Sli:
+    """:func:`_choose_sli`, with a ``good`` condition polars cannot evaluate reported as a spec error (key, columns)."""
+    try:
+        return _choose_sli(inc, slo_spec)
+    except pl.exceptions.PolarsError as exc:
+        if slo_spec is None or not (slo_spec.good or slo_spec.latency):
+            raise
+        i = inc.spec.slos.index(slo_spec) if slo_spec in inc.spec.slos else 0
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SpecError(
+            str(inc.root / "incident.yaml"),
+            [
+                f"slos[{i}].good: found {slo_spec.good!r}, which cannot be evaluated ({first}); expected a SQL "
+                f"condition over {GOOD_COLUMNS} (request logs) or status (request-count metrics), "
+                "e.g. 'status < 500 and duration_s < 0.3'"
+            ],
+        ) from None
+
+
+def _choose_sli(inc: Incident, slo_spec: SloSpec | None = None) -> Sli:
     """The SLI of an SLO (its ``source``), else the request log with the most requests, else request-count metrics,
     else latency and success/error-rate series read against their own baseline (:func:`auto_series_sli`)."""
     good = slo_good(slo_spec)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from pmkit.errors import SpecError
 from pmkit.incident import Incident
 from pmkit.pipeline import Analysis, analyze
 from pmkit.report.document import build
@@ -215,3 +216,14 @@ def test_histogram_buckets_with_a_latency_slo(tmp_path: Path) -> None:
     assert r.request_based["bad_events"] == 600 and r.request_based["total_events"] == 600
     assert r.request_based["equivalent_bad_minutes"] == pytest.approx(20.0)
     assert "Requests slower than 300 ms: 600 of 600" in _impact_md(a)
+
+
+@pytest.mark.parametrize("good", ["latency < 300", "status <<< 5"])
+def test_a_good_condition_that_cannot_run_is_a_spec_error(tmp_path: Path, good: str) -> None:
+    slo = {"name": "fast", "objective": 99, "source": "web", "good": good}
+    inc = Incident.load(_write(tmp_path, slos=[slo], logs=True, metrics=False))
+    with pytest.raises(SpecError) as info:
+        analyze(inc)
+    (msg,) = info.value.problems
+    assert msg.startswith(f"slos[0].good: found {good!r}, which cannot be evaluated")
+    assert msg.endswith("e.g. 'status < 500 and duration_s < 0.3'")
