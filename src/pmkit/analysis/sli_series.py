@@ -70,7 +70,9 @@ def series_kind(metric: str) -> tuple[Kind | None, str]:
         return "success-rate", "its name says a success rate"
     m = _LATENCY.search(metric)
     if m:
-        return "latency", f"its name says latency ({m.group(0).strip('_')!r})"
+        said = m.group(0).strip("_.:-")
+        word = next((t for t in re.split(r"[_.:\-]", metric) if said.lower() in t.lower()), said)  # latenc -> latency
+        return "latency", f"its name says latency ({word!r})"
     if _WEAK_LATENCY.search(metric):
         return "latency", "its name says duration"
     return None, "its name says neither latency nor a success/error rate"
