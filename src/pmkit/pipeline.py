@@ -21,6 +21,7 @@ from pmkit.analysis import changes, comms, gates, impact, severity, signatures, 
 from pmkit.analysis.milestones import Milestones, find_milestones, first_firing, first_notice
 from pmkit.analysis.mttx import mttx, mttx_seconds
 from pmkit.analysis.sli import (
+    DEFAULT_GOOD,
     MINUTES_SCHEMA,
     ImpactWindow,
     detect_impact,
@@ -122,16 +123,13 @@ def _choose_sli(inc: Incident, slo_spec: SloSpec | None = None) -> Sli:
     series_sources = set(inc.series.get_column("source").unique().to_list()) if inc.series.height else set()
     if wanted is not None and wanted in series_sources:
         assert slo_spec is not None
-        m = minutes_from_series(
-            inc.series,
-            source=wanted,
-            metric=slo_spec.metric if slo_spec else None,
-            good=good,
-            value=slo_spec.value if slo_spec else "count",
-        )
-        if m.height and lat is None:
-            return Sli(m, None, wanted, f"request-count metrics from source {wanted!r}")
-        if lat is not None:
+        named = f"the SLO {slo_spec.name!r} names source {wanted!r}"
+        m = pl.DataFrame(schema=MINUTES_SCHEMA)
+        if lat is None:  # request counts by status code (a latency SLO cannot be read from them)
+            m = minutes_from_series(inc.series, source=wanted, metric=slo_spec.metric, good=good, value=slo_spec.value)
+            if m.height:
+                return Sli(m, None, wanted, f"request-count metrics from source {wanted!r}", (named,))
+        else:
             hist = histogram_minutes(
                 inc.series.filter(pl.col("source") == wanted),
                 threshold_s=lat.seconds,
@@ -154,7 +152,7 @@ def _choose_sli(inc: Incident, slo_spec: SloSpec | None = None) -> Sli:
             percentile=lat.percentile if lat else None,
         )
         if ss is not None:
-            return _series(ss, f"the SLO {slo_spec.name!r} names source {wanted!r}")
+            return _series(ss, named)
         return Sli(m, None, wanted, f"request-count metrics from source {wanted!r}")
     logs = inc.events.filter(pl.col("kind") == "log")
     if wanted is not None:
@@ -165,16 +163,24 @@ def _choose_sli(inc: Incident, slo_spec: SloSpec | None = None) -> Sli:
         src = wanted or req.get_column("source").mode()[0]
         req = req.filter(pl.col("source") == src)
         basis = f"request log {src!r} ({req.height:,} requests)"
+        if wanted is not None and slo_spec is not None:
+            why = f"the SLO {slo_spec.name!r} names source {wanted!r} and counts a request good when {good or DEFAULT_GOOD}"
+        else:
+            others = sorted(set(logs_sources(logs)) - {src})
+            why = f"it is the request log with the most requests (a request is good when {good or DEFAULT_GOOD})"
+            if not others:
+                why = f"it is the only request log (a request is good when {good or DEFAULT_GOOD})"
         if lat is None:
-            return Sli(minutes_from_requests(req), req, src, basis)
-        assert slo_spec is not None
+            return Sli(minutes_from_requests(req), req, src, basis, (why,))
         words = f"failed or slower than {fmt_seconds(lat.seconds)}"
-        why = f"the SLO {slo_spec.name!r} counts a request good when {good}"
         return Sli(minutes_from_requests(req), req, src, basis, (why,), "latency-requests", words, "latency")
     for src in sorted(series_sources):
+        if lat is not None:  # request counts cannot say how fast a request was
+            break
         m = minutes_from_series(inc.series, source=src, good=good)
         if m.height:
-            return Sli(m, None, src, f"request-count metrics from source {src!r}")
+            why = f"there are no request logs and source {src!r} holds request counts by status code"
+            return Sli(m, None, src, f"request-count metrics from source {src!r}", (why,))
     if lat is not None:  # a latency SLO without a source: the first series source with a latency series
         assert slo_spec is not None
         for src in sorted(series_sources):
@@ -203,6 +209,12 @@ def impact_window(sli: Sli) -> ImpactWindow:
     else:
         method = window.method.replace("error ratio", "error fraction of the series", 1)
     return dataclasses.replace(window, method=method)
+
+
+def logs_sources(logs: pl.DataFrame) -> list[str]:
+    """The sources of the log events that are requests (their attrs carry a ``status``)."""
+    req = logs.filter(pl.col("attrs").str.contains('"status"', literal=True))
+    return req.get_column("source").unique().to_list() if req.height else []
 
 
 def latency_sli(inc: Incident, errors: Sli) -> Sli | None:

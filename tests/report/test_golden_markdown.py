@@ -16,6 +16,8 @@ EXPECTED = {
         "| Severity | SEV1 |",
         "Requests failed: 3,023 of 4,614",
         "Users affected: 2,143",
+        "- SLI: request log 'nginx' (24,466 requests), chosen because the SLO 'availability' names source 'nginx' "
+        "and counts a request good when status &lt; 500.",
         "budget 43.2 minutes",
         "| 14:19:23 | **Impact start** |",
         "| 14:23:01 | **Detected** |",
@@ -46,6 +48,8 @@ EXPECTED = {
         "| Severity | P0 |",
         "Requests failed: 504,781 of 936,227",
         "Users affected: 9,653 of 11,238 active",
+        "- SLI: request-count metrics from source 'requests', chosen because the SLO 'availability' names source "
+        "'requests'.",
         "Declared in the incident report: 45 minutes of downtime = 104.2% of the budget (over budget by 1.8 minutes)",
         "Measured from the evidence: 30 bad minutes.",
         "| 10:15:13 | **Impact start** |",
