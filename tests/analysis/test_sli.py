@@ -290,3 +290,11 @@ def test_histogram_minutes_sums_labels_and_reads_rates() -> None:
     assert m["bad"].to_list() == pytest.approx([12.0] * 3)
     assert histogram_minutes(s, threshold_s=0.1) is None  # no bound at or below 100 ms
     assert histogram_minutes(_series("http_p90_seconds", [1.0]), threshold_s=0.3) is None
+
+
+def test_a_latency_series_of_zeros_sets_no_threshold() -> None:
+    assert latency_minutes(_series("http_p90_seconds", [0.0] * 10), metric="http_p90_seconds") is None
+    nan = _series("http_p90_seconds", [float("nan")] * 3 + [0.03] * 7)
+    got = latency_minutes(nan, metric="http_p90_seconds", threshold_s=0.3)
+    assert got is not None  # NaN (no traffic) is no sample: the evidence starts at the first number
+    assert got[0]["ts"][0] == T0 + dt.timedelta(minutes=3) and got[0]["total"].to_list() == [1.0] * 7

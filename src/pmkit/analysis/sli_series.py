@@ -143,7 +143,8 @@ def latency_minutes(
     """Time slices of one latency metric: ``(minutes, threshold in seconds, how the threshold was set)``.
 
     ``series`` holds that metric's samples (any label sets); a minute is bad when its highest value
-    is above the threshold (given, else from the baseline). None when there is no sample.
+    is above the threshold (given, else from the baseline). None when there is no sample, or
+    the baseline is all zeros (no threshold can be derived).
     """
     unit = unit_seconds(metric)
     pm = _per_minute(series, pl.col("value").max() * unit)
@@ -154,6 +155,8 @@ def latency_minutes(
         if got is None:
             return None
         threshold_s, p99 = got
+        if threshold_s <= 0:  # a baseline of zeros (no traffic) sets no threshold
+            return None
         how = f"{BASELINE_FACTOR:g} x its baseline p99 of {fmt_seconds(p99)}"
     else:
         how = "the SLO's threshold"
