@@ -412,12 +412,12 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
         )
     violated = any((r.consumed or 0) > 1 for r in slo_results) if slo_results else None
     peak_service = services[0] if services else None
+    not_counts: dict[str, Any] = {}
     if sli.indicator == "latency":  # slow is not down, and slow requests are not failed ones
-        facts = severity.ImpactFacts.from_impact(
-            imp, spec, service=peak_service, slo_violated=violated, services_down=False, failed_requests=None
-        )
-    else:
-        facts = severity.ImpactFacts.from_impact(imp, spec, service=peak_service, slo_violated=violated)
+        not_counts = {"services_down": False, "failed_requests": None}
+    elif sli.kind == "series":  # a rate series' bad minutes are fractions of minutes, not requests
+        not_counts = {"failed_requests": None}
+    facts = severity.ImpactFacts.from_impact(imp, spec, service=peak_service, slo_violated=violated, **not_counts)
     sev = severity.classify(facts, spec.severity_policy, spec.severity)
     cad = comms.cadence(
         events,

@@ -227,3 +227,11 @@ def test_a_good_condition_that_cannot_run_is_a_spec_error(tmp_path: Path, good: 
     (msg,) = info.value.problems
     assert msg.startswith(f"slos[0].good: found {good!r}, which cannot be evaluated")
     assert msg.endswith("e.g. 'status < 500 and duration_s < 0.3'")
+
+
+def test_slow_is_not_down(tmp_path: Path) -> None:
+    """Severity reads a latency SLI as degradation: no complete outage, no 'failed requests'."""
+    a = analyze(Incident.load(_write(tmp_path, slos=None, logs=False, metrics=True)))
+    assert a.severity.facts.services_down is False
+    assert a.severity.facts.failed_requests is None
+    assert not any("outage" in r or "failed requests" in r for r in a.severity.reasons)
