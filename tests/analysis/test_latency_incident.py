@@ -160,6 +160,11 @@ def test_p90_series_with_a_latency_slo(tmp_path: Path) -> None:
     assert r.time_slice["bad_minutes"] == 20
     assert r.consumed == pytest.approx(20 / 43.2)
     assert r.burn.height == MINUTES  # the burn-rate replay runs on the same minutes
+    text = _impact_md(a)
+    assert "- Bad minutes (bad share above 0.10%): 20 = 46.3% of the budget" in text
+    assert (
+        "2% in 1h (14.4x over 1 h and 5 min): would have fired at 11:00 UTC, in the minute of the impact start" in text
+    )
 
 
 def test_errors_flat_latency_moved_with_both(tmp_path: Path) -> None:

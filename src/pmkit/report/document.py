@@ -197,7 +197,8 @@ def _impact(a: Analysis) -> str:
                 if r.type == "request" and r.request_based.get("equivalent_bad_minutes") is not None
                 else ""
             ),
-            f"- Bad minutes (error ratio above {r.time_slice['threshold']:.2%}): {r.time_slice['bad_minutes']:.0f} "
+            f"- Bad minutes ({'error ratio' if a.sli.kind == 'requests' else 'bad share'} above "
+            f"{r.time_slice['threshold']:.2%}): {r.time_slice['bad_minutes']:.0f} "
             f"= {_pct(r.time_slice['consumed'])} of the budget",
         ]
         if r.remaining is not None:
