@@ -161,15 +161,14 @@ def _choose_sli(inc: Incident, slo_spec: SloSpec | None = None) -> Sli:
     if req.height:
         req = req.join(logs.select("origin", "source"), on="origin", how="left")
         src = wanted or req.get_column("source").mode()[0]
+        n_logs = req.get_column("source").n_unique()
         req = req.filter(pl.col("source") == src)
         basis = f"request log {src!r} ({req.height:,} requests)"
         if wanted is not None and slo_spec is not None:
             why = f"the SLO {slo_spec.name!r} names source {wanted!r} and counts a request good when {good or DEFAULT_GOOD}"
         else:
-            others = sorted(set(logs_sources(logs)) - {src})
-            why = f"it is the request log with the most requests (a request is good when {good or DEFAULT_GOOD})"
-            if not others:
-                why = f"it is the only request log (a request is good when {good or DEFAULT_GOOD})"
+            which = "the only request log" if n_logs == 1 else "the request log with the most requests"
+            why = f"it is {which} (a request is good when {good or DEFAULT_GOOD})"
         if lat is None:
             return Sli(minutes_from_requests(req), req, src, basis, (why,))
         words = f"failed or slower than {fmt_seconds(lat.seconds)}"
@@ -209,12 +208,6 @@ def impact_window(sli: Sli) -> ImpactWindow:
     else:
         method = window.method.replace("error ratio", "error fraction of the series", 1)
     return dataclasses.replace(window, method=method)
-
-
-def logs_sources(logs: pl.DataFrame) -> list[str]:
-    """The sources of the log events that are requests (their attrs carry a ``status``)."""
-    req = logs.filter(pl.col("attrs").str.contains('"status"', literal=True))
-    return req.get_column("source").unique().to_list() if req.height else []
 
 
 def latency_sli(inc: Incident, errors: Sli) -> Sli | None:
@@ -343,9 +336,8 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
         ).sort("ts")
         if failing.height:
             first_failure = failing.row(0, named=True)
-    elif (
-        window.start is not None and sli.indicator == "errors"
-    ):  # metrics SLI: the first error logged in the onset minute
+    # a metrics SLI of errors: the first error logged in the onset minute, if any (a latency series is not refined)
+    elif window.start is not None and sli.indicator == "errors":
         errors = events.filter(
             (pl.col("kind") == "log")
             & pl.col("level").is_in(["error", "critical"])
