@@ -17,6 +17,7 @@ from pmkit.analysis.sli_series import (
     ratio_minutes,
     series_kind,
     series_sli,
+    unit_seconds,
 )
 
 UTC = dt.UTC
@@ -298,3 +299,17 @@ def test_a_latency_series_of_zeros_sets_no_threshold() -> None:
     got = latency_minutes(nan, metric="http_p90_seconds", threshold_s=0.3)
     assert got is not None  # NaN (no traffic) is no sample: the evidence starts at the first number
     assert got[0]["ts"][0] == T0 + dt.timedelta(minutes=3) and got[0]["total"].to_list() == [1.0] * 7
+
+
+@pytest.mark.parametrize(
+    ("metric", "unit"),
+    [
+        ("api_latency_ms", 1e-3),
+        ("p99 latency (ms)", 1e-3),
+        ("rpc_latency_milliseconds", 1e-3),
+        ("http_p90_seconds", 1.0),
+    ],
+)
+def test_latency_unit_from_the_name(metric: str, unit: float) -> None:
+    assert unit_seconds(metric) == unit
+    assert series_kind(metric)[0] == "latency"

@@ -54,7 +54,7 @@ _WEAK_LATENCY = re.compile(r"duration|elapsed", re.I)
 _SUCCESS = re.compile(r"success|availability|uptime|good_ratio|apdex", re.I)
 _ERROR = re.compile(r"(error|fail|5xx|err)[a-z_]*?(rate|ratio|percent|pct|share|fraction)|error_?rate", re.I)
 _PERCENT = re.compile(r"percent|pct", re.I)
-_MS = re.compile(r"(^|_)(ms|millis|milliseconds)($|_)", re.I)
+_MS = re.compile(r"(^|[^a-z])(ms|millis|milliseconds)([^a-z]|$)", re.I)  # api_latency_ms, "p99 latency (ms)"
 
 
 def series_kind(metric: str) -> tuple[Kind | None, str]:
