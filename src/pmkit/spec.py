@@ -110,6 +110,33 @@ class SourceSpec(_Strict):
         return self.name or Path(self.path.rstrip("/")).name.split(".")[0] or self.kind
 
 
+_LATENCY = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s)$")
+
+
+class LatencySpec(_Strict):
+    """A latency SLO: a request (or a minute of a latency series) is good when faster than ``threshold``."""
+
+    threshold: str = Field(description="a duration with its unit: 300ms, 0.3s, 1.5s")
+    percentile: float | None = Field(default=None, gt=0, lt=100, description="with a series: which quantile, e.g. 99")
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _with_unit(cls, v: Any) -> str:
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            raise ValueError(f"a latency threshold needs its unit: write {v}ms or {v}s")
+        m = _LATENCY.match(str(v).strip())
+        if not m or float(m.group(1)) <= 0:
+            raise ValueError("expected a positive duration in ms or s, e.g. 300ms or 0.3s")
+        return str(v).strip()
+
+    @property
+    def seconds(self) -> float:
+        """The threshold in seconds."""
+        m = _LATENCY.match(self.threshold)
+        assert m is not None  # checked by the validator
+        return float(m.group(1)) * (1e-3 if m.group(2) == "ms" else 1.0)
+
+
 class SloSpec(_Strict):
     """A service level objective the incident is measured against (see docs/analyses.md)."""
 
@@ -125,6 +152,7 @@ class SloSpec(_Strict):
     slice_threshold: float | None = None
     prior_consumed: float | None = Field(default=None, ge=0)
     declared_bad_minutes: float | None = Field(default=None, ge=0)
+    latency: LatencySpec | None = None
 
     @field_validator("period", "slice")
     @classmethod

@@ -19,6 +19,8 @@ EXPECTED = {
         "- Endpoints failing (error rate significantly above their own baseline of the 1 h before 14:19:23; "
         "failed of requests, 14:19:23–14:59:57 UTC): `POST /api/v1/payments` 2,362 of 3,074 (baseline 3 of 2,886)",
         "Users affected: 2,143",
+        "- SLI: request log 'nginx' (24,466 requests), chosen because the SLO 'availability' names source 'nginx' "
+        "and counts a request good when status &lt; 500.",
         "budget 43.2 minutes",
         "| 14:19:23 | **Impact start** |",
         "| 14:23:01 | **Detected** |",
@@ -52,6 +54,8 @@ EXPECTED = {
         "Requests failed: 504,781 of 936,227 (53.9%) (request-count metrics 'requests', all requests, the whole "
         "minutes 10:15-10:45 UTC)",
         "Users affected: 9,653 of 11,238 active",
+        "- SLI: request-count metrics from source 'requests', chosen because the SLO 'availability' names source "
+        "'requests'.",
         "Declared in the incident report: 45 minutes of downtime = 104.2% of the budget (over budget by 1.8 minutes)",
         "Measured from the evidence: 30 bad minutes.",
         "| 10:15:13 | **Impact start** |",

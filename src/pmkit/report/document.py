@@ -161,6 +161,8 @@ def _impact(a: Analysis) -> str:
         if spec.facts.revenue_impact:
             lines.append(f"- Revenue: {author_md(spec.facts.revenue_impact, 300)}")
         lines.append(f"- Evidence: {esc(a.sli.basis)}; {esc(imp.basis)}")
+        if a.sli.why:
+            lines.append(f"- {esc(a.sli.why)}")
         parts.append("\n".join(lines))
     parts.append("### Customer impact")
     parts.append(
@@ -180,7 +182,8 @@ def _impact(a: Analysis) -> str:
                 if r.type == "request" and r.request_based.get("equivalent_bad_minutes") is not None
                 else ""
             ),
-            f"- Bad minutes (error ratio above {r.time_slice['threshold']:.2%}): {r.time_slice['bad_minutes']:.0f} "
+            f"- Bad minutes ({'error ratio' if a.sli.kind == 'requests' else 'bad share'} above "
+            f"{r.time_slice['threshold']:.2%}): {r.time_slice['bad_minutes']:.0f} "
             f"= {_pct(r.time_slice['consumed'])} of the budget",
         ]
         if r.remaining is not None:
@@ -225,15 +228,19 @@ def impact_lines(a: Analysis) -> list[str]:
     exact = a.sli.requests is not None
     span = f"{_hms(imp.start)}–{_hms(imp.end)} UTC"
     how = (
-        "from the first to the last failing request"
+        f"from the first to the last {'failing' if a.sli.indicator == 'errors' else 'slow or failing'} request"
         if exact
         else "from the impact start to the end of the SLI's last bad minute"
     )
     lines = [
         f"- Duration: {fmt_duration(imp.end - imp.start, 'human') if imp.end else 'ongoing'} ({span}, {how}), "
-        f"{imp.impact_minutes} minutes above the error threshold",
-        f"- Requests failed: {_num(imp.failed_requests)} of {_num(imp.total_requests)} ({_pct(imp.error_ratio)}) "
-        f"({esc(imp.counted)}); peak {_pct(imp.peak_error_ratio, 0)} at {hm(imp.peak_at)} UTC (per-minute error ratio)",
+        f"{imp.impact_minutes} minutes above the "
+        + ("error threshold" if a.sli.kind == "requests" else "SLI's threshold"),
+        _bad_line(a)
+        if a.sli.kind == "series"
+        else f"- Requests {a.sli.bad_words}: {_num(imp.failed_requests)} of {_num(imp.total_requests)} "
+        f"({_pct(imp.error_ratio)}) ({esc(imp.counted)}); peak {_pct(imp.peak_error_ratio, 0)} at {hm(imp.peak_at)} "
+        f"UTC (per-minute {'error' if a.sli.indicator == 'errors' else 'bad'} ratio)",
         f"- Users affected: {_num(imp.affected_users)}"
         + (f" of {spec.facts.total_users:,} active" if spec.facts.total_users else "")
         + (f" ({esc(imp.basis)}, {span})" if imp.affected_users is not None else ""),
@@ -243,7 +250,7 @@ def impact_lines(a: Analysis) -> list[str]:
     lookback = fmt_duration(imp.rule.lookback, "compact")
     if imp.failing_endpoints:
         lines.append(
-            f"- Endpoints failing (error rate significantly above their own baseline of the {lookback} before "
+            f"- Endpoints {_failing(a)} ({'error' if a.sli.indicator == 'errors' else 'bad'} rate significantly above their own baseline of the {lookback} before "
             f"{_hms(imp.start)}; failed of requests, {span}): {_groups_line(imp.endpoints, 'endpoint')}"
             + (f"; and {len(imp.failing_endpoints) - 5} more" if len(imp.failing_endpoints) > 5 else "")
         )
@@ -267,6 +274,25 @@ def impact_lines(a: Analysis) -> list[str]:
             f"{during['p95_ms']:,.0f} ms during ({span})"
         )
     return lines
+
+
+def _failing(a: Analysis) -> str:
+    """What the SLI's bad requests are: ``failing``, or ``slow or failing`` with a latency SLI."""
+    return "slow or failing" if a.sli.indicator == "latency" else "failing"
+
+
+def _bad_line(a: Analysis) -> str:
+    """The bad-events bullet: failed requests, slow-or-failed requests, or bad minutes of a series SLI."""
+    imp = a.impact
+    if a.sli.kind == "series":  # every minute weighs 1: bad is minutes (latency) or summed error fractions
+        return (
+            f"- Minutes bad by the SLI: {_num(imp.failed_requests)} of {_num(imp.total_requests)} minutes with samples "
+            f"({_pct(imp.error_ratio)}); worst minute {_pct(imp.peak_error_ratio, 0)} bad at {hm(imp.peak_at)} UTC"
+        )
+    return (
+        f"- Requests {a.sli.bad_words}: {_num(imp.failed_requests)} of {_num(imp.total_requests)} ({_pct(imp.error_ratio)}); "
+        f"peak {_pct(imp.peak_error_ratio, 0)} at {hm(imp.peak_at)} UTC"
+    )
 
 
 def _span(td: dt.timedelta) -> str:
