@@ -312,6 +312,11 @@ class FigureCheck:
     agrees: bool | None
     tolerance: str
 
+    @property
+    def label(self) -> str:
+        """What the figure is about, in words: ``failed requests``, ``impact duration``."""
+        return QUANTITIES.get(self.quantity, self.quantity)
+
     def finding(self) -> str:
         """``narrative.summary says 'about 2,400 transactions'; measured 3,023 failed requests (basis)``."""
         more = len(self.where) - 1
@@ -431,7 +436,7 @@ def _measure(claim: Claim, ev: Evidence, cut: dt.datetime | None, cache: dict[dt
             measured_text=f"classified {sev.level}",
             basis=f"policy {sev.policy!r}" + (f": {reason}" if reason else ""),
             agrees=agrees,
-            tolerance="same rank (SEV1 = P0)",
+            tolerance="same rank",
         )
     imp = ev.impact
     if imp.start is None:

@@ -315,28 +315,36 @@ def _runbook_gate(spec: Any) -> Gate:
     return _gate("runbook", True, f"runbook noted: {_short(spec.runbook, 60)}")
 
 
-def _evidence_gate(
+def evidence_gate(
     spec: Any,
     load_report: pl.DataFrame | None,
     events: pl.DataFrame | None,
     series: pl.DataFrame | None,
     folder: str | None,
 ) -> Gate:
+    """The ``evidence`` gate: something was loaded; else what the folder's sources gave (``pmkit render`` warns with it)."""
     where = f" from {folder}" if folder else ""
     n_events = events.height if events is not None else 0
     n_series = series.height if series is not None else 0
     if load_report is None and events is None and series is None:
         return _gate("evidence", False, "no evidence given to check; load the incident folder (pmkit check DIR)")
-    if n_events + n_series:
-        n_sources = load_report.filter(pl.col("rows") > 0).height if load_report is not None else None
-        of = f" from {n_sources} of {load_report.height} sources" if load_report is not None else ""
-        return _gate("evidence", True, f"{n_events:,} events and {n_series:,} metric samples loaded{of}")
+    rows = int(load_report.get_column("rows").sum()) if load_report is not None else n_events + n_series
+    if rows:
+        of = ""
+        if load_report is not None:
+            of = f" from {load_report.filter(pl.col('rows') > 0).height} of {load_report.height} sources"
+        what = (
+            f"{n_events:,} events and {n_series:,} metric samples"
+            if events is not None or series is not None
+            else f"{rows:,} rows"
+        )
+        return _gate("evidence", True, f"{what} loaded{of}")
     if not list(getattr(spec, "sources", [])) and (load_report is None or load_report.height == 0):
         return _gate(
             "evidence",
             False,
             f"no evidence loaded{where}: incident.yaml lists no sources; copy the evidence into the folder "
-            "and list it under sources:",
+            "and list it under sources: in incident.yaml",
         )
     detail = ""
     if load_report is not None and load_report.height:
@@ -366,10 +374,19 @@ def _figures_gate(figures: Reconciliation | None) -> Gate:
     measured = len(figures.measured)
     if not figures.rows:
         return _gate("figures_agree", True, "no figures stated in the narrative, status updates or severity")
-    unmeasured = len(figures.rows) - measured
+    n = len(figures.rows)
+    if measured == 0:
+        return _gate(
+            "figures_agree",
+            True,
+            f"nothing to compare: {n} stated figure{'s' * (n != 1)}, none measurable from the evidence",
+        )
+    unmeasured = n - measured
     tail = f"; {unmeasured} not measurable from the evidence" if unmeasured else ""
     return _gate(
-        "figures_agree", True, f"{measured} stated figure{'s' * (measured != 1)} agree with the evidence{tail}"
+        "figures_agree",
+        True,
+        f"{measured} stated figure{'s' * (measured != 1)} agree{'s' * (measured == 1)} with the evidence{tail}",
     )
 
 
@@ -399,7 +416,7 @@ def check(
         people = [*people, *participants(events)]
     whys = FiveWhys.scaffold(spec.title or spec.id, authored=spec.five_whys)
     gates = (
-        _evidence_gate(spec, load_report, events, series, folder),
+        evidence_gate(spec, load_report, events, series, folder),
         _severity_gate(spec),
         _timeline_gate(times),
         _action_items_gate(spec),

@@ -228,7 +228,7 @@ def _places(where: tuple[str, ...], shown: int = 3) -> str:
 def _verdict(r: FigureCheck) -> str:
     if r.agrees is None:
         return "not measured"
-    return f"yes ({r.tolerance})" if r.agrees else f"**no** ({r.tolerance})"
+    return f"yes ({r.tolerance})" if r.agrees else f"**no** (not {r.tolerance})"
 
 
 def figures_markdown(a: Analysis) -> str:
