@@ -29,6 +29,11 @@ Definitions (also in docs/analyses.md, "Stated figures"):
 
   ``5 Whys``, ``48 hours`` (a promise), ``45 minutes at baseline``, ``500 errors`` (a status code)
   are no claims. A count of users "of N active users" (a total) is the author's fact, not a claim.
+- **Transactions**: a count of transactions, payments, orders, checkouts or purchases is measured
+  as the failed **write requests** (``POST``, ``PUT``, ``PATCH``, ``DELETE``) of the request log in
+  the same window, with their endpoints named, when the request log has write requests; else as
+  failed requests. (INC-2025-0142: "about 2,400 transactions" beside 2,362 failed
+  ``POST /api/v1/payments``, not the 3,023 failed requests that include reads and health checks.)
 - **Measured** (the :class:`~pmkit.analysis.impact.Impact` of the analysis): failed requests,
   total requests, affected users and tenants, the impact duration (impact start to mitigated),
   the peak and the mean error ratio during the impact, affected users / ``facts.total_users``, the
@@ -64,6 +69,8 @@ from pmkit.analysis.sli import ImpactWindow
 from pmkit.timeutil import fmt_duration, fmt_utc
 
 COUNT_TOLERANCE = 0.20
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+_TRANSACTION_NOUN = re.compile(r"^(?:transactions?|payments?|orders?|checkouts?|purchases?)$")
 DURATION_TOLERANCE = 0.20
 DURATION_TOLERANCE_MIN = 5.0
 RATIO_TOLERANCE = 0.10
@@ -150,6 +157,7 @@ class Claim:
     qualifier: str = "exact"  # exact | about | at least | at most
     where: str = ""
     at: dt.datetime | None = None  # when it was stated (status updates); None for incident.yaml
+    noun: str = ""  # the word counted: "transactions", "requests", "customers"
 
     @property
     def unit(self) -> str:
@@ -260,7 +268,9 @@ def _clause_claims(clause: str, where: str, at: dt.datetime | None) -> list[Clai
         else:
             kind = "affected_users" if m.group("usr") else "affected_tenants"
         value = _number(m.group("n"), m.group("mult"))
-        _take(found, m.start(), m.end(), Claim(kind, value, m.group(0), _qualifier(m.group("q")), where, at))
+        noun = (m.group("req") or m.group("usr") or m.group("ten")).lower()
+        claim = Claim(kind, value, m.group(0), _qualifier(m.group("q")), where, at, noun)
+        _take(found, m.start(), m.end(), claim)
     for m in DURATION_RE.finditer(clause):
         minutes = _duration_minutes(m)
         before, after = clause[: m.start()], clause[m.end() :]
@@ -405,6 +415,30 @@ def _impact_to(ev: Evidence, cut: dt.datetime | None, cache: dict[dt.datetime, I
     return cache[cut]
 
 
+def _failed_writes(
+    requests: pl.DataFrame | None, start: dt.datetime | None, end: dt.datetime | None
+) -> tuple[int, list[str]] | None:
+    """Failed write requests (``WRITE_METHODS``) in [start, end) and their endpoints (most failures first, at
+    most three); None without request rows that carry methods, or with no write request in the window."""
+    if requests is None or start is None or end is None or "method" not in requests.columns:
+        return None
+    window = requests.filter((pl.col("ts") >= start) & (pl.col("ts") < end))
+    writes = window.filter(pl.col("method").str.to_uppercase().is_in(list(WRITE_METHODS)))
+    if writes.height == 0:
+        return None
+    failed = writes.filter(~pl.col("ok"))
+    endpoints = (
+        failed.with_columns(impact_mod.endpoint_expr().alias("endpoint"))
+        .group_by("endpoint")
+        .len()
+        .sort(["len", "endpoint"], descending=[True, False])
+        .get_column("endpoint")
+        .head(3)
+        .to_list()
+    )
+    return failed.height, endpoints or ["write requests"]
+
+
 def _measure(claim: Claim, ev: Evidence, cut: dt.datetime | None, cache: dict[dt.datetime, Impact]) -> FigureCheck:
     q = claim.quantity
 
@@ -450,6 +484,17 @@ def _measure(claim: Claim, ev: Evidence, cut: dt.datetime | None, cache: dict[dt
     sli = ev.sli_name or "the SLI"
     count_tol = f"within {COUNT_TOLERANCE:.0%}"
 
+    if q == "failed_requests" and _TRANSACTION_NOUN.match(claim.noun):
+        writes = _failed_writes(ev.requests, m.start, end)
+        if writes is not None:
+            n, endpoints = writes
+            return row(
+                float(n),
+                f"{n:,} failed write requests",
+                f"{sli}, {', '.join(endpoints)}, {window}",
+                _within(claim, float(n), COUNT_TOLERANCE * n),
+                count_tol,
+            )
     if q in ("failed_requests", "total_requests"):
         v = m.failed_requests if q == "failed_requests" else m.total_requests
         if v is None:
