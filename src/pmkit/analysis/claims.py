@@ -508,10 +508,11 @@ def _measure(claim: Claim, ev: Evidence, cut: dt.datetime | None, cache: dict[dt
             tolerance=count_tol,
         )
     if q in ("affected_users", "affected_tenants"):
-        n = m.affected_users if q == "affected_users" else m.affected_tenants
+        ids = m.affected_users if q == "affected_users" else m.affected_tenants
         noun = "users" if q == "affected_users" else "tenants"
-        if n is None:
+        if ids is None:
             return unmeasured(f"no {noun[:-1]} ids in the evidence ({m.basis})", count_tol)
+        n = ids
         return row(
             measured=float(n),
             measured_text=f"{n:,} {noun}",
