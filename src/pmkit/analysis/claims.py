@@ -325,6 +325,8 @@ class FigureCheck:
     @property
     def label(self) -> str:
         """What the figure is about, in words: ``failed requests``, ``impact duration``."""
+        if self.quantity == "failed_requests" and self.measured_text.endswith("failed write requests"):
+            return "failed transactions"
         return QUANTITIES.get(self.quantity, self.quantity)
 
     def finding(self) -> str:
