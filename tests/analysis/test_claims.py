@@ -233,3 +233,19 @@ def test_transactions_are_failed_writes_when_the_request_log_has_them() -> None:
     assert row.basis == "request-count metrics 'requests', POST /api/v1/payments, 14:20:00-14:50:00 UTC"
     (plain,) = claims.reconcile(claims.extract("about 10 requests failed"), _evidence(requests=requests)).rows
     assert plain.measured == 1500.0  # requests are every request: the impact's count
+
+
+def test_the_document_table_says_what_could_not_be_measured() -> None:
+    from types import SimpleNamespace
+
+    from pmkit.report.document import figures_markdown
+
+    none = Impact(None, None, None, None, None, None, None, None, None, None, None, basis="no impact found in the SLI")
+    ev = _evidence(impact=none, minutes=pl.DataFrame(schema=MINUTES_SCHEMA))
+    rec = claims.reconcile(claims.extract("a complete outage hit <b>1.2k</b> customers", "narrative.summary"), ev)
+    md = figures_markdown(SimpleNamespace(figures=rec))  # type: ignore[arg-type]
+    assert "None of them can be measured from the evidence." in md
+    assert "| error ratio | complete outage | narrative.summary | not measured | no impact was found in the SLI |" in md
+    assert "<b>" not in md
+    empty = figures_markdown(SimpleNamespace(figures=claims.Reconciliation(())))  # type: ignore[arg-type]
+    assert empty.endswith("No figures are stated in the narrative, the status updates or the declared severity.")

@@ -250,6 +250,8 @@ def figures_markdown(a: Analysis) -> str:
         f"**{wrong} stated figure{'s' * (wrong != 1)} disagree{'s' * (wrong == 1)} with the evidence.**"
         if wrong
         else "Every measured figure agrees with the evidence."
+        if rec.measured
+        else "None of them can be measured from the evidence."
     )
     return "\n\n".join([head, f"{lead} {verdict}", table("figures", rows=rec.rows, places=_places, verdict=_verdict)])
 
