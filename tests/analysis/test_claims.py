@@ -235,6 +235,28 @@ def test_transactions_are_failed_writes_when_the_request_log_has_them() -> None:
     assert plain.measured == 1500.0  # requests are every request: the impact's count
 
 
+def test_customers_of_transactions_are_the_users_of_failed_writes() -> None:
+    n = 40
+    requests = pl.DataFrame(
+        {
+            "ts": [t(14, 20) + dt.timedelta(seconds=30 * i) for i in range(n)],
+            "method": ["POST" if i % 4 == 0 else "GET" for i in range(n)],
+            "path": ["/pay"] * n,
+            "user": [f"u{i % 8}" for i in range(n)],  # POSTs come from u0 and u4 only
+            "ok": [False] * n,
+        }
+    )
+    said = claims.extract("about 10 payments from 2 customers failed", "narrative.summary")
+    rows = claims.reconcile(said, _evidence(requests=requests)).rows
+    assert [(r.label, r.measured, r.agrees) for r in rows] == [
+        ("failed transactions", 10.0, True),
+        ("users affected", 2.0, True),
+    ]
+    assert rows[1].measured_text == "2 users with a failed write request"
+    alone = claims.reconcile(claims.extract("2 customers could not log in"), _evidence(requests=requests)).rows
+    assert alone[0].measured == 1000.0  # without transactions in the clause: the impact's affected users
+
+
 def test_the_document_table_says_what_could_not_be_measured() -> None:
     from types import SimpleNamespace
 

@@ -34,6 +34,8 @@ Definitions (also in docs/analyses.md, "Stated figures"):
   the same window, with their endpoints named, when the request log has write requests; else as
   failed requests. (INC-2025-0142: "about 2,400 transactions" beside 2,362 failed
   ``POST /api/v1/payments``, not the 3,023 failed requests that include reads and health checks.)
+  A count of users in the same clause as such a count ("2,400 transactions from 1,800 customers") is
+  measured as the distinct users of those failed write requests.
 - **Measured** (the :class:`~pmkit.analysis.impact.Impact` of the analysis): failed requests,
   total requests, affected users and tenants, the impact duration (impact start to mitigated),
   the peak and the mean error ratio during the impact, affected users / ``facts.total_users``, the
@@ -283,7 +285,14 @@ def _clause_claims(clause: str, where: str, at: dt.datetime | None) -> list[Clai
         else:
             continue
         _take(found, m.start(), m.end(), Claim(kind, minutes, m.group(0), _qualifier(m.group("q")), where, at))
-    return [c for _, _, c in sorted(found, key=lambda x: x[0])]
+    out = [c for _, _, c in sorted(found, key=lambda x: x[0])]
+    if any(c.quantity == "failed_requests" and _TRANSACTION_NOUN.match(c.noun) for c in out):
+        # "2,400 transactions from 1,800 customers": the customers are those of the failed transactions
+        out = [
+            dataclasses.replace(c, noun=c.noun + " of transactions") if c.quantity == "affected_users" else c
+            for c in out
+        ]
+    return out
 
 
 def extract(text: str | None, where: str = "", at: dt.datetime | None = None) -> list[Claim]:
@@ -441,6 +450,22 @@ def _failed_writes(
     return failed.height, endpoints or ["write requests"]
 
 
+def _failed_write_users(
+    requests: pl.DataFrame | None, start: dt.datetime | None, end: dt.datetime | None
+) -> int | None:
+    """Distinct user ids of the failed write requests in [start, end); None without writes or user ids."""
+    if requests is None or start is None or end is None or not {"method", "user"} <= set(requests.columns):
+        return None
+    failed = requests.filter(
+        (pl.col("ts") >= start)
+        & (pl.col("ts") < end)
+        & pl.col("method").str.to_uppercase().is_in(list(WRITE_METHODS))
+        & ~pl.col("ok")
+    )
+    users = failed.get_column("user").drop_nulls()
+    return users.n_unique() if users.len() else None
+
+
 def _measure(claim: Claim, ev: Evidence, cut: dt.datetime | None, cache: dict[dt.datetime, Impact]) -> FigureCheck:
     q = claim.quantity
 
@@ -509,6 +534,16 @@ def _measure(claim: Claim, ev: Evidence, cut: dt.datetime | None, cache: dict[dt
             agrees=_within(claim, v, COUNT_TOLERANCE * v),
             tolerance=count_tol,
         )
+    if q == "affected_users" and claim.noun.endswith(" of transactions"):
+        writers = _failed_write_users(ev.requests, m.start, end)
+        if writers is not None:
+            return row(
+                float(writers),
+                f"{writers:,} users with a failed write request",
+                f"{sli}: distinct ids of failed write requests, {window}",
+                _within(claim, float(writers), COUNT_TOLERANCE * writers),
+                count_tol,
+            )
     if q in ("affected_users", "affected_tenants"):
         ids = m.affected_users if q == "affected_users" else m.affected_tenants
         noun = "users" if q == "affected_users" else "tenants"
