@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from pmkit.analysis import changes, comms, gates, impact, severity, signatures, slo
+from pmkit.analysis import changes, claims, comms, gates, impact, severity, signatures, slo
 from pmkit.analysis.baseline import Rule, incident_run
 from pmkit.analysis.milestones import Milestones, find_milestones, first_firing, first_notice
 from pmkit.analysis.mttx import mttx, mttx_seconds
@@ -268,6 +268,24 @@ class Analysis:
         """The incident's timeline, built on first use (the documents need it; ``pmkit analyze``/``check`` do not)."""
         return build_timeline(self.incident.events)
 
+    @functools.cached_property
+    def figures(self) -> claims.Reconciliation:
+        """The figures stated in the narrative, the status updates and the declared severity, beside the
+        measured ones (:mod:`pmkit.analysis.claims`)."""
+        evidence = claims.Evidence(
+            impact=self.impact,
+            minutes=self.sli.minutes,
+            window=self.window,
+            requests=self.sli.requests,
+            events=self.incident.events,
+            sli_name=self.sli.name,
+            severity=self.severity,
+            resolved=self.milestones.times()["resolved"],
+            total_users=self.incident.spec.facts.total_users,
+        )
+        updates = comms.status_updates(self.incident.events)
+        return claims.reconcile_incident(self.incident.spec, updates, evidence)
+
     def gates(self) -> gates.GateReport:
         """The quality gates (``pmkit check``) on this incident's spec and evidence."""
         return gates.check(
@@ -276,6 +294,10 @@ class Analysis:
             cadence=self.cadence,
             milestones=self.milestones.times(),
             events=self.incident.events,
+            load_report=self.incident.report,
+            series=self.incident.series,
+            folder=str(self.incident.root),
+            figures=self.figures,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -298,6 +320,7 @@ class Analysis:
             "rollback": _jsonable(self.rollback),
             "signatures": _jsonable(self.signatures.drop("origins", strict=False).to_dicts()),
             "cadence": self.cadence.to_dict(),
+            "figures": self.figures.to_dict(),
         }
         return _jsonable(doc)
 

@@ -48,6 +48,15 @@ EXPECTED = {
         "13:22 on, and the evidence starts at 13:30 (8 min missing).",
         "  - 5% in 6h (6x over 6 h and 30 min): not enough history: 3 h of evidence of the 6 h its window needs.",
         "kept: 8 status updates, largest gap 14 min 55 s within the required 15 min + 2 min grace",
+        # stated figures: the narrative's "about 2,400 transactions" beside expected.yaml's failed_transactions
+        # (2,362 failed POST /api/v1/payments), its customers beside affected_customers_transactions (1,821)
+        "Every measured figure agrees with the evidence.",
+        "| failed transactions | About 2,400 transactions | narrative.summary; narrative.customer_impact; status update "
+        "15:14 UTC (slack); and 1 more | 2,362 failed write requests | request log 'nginx', POST /api/v1/payments, "
+        "14:19:23-14:59:57 UTC | yes (within 20%) |",
+        "| users affected | about 1,800 unique customers | narrative.summary; narrative.customer_impact; status update "
+        "15:14 UTC (slack); and 1 more | 1,821 users with a failed write request | request log 'nginx': distinct "
+        "ids of failed write requests, 14:19:23-14:59:57 UTC | yes (within 20%) |",
     ],
     "INC-20250120-103000": [
         "| Severity | P0 |",
@@ -74,6 +83,16 @@ EXPECTED = {
         "  - 2% in 1h (14.4x over 1 h and 5 min): would have fired by 10:29 UTC at the latest (the first minute its "
         "1 h window is covered), 14 min after the impact start and 12 min after the first page.",
         "  - 10% in 3d (1x over 3 days and 6 h): not enough history: 2 h of evidence of the 3 days its window needs.",
+        # stated figures: "complete outage for 45 minutes" against expected.yaml's peak_error_ratio 0.8028 and
+        # 29.78 impact minutes; the "Duration: 45 minutes" of the resolution update is impact start to resolved
+        "**2 stated figures disagree with the evidence.**",
+        "| error ratio | complete outage | narrative.summary | peak 80% (10:33 UTC), mean 54% | per-minute error ratio "
+        "of request-count metrics 'requests', 10:15:13-10:45:00 UTC | **no** (not within 10 points of the peak or "
+        "the mean) |",
+        "| impact duration | 45 minutes | narrative.summary | 29 min 47 s | impact start 10:15:13 to mitigated "
+        "10:45:00 UTC | **no** (not within 5 min or 20%) |",
+        "| incident duration | 45 minutes | status update 11:00 UTC (slack) | 44 min 52 s | impact start 10:15:13 to "
+        "resolved 11:00:05 UTC | yes (within 5 min or 20%) |",
     ],
 }
 

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from pmkit.analysis import claims
+from pmkit.analysis.gates import MIN_WHYS
 from pmkit.analysis.milestones import evidence_label
 from pmkit.analysis.whys import CHECK_QUESTION, TODO, FiveWhys
 from pmkit.redaction import redact, redact_frame
@@ -32,6 +34,7 @@ from pmkit.report.present import author_md, code, esc, table
 from pmkit.timeutil import fmt_duration, fmt_utc
 
 if TYPE_CHECKING:
+    from pmkit.analysis.claims import FigureCheck
     from pmkit.analysis.milestones import Milestone
     from pmkit.analysis.slo import SloResult
     from pmkit.pipeline import Analysis
@@ -170,6 +173,7 @@ def _impact(a: Analysis) -> str:
         if spec.narrative.customer_impact
         else todo("describe what customers experienced under `narrative.customer_impact`.")
     )
+    parts.append(figures_markdown(a))
     parts.append("### SLO status")
     if not a.slos:
         parts.append(todo("no SLO is defined; add one under `slos:` to see the error budget consumed."))
@@ -293,6 +297,42 @@ def _bad_line(a: Analysis) -> str:
         f"- Requests {a.sli.bad_words}: {_num(imp.failed_requests)} of {_num(imp.total_requests)} ({_pct(imp.error_ratio)}); "
         f"peak {_pct(imp.peak_error_ratio, 0)} at {hm(imp.peak_at)} UTC"
     )
+
+
+def _places(where: tuple[str, ...], shown: int = 3) -> str:
+    more = len(where) - shown
+    return "; ".join(where[:shown]) + (f"; and {more} more" if more > 0 else "")
+
+
+def _verdict(r: FigureCheck) -> str:
+    if r.agrees is None:
+        return "not measured"
+    return f"yes ({r.tolerance})" if r.agrees else f"**no** (not {r.tolerance})"
+
+
+def figures_markdown(a: Analysis) -> str:
+    """The figures people stated (narrative, status updates, declared severity) beside the measured ones,
+    each with its basis; what disagrees is named (``pmkit check``'s ``figures_agree``)."""
+    rec = a.figures
+    head = "### Stated figures and the evidence"
+    if not rec.rows:
+        return f"{head}\n\nNo figures are stated in the narrative, the status updates or the declared severity."
+    wrong = len(rec.disagreements)
+    lead = (
+        "Figures written in the narrative, the status updates and the declared severity, beside what the evidence "
+        "measures (an update posted during the impact is measured up to its time). Tolerances: counts within "
+        f"{claims.COUNT_TOLERANCE:.0%}, durations within {claims.DURATION_TOLERANCE_MIN:g} min or "
+        f"{claims.DURATION_TOLERANCE:.0%}, error ratios within {claims.RATIO_TOLERANCE * 100:g} points of the peak or "
+        "the mean (docs/analyses.md)."
+    )
+    verdict = (
+        f"**{wrong} stated figure{'s' * (wrong != 1)} disagree{'s' * (wrong == 1)} with the evidence.**"
+        if wrong
+        else "Every measured figure agrees with the evidence."
+        if rec.measured
+        else "None of them can be measured from the evidence."
+    )
+    return "\n\n".join([head, f"{lead} {verdict}", table("figures", rows=rec.rows, places=_places, verdict=_verdict)])
 
 
 def _span(td: dt.timedelta) -> str:
@@ -432,7 +472,13 @@ def _root_cause(a: Analysis) -> str:
     if n.resolution:
         parts.append(f"**Resolution:** {author_md(n.resolution, 2000)}")
     parts.append(
-        whys_markdown(a.whys, heading="### 5 Whys", text=lambda s: esc(s, 2000), prose=lambda s: author_md(s, 2000))
+        whys_markdown(
+            a.whys,
+            heading="### 5 Whys",
+            text=lambda s: esc(s, 2000),
+            prose=lambda s: author_md(s, 2000),
+            min_levels=MIN_WHYS,
+        )
     )
     return "\n\n".join(parts)
 
@@ -450,6 +496,7 @@ def whys_markdown(
     category: bool = True,
     text: Callable[[str], str] = str,
     prose: Callable[[str], str] | None = None,
+    min_levels: int | None = None,
 ) -> str:
     """A 5 Whys chain as Markdown in the form of seeds/004's "5 Whys Analysis"; TODO marks what is left to write.
 
@@ -458,7 +505,8 @@ def whys_markdown(
     ``text`` is applied to every evidence hint and to a question pmkit wrote from the evidence
     (a document passes its escaping: hints quote log templates such as ``Get <STR>:``, which HTML
     would take for a tag); ``prose`` (default: ``text``) to what the author wrote, the questions
-    and answers (a document passes its author-Markdown rewrite).
+    and answers (a document passes its author-Markdown rewrite). ``min_levels``: the levels the policy asks
+    for (the ``five_whys`` gate's); fewer answered is said under the chain, with how many are missing.
     :meth:`pmkit.analysis.whys.FiveWhys.to_markdown` is this function.
     """
     last = whys.last_answered
@@ -477,6 +525,12 @@ def whys_markdown(
         parts.append(
             f"> The last answer (level {last.number}) would still have let the incident happen: "
             "dig deeper before calling it the root cause."
+        )
+    if min_levels is not None and whys.answered < min_levels:
+        missing = min_levels - whys.answered
+        parts.append(
+            f"> {whys.answered} of the {min_levels} levels the policy asks for {'is' if whys.answered == 1 else 'are'} "
+            f"answered ({missing} missing): `pmkit check` fails `five_whys` until they are written."
         )
     if category and whys.answered:
         parts.append(f"**Root cause category (suggested):** {whys.category or TODO}")
