@@ -180,7 +180,7 @@ DECISION_WORDS = (
     r"\bdecision\s*[:\-—–]",
     r"\b(?:decided|deciding|the\s+call\s+is|calling\s+it)\s*(?:to|:|,)?\s+(?:\w+\s+){0,2}?" + _MOVE,
     rf"(?:\blet{_APOS}?s|\bwe{_APOS}ll|\bwe\s+will|\bwe\s+(?:are|{_APOS}re)\s+going\s+to|\bwe\s+need\s+to|\bi{_APOS}ll"
-    rf"|\bi\s+will|\bi{_APOS}m\s+going\s+to|\bgoing\s+to|\bgo\s+ahead\s+(?:and|with)|\bproceed(?:ing)?\s+with"
+    rf"|\bi\s+will|\bi{_APOS}m\s+going\s+to|\bgoing\s+to|\bgo(?:ing)?\s+ahead\s+(?:and|with)|\bproceed(?:ing)?\s+with"
     rf"|\btime\s+to|\bplan\s+is\s+to|\bapproved?\s*:?)\s+(?:\w+\s+){{0,2}}?" + _MOVE,
     rf"\b(?:we{_APOS}re|we\s+are|i{_APOS}m|i\s+am|now|starting|start)\s+(?:\w+\s+)?" + _MOVE_ACTION,
     r"^\W*" + _MOVE_ACTION + r"\b",

@@ -21,7 +21,8 @@ timeline"):
 5. **Background noise before impact start**: an error log line whose service is not one of the
    incident's, or that is isolated (fewer than :data:`ISOLATED_BELOW` lines of its template within
    ``ISOLATION`` either side), and an alert on a service that is not one of the incident's.
-6. **Log lines**: only the first line of each error template is listed, and not when it is isolated.
+6. **Log lines**: only the first line of each error template is listed (the timeline flags the first and
+   the last; the end of the errors is the mitigated milestone's business).
 7. **Repeated alerts** of the same name and state (firing/resolved), each within :data:`REPEAT_GAP`
    of the one before, collapse into the first: ``KubePodCrashLooping x4 (pods a, b, c, d)``.
 8. **Cross-source duplicates**: a chat message or page note whose words are, for at least
@@ -91,10 +92,10 @@ def clean_line(col: str | pl.Expr = "message", width: int = WIDTH) -> pl.Expr:
         .str.replace_all(r"(^|[\s(\[])\*([^*\n]+)\*", "$1$2")
         .str.replace_all(r"(^|[\s(\[])_([^_\n]+)_", "$1$2")
         .str.replace_all("`", "")
-        .str.replace_all(r"\r\n?", "\n")
+        .str.replace_all(r"\r\n?|[ \t]*⏎[ \t]*", "\n")
         .str.replace_all(r"(?m)^[ \t]*(?:#{1,6}[ \t]+|>[ \t]?|[-*•][ \t]+)", "")
-        .str.replace_all(r"([.!?:;,])[ \t]*(?:(?:⏎|\n)[ \t]*)+", "$1 ")
-        .str.replace_all(r"[ \t]*(?:(?:⏎|\n)[ \t]*)+", "; ")
+        .str.replace_all(r"([.!?:;,])[ \t]*(?:\n[ \t]*)+", "$1 ")
+        .str.replace_all(r"[ \t]*(?:\n[ \t]*)+", "; ")
         .str.replace_all(r"\s+", " ")
         .str.strip_chars(" ;")
     )
@@ -299,7 +300,7 @@ def _reason_kept() -> pl.Expr:
         .when(kind == "log")
         .then(
             pl.format(
-                "the first error of its log template ({} lines within {} either side)",
+                "the first error of its log template ({} line(s) of it within {} either side)",
                 pl.col("_near"),
                 pl.lit(_mins(ISOLATION)),
             )
@@ -322,10 +323,12 @@ def _log_facts(frame: pl.DataFrame) -> pl.DataFrame:
             pl.lit(None, dtype=pl.Boolean).alias("_first"), pl.lit(None, pl.UInt32).alias("_near")
         )
     errs = errs.with_columns((pl.col("ts") == pl.col("ts").min().over("_tmpl")).alias("_first"))
-    counts = errs.rolling(
-        index_column="ts", period=2 * ISOLATION, offset=-ISOLATION, closed="both", group_by="_tmpl"
-    ).agg(pl.len().cast(pl.UInt32).alias("_near"))
-    near = errs.with_columns(counts.get_column("_near"))  # rolling keeps the (sorted) input order
+    counts = (
+        errs.rolling(index_column="ts", period=2 * ISOLATION, offset=-ISOLATION, closed="both", group_by="_tmpl")
+        .agg(pl.len().cast(pl.UInt32).alias("_near"))
+        .unique(["_tmpl", "ts"])  # equal times in a template share a window
+    )
+    near = errs.join(counts, on=["_tmpl", "ts"], how="left")
     return frame.join(near.select("_row", "_first", "_near"), on="_row", how="left")
 
 
@@ -336,7 +339,7 @@ def _collapse_alerts(frame: pl.DataFrame, gap: dt.timedelta) -> pl.DataFrame:
     name = pl.coalesce(attrs.str.json_path_match("$.alertname"), template_expr())
     state = pl.coalesce(attrs.str.json_path_match("$.event_type"), attrs.str.json_path_match("$.status"), pl.lit(""))
     alerts = (
-        frame.filter((pl.col("kind") == "alert") & pl.col("_keep"))
+        frame.filter((pl.col("kind") == "alert") & pl.col("_keep") & ~pl.col("star"))
         .select("_row", "ts", "line", "attrs", name.alias("_name"), state.alias("_state"))
         .sort("_name", "_state", "ts")
     )
@@ -399,7 +402,7 @@ def _compact(values: list[str]) -> str:
 
 
 def _collapsed_line(line: str, name: str, attrs: list[dict[str, Any]]) -> str:
-    labels = [a.get("labels") if isinstance(a.get("labels"), dict) else {} for a in attrs]
+    labels: list[dict[str, Any]] = [a["labels"] if isinstance(a.get("labels"), dict) else {} for a in attrs]
     keys = sorted({k for lab in labels for k in lab})
     varying = [k for k in keys if len({str(lab.get(k)) for lab in labels}) > 1]
     text = line
@@ -604,19 +607,12 @@ def curate(
         )
         .when((kind == "log") & ~pl.col("_first").fill_null(False))
         .then(pl.lit("a later error of a log template already listed"))
-        .when((kind == "log") & isolated)
-        .then(
-            pl.format(
-                "an isolated error ({} line(s) of its template within {} either side)",
-                pl.col("_near").fill_null(1),
-                pl.lit(_mins(ISOLATION)),
-            )
-        )
         .otherwise(None)
     )
     frame = frame.with_columns(rule.alias("_why"))
     frame = frame.with_columns(
-        pl.col("_why").is_null().alias("_keep"), pl.coalesce("_why", _reason_kept()).alias("_why")
+        (pl.col("_why").is_null() | (pl.col("star") & ~pl.col("_hidden"))).alias("_keep"),
+        pl.coalesce("_why", _reason_kept()).alias("_why"),
     )
     frame = _collapse_alerts(frame, REPEAT_GAP)
     frame = _merge_duplicates(frame, DUPLICATE_WITHIN, SIMILARITY)

@@ -297,7 +297,9 @@ def timeline_rows(a: Analysis) -> pl.DataFrame:
         {
             "ts": m.ts,
             "what": f"**{m.name.replace('_', ' ').capitalize()}**",
-            "detail": esc(m.method if m.overridden else clean_one(redact(m.evidence.get("message") or m.method), WIDTH)),
+            "detail": esc(
+                m.method if m.overridden else clean_one(redact(m.evidence.get("message") or m.method), WIDTH)
+            ),
             "source": "incident.yaml" if m.overridden else m.evidence.get("source") or "",
         }
         for m in ms.items
