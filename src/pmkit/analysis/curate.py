@@ -7,17 +7,17 @@ timeline"):
 
 1. **The author**: an event in ``timeline.hide`` is dropped, one in ``timeline.star`` is kept, whatever
    the rules below say; ``timeline.annotate`` adds a note to an event's line.
-2. **The window**: from the earlier of the top change suspect's first event (when it started at most
+2. **Key events only** (:mod:`pmkit.timeline`): alerts, pages, deploys, chat status updates, role
+   changes, commands and decisions, the first and last error of each log template.
+3. **Production only**: a deploy to an environment whose name says staging, dev, test, qa, uat,
+   preview, sandbox, review or pre-production (:data:`NON_PRODUCTION`, so ``staging-canary`` too) is
+   dropped; a deploy with no environment is kept. Deploy statuses between created and done
+   (``in_progress``, ``queued``, ``inactive``...) are dropped: created, success, failure and error stay.
+4. **The window**: from the earlier of the top change suspect's first event (when it started at most
    :data:`SUSPECT_REACH` before impact start) and impact start minus the margin (``timeline.margin``,
    default 15 minutes), to resolution (else mitigation) plus :data:`TAIL`, in which only chat messages
    and pages are listed (the closing messages; a deploy of another service right after is not the incident's).
    The top suspect's own events are kept even when it started earlier. No impact start: no window.
-3. **Key events only** (:mod:`pmkit.timeline`): alerts, pages, deploys, chat status updates, role
-   changes, commands and decisions, the first and last error of each log template.
-4. **Production only**: a deploy to an environment whose name says staging, dev, test, qa, uat,
-   preview, sandbox, review or pre-production (:data:`NON_PRODUCTION`, so ``staging-canary`` too) is
-   dropped; a deploy with no environment is kept. Deploy statuses between created and done
-   (``in_progress``, ``queued``, ``inactive``...) are dropped: created, success, failure and error stay.
 5. **Background noise before impact start**: an error log line whose service is not one of the
    incident's, or that is isolated (fewer than :data:`ISOLATED_BELOW` lines of its template within
    ``ISOLATION`` either side), and an alert on a service that is not one of the incident's.
@@ -575,16 +575,16 @@ def curate(
         .then(pl.lit("hidden by the author (timeline.hide)"))
         .when(pl.col("star"))
         .then(pl.lit("starred by the author (timeline.star)"))
-        .when(~in_window & ~(suspect_rows & pl.col("_state").is_in(KEEP_STATES).fill_null(True)))
-        .then(pl.lit(f"outside the window {_short_window(start, end)}" if start is not None else ""))
-        .when(after_end & ~kind.is_in(["chat", "page"]))
-        .then(pl.lit(f"after the {end_at[0]} milestone: only the closing messages (chat, pages) are listed"))
         .when(~pl.col("key"))
         .then(pl.lit("not a key event"))
         .when((kind == "deploy") & pl.col("_env").str.contains(NON_PRODUCTION).fill_null(False))
         .then(pl.concat_str([pl.lit("a deploy to "), pl.col("_env"), pl.lit(", not production")]))
         .when((kind == "deploy") & pl.col("_state").is_not_null() & ~pl.col("_state").is_in(KEEP_STATES))
         .then(pl.concat_str([pl.lit("an intermediate deployment status ("), pl.col("_state"), pl.lit(")")]))
+        .when(~in_window & ~(suspect_rows & pl.col("_state").is_in(KEEP_STATES).fill_null(True)))
+        .then(pl.lit(f"outside the window {_short_window(start, end)}" if start is not None else ""))
+        .when(after_end & ~kind.is_in(["chat", "page"]))
+        .then(pl.lit(f"after the {end_at[0]} milestone: only the closing messages (chat, pages) are listed"))
         .when((kind == "log") & before_impact & unrelated)
         .then(pl.lit("background before impact start: an error of a service that is not the incident's"))
         .when((kind == "log") & before_impact & isolated)
