@@ -517,6 +517,16 @@ def clean_one(text: str, width: int = 100_000) -> str:
 # --- curate ---------------------------------------------------------------------------------------------
 
 
+def _with_lines(frame: pl.DataFrame, width: int) -> pl.DataFrame:
+    """The ``line`` column: :func:`clean_line` for the events the curation may list (key, starred or annotated
+    ones, a few hundred), the message with its white space collapsed for the rest (tens of thousands of log lines,
+    which no rule lists): the markup passes are the costly part."""
+    listable = pl.col("key") | pl.col("star") | pl.col("note").is_not_null()
+    lines = frame.filter(listable).select("_row", clean_line(_display(), width).alias("line"))
+    plain = pl.col("message").fill_null("").str.replace_all(r"\s+", " ").str.strip_chars()
+    return frame.join(lines, on="_row", how="left").with_columns(pl.coalesce("line", plain).alias("line")).sort("_row")
+
+
 def _relative(origin: pl.Expr, roots: Sequence[str]) -> pl.Expr:
     out = origin
     for root in roots:
@@ -543,13 +553,13 @@ def curate(
     roots = [str(root), str(Path(root).resolve())] if root is not None else []
     frame = timeline.with_row_index("_row").with_columns(
         _relative(pl.col("origin"), roots).alias("id"),
-        clean_line(_display(), width).alias("line"),
         pl.lit(None, dtype=pl.String).alias("also"),
         pl.lit(1, dtype=pl.UInt32).alias("repeats"),
         pl.col("attrs").str.json_path_match("$.environment").alias("_env"),
         pl.col("attrs").str.json_path_match("$.state").str.to_lowercase().alias("_state"),
     )
     frame, problems = _author_marks(frame, curation)
+    frame = _with_lines(frame, width)
     frame = _log_facts(frame)
     deploys = timeline.filter(pl.col("kind") == "deploy")
     top = _top_suspect(fold_changes(deploys) if deploys.height else None, suspects)
