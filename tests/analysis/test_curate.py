@@ -457,3 +457,17 @@ def test_every_event_has_a_decision_and_a_reason() -> None:
     assert c.frame.height == len(rows)
     assert c.frame["why"].null_count() == 0 and c.frame["kept"].null_count() == 0
     assert decision(c, "just chatting") == (False, "not a key event")
+
+
+def test_a_long_timeline_gives_way_log_lines_first_then_alerts() -> None:
+    rows = [*errors(at(14, 20), "template A", 3), *errors(at(14, 21), "template B 0x1", 3)]
+    rows += [
+        ev(at(14, 30) + dt.timedelta(minutes=i), "alert", f"[FIRING] Alert{chr(65 + i)}", service="payments-api")
+        for i in range(4)
+    ]
+    rows.append(ev(at(14, 50), "chat", "Decision: roll back now"))
+    c = run(rows, max_rows=3)
+    kept = c.kept().sort("ts")
+    assert kept.get_column("message").to_list() == ["[FIRING] AlertA", "[FIRING] AlertB", "Decision: roll back now"]
+    cut = c.frame.filter(pl.col("why").str.contains("beyond the 3 rows"))
+    assert cut.height == 4 and set(cut["kind"]) == {"log", "alert"}

@@ -28,6 +28,9 @@ timeline"):
 8. **Cross-source duplicates**: a chat message or page note whose words are, for at least
    :data:`SIMILARITY` of the shorter text's words, the words of a kept message of another source
    posted at most :data:`DUPLICATE_WITHIN` earlier is dropped; the first says "also in <source>".
+9. **Length**: more than :data:`MAX_ROWS` kept, the latest rows of the kind that gives way first
+   (log lines, alerts, other chat, pages, deploys) are left out until it fits; decisions, status
+   updates and starred events always stay.
 
 Each kept event gets one clean line (:func:`clean_line`): Markdown and Slack markup stripped, line
 breaks joined, cut at a word boundary with an ellipsis.
@@ -63,6 +66,10 @@ REPEAT_GAP = dt.timedelta(minutes=5)
 DUPLICATE_WITHIN = dt.timedelta(minutes=5)
 SIMILARITY = 0.6
 WIDTH = 160
+MAX_ROWS = 60
+# which kept rows give way first when more than MAX_ROWS are kept: log lines, then alerts, then chat that is
+# neither a decision nor a status update, then pages, then deploys; decisions, status updates and starred rows never
+_GIVE_WAY = ("log", "alert", "chat", "page", "deploy")
 NON_PRODUCTION = NON_PROD.removesuffix(r")\b") + r"|pre-?prod\w*|non-?prod\w*)\b"
 KEEP_STATES = ("created", "success", "failure", "error")
 
@@ -546,6 +553,7 @@ def curate(
     curation: TimelineCuration | None = None,
     root: str | Path | None = None,
     width: int = WIDTH,
+    max_rows: int = MAX_ROWS,
 ) -> CuratedTimeline:
     """Decide, for every event of ``timeline`` (a :class:`pmkit.timeline.Timeline` frame, with ``count`` and
     ``key``), whether the curated timeline lists it and why (see the module docstring for the rules)."""
@@ -626,6 +634,7 @@ def curate(
     )
     frame = _collapse_alerts(frame, REPEAT_GAP)
     frame = _merge_duplicates(frame, DUPLICATE_WITHIN, SIMILARITY)
+    frame = _cap(frame, max_rows)
     frame = frame.with_columns(
         pl.col("_keep").alias("kept"),
         pl.when(pl.col("_keep") & pl.col("also").is_not_null())
@@ -642,6 +651,35 @@ def curate(
         end_basis=end_basis,
         environments=environments,
         problems=tuple(problems),
+    )
+
+
+def _cap(frame: pl.DataFrame, max_rows: int) -> pl.DataFrame:
+    """At most ``max_rows`` kept: beyond it, the latest rows of the kind that gives way first (:data:`_GIVE_WAY`)
+    are left out, saying so; decisions, status updates and starred rows always stay."""
+    n = frame.select(pl.col("_keep").sum()).item()
+    if n <= max_rows:
+        return frame
+    rank = pl.col("kind").replace_strict({k: i for i, k in enumerate(_GIVE_WAY)}, default=len(_GIVE_WAY))
+    protected = pl.col("star") | pl.col("_why").is_in(["a decision", "a status update"])
+    movable = (
+        frame.filter(pl.col("_keep") & ~protected)
+        .with_columns(rank.alias("_rank"))
+        .sort(["_rank", "ts"], descending=[False, True])
+        .head(n - max_rows)
+        .select("_row", pl.lit(True).alias("_cut"))
+    )
+    why = f"beyond the {max_rows} rows the document lists (`pmkit timeline --ids` shows it)"
+    return (
+        frame.join(movable, on="_row", how="left")
+        .with_columns(
+            pl.when(pl.col("_cut").fill_null(False)).then(False).otherwise(pl.col("_keep")).alias("_keep"),
+            pl.when(pl.col("_cut").fill_null(False))
+            .then(pl.concat_str([pl.col("_why"), pl.lit(f"; {why}")]))
+            .otherwise(pl.col("_why"))
+            .alias("_why"),
+        )
+        .drop("_cut")
     )
 
 
