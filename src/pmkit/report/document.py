@@ -346,7 +346,7 @@ def _timeline(a: Analysis) -> str:
     intro = (
         f"All times UTC{when}. Milestones in bold. Key events from {esc(cur.window_text())}{envs}: {listed} of "
         f'{key} key events listed, the others left out by the rules in docs/analyses.md ("Curated timeline"). '
-        "The swimlane figure and the explorer show every event."
+        "The swimlane figure shows every key event of each source, the explorer every event."
     )
     problems = "".join(f"\n\n{todo(esc(p, 400))}" for p in cur.problems)
     return f"## Timeline\n\n{intro}{problems}\n\n" + table("timeline", rows=rows.iter_rows(named=True))
