@@ -471,3 +471,16 @@ def test_a_long_timeline_gives_way_log_lines_first_then_alerts() -> None:
     assert kept.get_column("message").to_list() == ["[FIRING] AlertA", "[FIRING] AlertB", "Decision: roll back now"]
     cut = c.frame.filter(pl.col("why").str.contains("beyond the 3 rows"))
     assert cut.height == 4 and set(cut["kind"]) == {"log", "alert"}
+
+
+def test_the_same_error_in_other_words_is_listed_once() -> None:
+    rows = [
+        *errors(at(14, 20), "payment failed: could not acquire a database connection", 4),
+        *errors(at(14, 20, 11), "request failed: could not acquire a database connection", 4),
+        *errors(at(14, 21), "cache miss storm on shard 0xbeef", 4),
+    ]
+    c = run(rows)
+    kept = c.kept().get_column("message").to_list()
+    assert kept == ["payment failed: could not acquire a database connection", "cache miss storm on shard 0xbeef"]
+    first_request = c.frame.filter(pl.col("message").str.starts_with("request")).sort("ts")["why"][0]
+    assert first_request == "the same error as the app log line at 14:20:00 (83% of its words)"

@@ -28,6 +28,9 @@ timeline"):
 8. **Cross-source duplicates**: a chat message or page note whose words are, for at least
    :data:`SIMILARITY` of the shorter text's words, the words of a kept message of another source
    posted at most :data:`DUPLICATE_WITHIN` earlier is dropped; the first says "also in <source>".
+   A log line whose words are, the same way, an earlier kept log line's is dropped too (the same
+   error in other words: ``request failed: could not acquire a database connection`` after
+   ``payment failed: could not acquire a database connection``).
 9. **Length**: more than :data:`MAX_ROWS` kept, the latest rows of the kind that gives way first
    (log lines, alerts, other chat, pages, deploys) are left out until it fits; decisions, status
    updates and starred events always stay.
@@ -470,9 +473,10 @@ def _words(text: str) -> set[str]:
 
 def _merge_duplicates(frame: pl.DataFrame, within: dt.timedelta, similarity: float) -> pl.DataFrame:
     """Chat messages and page notes, among the rows still kept, that repeat a kept message of another source
-    posted at most ``within`` before (see the module docstring) are dropped; the first names them in ``also``."""
+    posted at most ``within`` before (see the module docstring) are dropped; the first names them in ``also``.
+    Log lines likewise repeat an earlier kept log line (of any source): the same error in other words."""
     texts = (
-        frame.filter(pl.col("_keep") & ~pl.col("star") & pl.col("kind").is_in(["chat", "page"]))
+        frame.filter(pl.col("_keep") & ~pl.col("star") & pl.col("kind").is_in(["chat", "page", "log"]))
         .select("_row", "ts", "source", "kind", pl.coalesce(_page_body(), pl.col("message")).alias("_text"))
         .sort("ts")
     )
@@ -483,7 +487,10 @@ def _merge_duplicates(frame: pl.DataFrame, within: dt.timedelta, similarity: flo
     for j, later in enumerate(rows):
         for i in range(j):
             first = rows[i]
-            if first["_row"] in dropped or first["source"] == later["source"]:
+            logs = (first["kind"] == "log", later["kind"] == "log")
+            if first["_row"] in dropped or logs[0] != logs[1]:
+                continue
+            if not logs[0] and first["source"] == later["source"]:
                 continue
             if later["ts"] - first["ts"] > within:
                 continue
@@ -492,6 +499,12 @@ def _merge_duplicates(frame: pl.DataFrame, within: dt.timedelta, similarity: flo
             if small < 4:
                 continue
             share = len(a & b) / small
+            if share >= similarity and logs[0]:
+                dropped[later["_row"]] = (
+                    f"the same error as the {first['source']} log line at {fmt_utc(first['ts'], 'hms')} "
+                    f"({share:.0%} of its words)"
+                )
+                break
             if share >= similarity:
                 dropped[later["_row"]] = (
                     f"a duplicate of the {first['source']} {first['kind']} at {fmt_utc(first['ts'], 'hms')} "
