@@ -187,3 +187,32 @@ def test_latency_slo_key(tmp_path: Path) -> None:
     assert msg == "slos[0].latency.pct: unknown key; expected one of percentile, threshold"
     (msg,) = problems(tmp_path, "id: X\nslos:\n  - {name: f, objective: 99, latency: {percentile: 99}}\n")
     assert msg == "slos[0].latency.threshold: required key is missing"
+
+
+def test_timeline_curation_keys(tmp_path: Path) -> None:
+    spec = load_spec(
+        write(
+            tmp_path,
+            "id: X\ntimeline:\n  star: [chat/inc.json#12, '14:35:50 slack']\n  hide: [logs/app.log:7]\n"
+            "  annotate:\n    - {id: 'alerts/am/1.json#alerts[0]', note: the first sign}\n  margin: 30m\n",
+        )
+    )
+    assert spec.timeline.star == ["chat/inc.json#12", "14:35:50 slack"]
+    assert spec.timeline.hide == ["logs/app.log:7"]
+    assert spec.timeline.annotate[0].note == "the first sign"
+    assert spec.timeline.margin_td == dt.timedelta(minutes=30)
+    assert load_spec(write(tmp_path, "id: X\n")).timeline.margin_td == dt.timedelta(minutes=15)
+
+
+def test_timeline_curation_errors_name_the_key(tmp_path: Path) -> None:
+    assert problems(tmp_path, "id: X\ntimeline: {margin: soon}\n")[0].startswith("timeline.margin: found 'soon'")
+    assert problems(tmp_path, "id: X\ntimeline: {stars: [a]}\n") == [
+        "timeline.stars: unknown key; did you mean 'star'?"
+    ]
+    assert problems(tmp_path, "id: X\ntimeline: {annotate: [{id: a}]}\n") == [
+        "timeline.annotate[0].note: required key is missing"
+    ]
+    (both,) = problems(tmp_path, "id: X\ntimeline: {star: [a], hide: [a]}\n")
+    assert both.startswith("timeline: ") and "'a' is both starred and hidden" in both
+    (empty,) = problems(tmp_path, "id: X\ntimeline: {hide: ['  ']}\n")
+    assert empty.startswith("timeline.hide: ") and "pmkit timeline --ids" in empty

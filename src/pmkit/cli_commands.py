@@ -183,22 +183,44 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:
+    import sys
+
     from pmkit.incident import Incident
+    from pmkit.pipeline import analyze
 
     inc = Incident.load(args.incident)
-    tl = inc.timeline()
+    cur = analyze(inc).curated
+    frame = cur.frame
+    for problem in cur.problems:
+        print(f"warning: {problem}", file=sys.stderr)
     if args.output:
-        write_frame(tl.frame, args.output)
-        print(f"wrote {tl.frame.height:,} events ({tl.key().frame.height:,} key) to {args.output}")
+        write_frame(frame, args.output)
+        print(f"wrote {frame.height:,} events ({cur.kept().height:,} curated) to {args.output}")
         return 0
-    shown = tl if args.all else tl.key()
-    print(f"{inc.spec.id}: {shown.frame.height:,} {'events' if args.all else 'key events'} (UTC)")
-    for r in shown.frame.iter_rows(named=True):
-        msg = " ".join(r["message"].split())
-        if len(msg) > 110:
-            msg = msg[:107] + "..."
-        folded = f" (x{r['count']})" if r["count"] > 1 else ""
-        print(f"{r['ts']:%Y-%m-%d %H:%M:%S}  {r['source']:<14} {r['kind']:<6} {msg}{folded}")
+    if args.all:
+        shown, what = frame, "events"
+    elif args.ids:
+        shown, what = cur.candidates(), "key events (kept or left out)"
+    else:
+        shown, what = cur.kept(), "curated events"
+    print(f"{inc.spec.id}: {shown.height:,} {what} (UTC); window {cur.window_text()}")
+    if not args.all and not args.ids:
+        print("(`--all` prints every event, `--ids` the ids and why each key event is kept or left out)")
+    for r in shown.iter_rows(named=True):
+        line = r["line"]
+        if args.all and not args.ids:  # every event as it was logged, one line
+            line = " ".join(r["message"].split())
+            if len(line) > 110:
+                line = line[:107] + "..."
+        mark = "*" if r["star"] else " "
+        text = f"{r['ts']:%Y-%m-%d %H:%M:%S}{mark} {r['source']:<14} {r['kind']:<6} {line}"
+        if r["count"] > 1:
+            text += f" (x{r['count']})"
+        if r["note"]:
+            text += f" -- note: {r['note']}"
+        if args.ids:
+            text = f"{r['id']}\n    {text}\n    {'kept' if r['kept'] else 'left out'}: {r['why']}"
+        print(text)
     return 0
 
 

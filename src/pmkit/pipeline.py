@@ -19,6 +19,7 @@ import polars as pl
 
 from pmkit.analysis import changes, claims, comms, gates, impact, severity, signatures, slo
 from pmkit.analysis.baseline import Rule, incident_run
+from pmkit.analysis.curate import CuratedTimeline, curate, curation_gate
 from pmkit.analysis.milestones import Milestones, find_milestones, first_firing, first_notice
 from pmkit.analysis.mttx import mttx, mttx_seconds
 from pmkit.analysis.sli import (
@@ -286,9 +287,26 @@ class Analysis:
         updates = comms.status_updates(self.incident.events)
         return claims.reconcile_incident(self.incident.spec, updates, evidence)
 
+    @functools.cached_property
+    def curated(self) -> CuratedTimeline:
+        """The curated timeline (:mod:`pmkit.analysis.curate`): every event kept or dropped with why, and the
+        author's ``timeline:`` applied; the document, the notebook, the explorer and ``pmkit timeline`` list it."""
+        ms = self.milestones
+        return curate(
+            self.timeline.frame,
+            impact_start=ms.impact_start,
+            mitigated=ms.mitigated,
+            resolved=ms.resolved,
+            suspects=self.suspects,
+            services=self.incident.spec.services,
+            curation=self.incident.spec.timeline,
+            root=self.incident.root,
+        )
+
     def gates(self) -> gates.GateReport:
-        """The quality gates (``pmkit check``) on this incident's spec and evidence."""
-        return gates.check(
+        """The quality gates (``pmkit check``) on this incident's spec and evidence; with ``timeline:`` ids in
+        incident.yaml, also whether each names an event (``timeline_ids``)."""
+        report = gates.check(
             self.incident.spec,
             people=[],  # check() adds the participants of the events
             cadence=self.cadence,
@@ -299,6 +317,8 @@ class Analysis:
             folder=str(self.incident.root),
             figures=self.figures,
         )
+        extra = curation_gate(self.incident.spec.timeline, self.curated)
+        return dataclasses.replace(report, gates=(*report.gates, extra)) if extra is not None else report
 
     def to_dict(self) -> dict[str, Any]:
         """The ``pmkit analyze --json`` document (see docs/analyze-json.md)."""

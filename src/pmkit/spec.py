@@ -204,6 +204,61 @@ class Milestones(_Strict):
         return _aware(v)
 
 
+class Annotation(_Strict):
+    """A note the author adds to one event of the timeline (``id``: the event's id, see :class:`TimelineCuration`)."""
+
+    id: str
+    note: str
+
+    @field_validator("id", "note")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("is empty; write the event id (`pmkit timeline --ids DIR` lists them) and a note")
+        return v.strip()
+
+
+class TimelineCuration(_Strict):
+    """The author's say on the curated timeline (docs/incident-yaml.md, ``timeline:``).
+
+    An event id is the event's origin relative to the incident folder (``logs/app.log:1234``,
+    ``chat/inc/2025-06-15.json#12``), or its time to the second and its source
+    (``2025-06-15T14:35:50Z slack``, or ``14:35:50 slack`` on any day); ``pmkit timeline --ids DIR``
+    prints them. ``star`` keeps an event whatever the rules say, ``hide`` drops it, ``annotate``
+    adds a note to its line, ``margin`` is how long before impact start the window opens.
+    """
+
+    star: list[str] = Field(default_factory=list)
+    hide: list[str] = Field(default_factory=list)
+    annotate: list[Annotation] = Field(default_factory=list)
+    margin: str = "15m"
+
+    @field_validator("star", "hide")
+    @classmethod
+    def _ids(cls, v: list[str]) -> list[str]:
+        for x in v:
+            if not str(x).strip():
+                raise ValueError("holds an empty id; `pmkit timeline --ids DIR` lists the events' ids")
+        return [str(x).strip() for x in v]
+
+    @field_validator("margin")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+    @model_validator(mode="after")
+    def _not_both(self) -> TimelineCuration:
+        both = sorted(set(self.star) & set(self.hide))
+        if both:
+            raise ValueError(f"{', '.join(map(repr, both))} is both starred and hidden; keep it in one list:")
+        return self
+
+    @property
+    def margin_td(self) -> dt.timedelta:
+        return parse_duration(self.margin)
+
+
 class Window(_Strict):
     """The analysis window; loaders also use it to anchor year-less timestamps."""
 
@@ -281,6 +336,7 @@ class IncidentSpec(_Strict):
     slos: list[SloSpec] = Field(default_factory=list)
     milestones: Milestones = Field(default_factory=Milestones)
     impact: ImpactSpec = Field(default_factory=ImpactSpec)
+    timeline: TimelineCuration = Field(default_factory=TimelineCuration)
     narrative: Narrative = Field(default_factory=Narrative)
     five_whys: list[Why] = Field(default_factory=list)
     action_items: list[ActionItem] = Field(default_factory=list)

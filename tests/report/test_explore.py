@@ -446,3 +446,23 @@ def test_updates_are_fast_on_the_50k_sample() -> None:
     assert sum(len(t.x) for t in ex.figure.data) <= ex.max_points
     assert ex.table.value.count("<tr class=") == ex.rows
     assert per_update < 1.0, f"one update took {per_update:.2f}s on {inc.events.height:,} events"
+
+
+def test_curated_timeline_only_shows_the_documents_rows_and_the_table_says_why(sample) -> None:
+    inc, analysis = sample
+    ex = Explorer(inc, analysis)
+    assert "<th" in ex.table.value and ">timeline</th>" in ex.table.value
+    kept = analysis.curated.kept()
+    start, end = ex.window.value
+    # the explorer shows the events as loaded: a re-notified alert folded into a kept one shares its origin
+    listed = inc.events.filter(pl.col("origin").is_in(kept.get_column("origin").to_list()))
+    expected = listed.filter((pl.col("ts") >= start) & (pl.col("ts") < end)).height
+    ex.curated_only.value = True
+    assert 0 < ex.filtered.height == expected
+    assert set(ex.filtered.get_column("origin")) <= set(kept.get_column("origin"))
+    assert "in the document" in ex.table.value
+    assert ex.filters()["origins"] is not None
+    ex.reset.click()
+    assert ex.curated_only.value is False and ex.filters()["origins"] is None
+    ex.sources.value = ("deploys",)
+    assert "left out: an intermediate deployment status (in_progress)" in ex.table.value

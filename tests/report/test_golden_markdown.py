@@ -115,6 +115,45 @@ def test_key_figures_and_milestones_are_rendered(markdown: dict[str, str], incid
     )
 
 
+# The curated timeline of INC-2025-0142 (docs/analyses.md, "Curated timeline"), against what samplegen wrote: the
+# chat decision to roll back is listed; the pod alert fired for 4 pods at one second and is one row; the PagerDuty
+# status update repeating Slack's Update #1 is merged into it; status updates are one clean line.
+CURATED_0142 = [
+    "| 14:35:50 | chat | Decision: roll back to v2.14.2 now, investigate after. @raj-patel go | slack |",
+    "| 14:39:12 | alert | \\[FIRING\\] KubePodCrashLooping x4 (warning): Pod is crash looping. (pods "
+    "payments-api-7c9d5b8f4-sf5px, …-r9m5l, …-qcp5m, …-lf2x5) | alertmanager |",
+    "| 14:30:10 | chat | \\[SEV1\\] Payment Processing — Update #1 (14:30 UTC); Current status: Investigating; Next "
+    "update: 14:45 UTC or sooner if status changes; What happened: Payment… (also in pagerduty 14:30:40) | slack |",
+]
+# what samplegen wrote as noise around the incident: the staging rollout of the same version, the unrelated
+# Elasticsearch disk alert, the background errors an hour before, the other services' deploys, the PagerDuty
+# copies of Slack updates
+NOT_IN_TIMELINE_0142 = [
+    "to staging",
+    "ElasticsearchDiskUsageHigh",
+    "| 13:32:09 |",
+    "| 13:40:08 |",
+    "ledger-service",
+    "notifications-worker",
+    "search-api",
+    "| 14:30:40 |",
+    "| 14:45:26 |",
+    "⏎",
+    "\\*\\*",
+]
+
+
+def test_the_timeline_is_curated(markdown: dict[str, str]) -> None:
+    timeline = markdown["INC-2025-0142"].split("## Timeline")[1].split("\n## ")[0]
+    missing = [line for line in CURATED_0142 if line not in timeline]
+    assert not missing, missing
+    noise = [text for text in NOT_IN_TIMELINE_0142 if text in timeline]
+    assert not noise, noise
+    rows = [line for line in timeline.splitlines() if line.startswith("| ") and line[2:3].isdigit()]
+    assert len(rows) <= 32, len(rows)  # 53 before the curation
+    assert sum("KubePodCrashLooping" in r for r in rows) == 2  # firing x4, resolved x4
+
+
 @pytest.mark.parametrize("incident", list(EXPECTED))
 def test_no_padded_replay_and_no_doubled_override(markdown: dict[str, str], incident: str) -> None:
     """The replay never fires on a window the evidence does not cover; an override is said once."""

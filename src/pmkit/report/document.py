@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from pmkit.analysis import claims
+from pmkit.analysis.curate import WIDTH, clean_one
 from pmkit.analysis.gates import MIN_WHYS
 from pmkit.analysis.milestones import evidence_label
 from pmkit.analysis.whys import CHECK_QUESTION, TODO, FiveWhys
@@ -52,7 +53,6 @@ SECTION_ORDER = (
     "lessons",
     "supporting",
 )
-MAX_TIMELINE_ROWS = 40
 
 
 def todo(what: str) -> str:
@@ -405,25 +405,20 @@ def replay_lines(r: SloResult) -> list[str]:
 
 
 def timeline_rows(a: Analysis) -> pl.DataFrame:
-    """The key events to list in the document: milestones and key events from 1 h before impact to resolution."""
+    """The document's timeline: the milestones, and the events the curated timeline keeps
+    (:mod:`pmkit.analysis.curate`: the window, the rules, the author's ``timeline:``), one clean line each.
+
+    An event that is a milestone's evidence is listed once, as the milestone (in bold). A starred
+    event is marked ★; the author's note follows its line in italics.
+    """
     ms = a.milestones
-    start = ms.impact_start or ms.detected
-    end = ms.resolved or ms.mitigated
-    tl = a.timeline.key().frame
-    if start is not None:
-        tl = tl.filter(pl.col("ts") >= start - dt.timedelta(hours=1))
-    if end is not None:
-        tl = tl.filter(pl.col("ts") <= end + dt.timedelta(minutes=5))
-    # one row per deployment state is noise: keep created/success/failure and rollbacks
-    state = pl.col("attrs").str.json_path_match("$.state")
-    tl = tl.filter(
-        (pl.col("kind") != "deploy") | state.is_in(["created", "success", "failure", "error"]) | state.is_null()
-    )
     rows = [
         {
             "ts": m.ts,
             "what": f"**{m.name.replace('_', ' ').capitalize()}**",
-            "detail": esc(m.method if m.overridden else redact(m.evidence.get("message") or m.method)),
+            "detail": esc(
+                m.method if m.overridden else clean_one(redact(m.evidence.get("message") or m.method), WIDTH)
+            ),
             "source": "incident.yaml" if m.overridden else m.evidence.get("source") or "",
         }
         for m in ms.items
@@ -432,31 +427,48 @@ def timeline_rows(a: Analysis) -> pl.DataFrame:
     milestone_frame = pl.DataFrame(
         rows, schema={"ts": pl.Datetime("us", "UTC"), "what": pl.String, "detail": pl.String, "source": pl.String}
     )
-    evidence = [m.evidence.get("origin") for m in ms.items if m.evidence.get("origin")]
-    tl = redact_frame(tl.filter(~pl.col("origin").is_in(evidence)), ["message"])  # milestones are listed already
-    events = tl.select(
+    evidence = [m.evidence.get("origin") for m in ms.items if m.evidence.get("origin") and not m.overridden]
+    kept = a.curated.kept().filter(~pl.col("origin").is_in(evidence))  # milestones are listed already
+    kept = redact_frame(kept, ["line", "note"])
+    events = kept.select(
         "ts",
-        pl.col("kind").alias("what"),
-        pl.col("message").map_elements(lambda s: esc(s, 160), return_dtype=pl.String).alias("detail"),
+        pl.when(pl.col("star"))
+        .then(pl.concat_str([pl.lit("★ "), pl.col("kind")]))
+        .otherwise(pl.col("kind"))
+        .alias("what"),
+        pl.struct("line", "note", "also")
+        .map_elements(lambda r: _event_detail(r["line"], r["note"], r["also"]), return_dtype=pl.String)
+        .alias("detail"),
         "source",
     )
-    out = pl.concat([milestone_frame, events]).sort("ts", maintain_order=True)
-    if out.height > MAX_TIMELINE_ROWS:  # keep milestones, thin the rest evenly
-        is_m = pl.col("what").str.starts_with("**")
-        rest = out.filter(~is_m)
-        step = max(1, rest.height // (MAX_TIMELINE_ROWS - milestone_frame.height))
-        out = pl.concat([out.filter(is_m), rest.gather_every(step)]).sort("ts", maintain_order=True)
-    return out
+    return pl.concat([milestone_frame, events]).sort("ts", maintain_order=True)
+
+
+def _event_detail(line: str, note: str | None, also: str | None) -> str:
+    """One event's cell: its clean line (escaped), where else it was said, the author's note in italics."""
+    text = esc(line, 400)
+    if also:
+        text += f" ({esc(also, 200)})"
+    if note:
+        text += f" — _{esc(note, 400)}_"
+    return text
 
 
 def _timeline(a: Analysis) -> str:
     rows = timeline_rows(a)
+    cur = a.curated
     day = rows.get_column("ts").min()
     when = f" on {fmt_utc(day, 'date')}" if isinstance(day, dt.datetime) else ""
-    return (
-        f"## Timeline\n\nAll times UTC{when}. Milestones in bold; the swimlane figure shows every source.\n\n"
-        + table("timeline", rows=rows.iter_rows(named=True))
+    other = [e for e, p in cur.environments.items() if not p]
+    envs = f", deploys to production only ({esc(', '.join(other))} left out)" if other else ""
+    listed, key = cur.kept().height, cur.candidates().height
+    intro = (
+        f"All times UTC{when}. Milestones in bold. Key events from {esc(cur.window_text())}{envs}: {listed} of "
+        f'{key} key events listed, the others left out by the rules in docs/analyses.md ("Curated timeline"). '
+        "The swimlane figure shows every key event of each source, the explorer every event."
     )
+    problems = "".join(f"\n\n{todo(esc(p, 400))}" for p in cur.problems)
+    return f"## Timeline\n\n{intro}{problems}\n\n" + table("timeline", rows=rows.iter_rows(named=True))
 
 
 def _root_cause(a: Analysis) -> str:

@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from pmkit.analysis.milestones import evidence_label
-from pmkit.report.explore_filters import MAX_POINTS, counts_by_source, filter_events, slider_bounds, thin_for_plot
+from pmkit.report.explore_filters import (
+    MAX_POINTS,
+    counts_by_source,
+    curation_marks,
+    filter_events,
+    slider_bounds,
+    thin_for_plot,
+)
 from pmkit.report.explore_html import MAX_ROWS, TS_FORMAT, events_table_html, evidence_html, swimlane_traces
 from pmkit.schema import LEVELS
 from pmkit.timeutil import as_utc
@@ -96,6 +103,12 @@ class Explorer:
         self.rows = rows
         self.max_points = max_points
         self.milestones: Milestones | None = analysis.milestones if analysis is not None else None
+        # the curated timeline: the table says what it did with each event; a checkbox shows only its rows
+        curated = analysis.curated.frame if analysis is not None else None
+        self.marks: dict[str, str] | None = curation_marks(curated) if curated is not None else None
+        self.curated_origins: list[str] | None = (
+            curated.filter(pl.col("kept")).get_column("origin").to_list() if curated is not None else None
+        )
         self.filtered = self.events
         self._hold = False
 
@@ -127,6 +140,12 @@ class Explorer:
             continuous_update=False,
             layout=widgets.Layout(width="360px"),
         )
+        self.curated_only = widgets.Checkbox(
+            value=False,
+            description="curated timeline only (the document's rows)",
+            disabled=self.curated_origins is None,
+            indent=False,
+        )
         self.reset = widgets.Button(description="reset filters", icon="undo", tooltip="all sources, services, levels")
         self.count = widgets.HTML(layout=wide)
         self.table = widgets.HTML(layout=wide)
@@ -136,13 +155,18 @@ class Explorer:
         self.milestone_buttons = self._milestone_buttons()
         self.figure = self._figure()
 
-        for w in (self.window, self.sources, self.services, self.levels, self.search):
+        for w in (self.window, self.sources, self.services, self.levels, self.search, self.curated_only):
             w.observe(self._on_change, names="value")
         self.reset.on_click(self._on_reset)
 
         hint = widgets.HTML("<small>none selected = all; ctrl/shift-click to select several</small>")
         filters = widgets.HBox(
-            [self.sources, self.services, self.levels, widgets.VBox([self.search, self.reset, hint])],
+            [
+                self.sources,
+                self.services,
+                self.levels,
+                widgets.VBox([self.search, self.curated_only, self.reset, hint]),
+            ],
             layout=widgets.Layout(flex_flow="row wrap"),
         )
         title = widgets.HTML(
@@ -236,6 +260,7 @@ class Explorer:
             "services": list(self.services.value) or None,
             "levels": list(self.levels.value) or None,
             "text": self.search.value or None,
+            "origins": self.curated_origins if self.curated_only.value else None,
         }
 
     def update(self) -> None:
@@ -249,7 +274,7 @@ class Explorer:
             + (f"; the table shows the first {shown:,}" if n > shown else "")
             + f" <small>(window {_label(f['start'])} to {_label(f['end'])} UTC, {self.step}-minute steps)</small>"
         )
-        self.table.value = events_table_html(self.filtered, limit=self.rows, text=f["text"])
+        self.table.value = events_table_html(self.filtered, limit=self.rows, text=f["text"], marks=self.marks)
         self._redraw(f["start"], f["end"])
 
     def _redraw(self, start: dt.datetime, end: dt.datetime) -> None:
@@ -283,6 +308,7 @@ class Explorer:
             self.services.value = ()
             self.levels.value = ()
             self.search.value = ""
+            self.curated_only.value = False
         finally:
             self._hold = False
         self.update()
