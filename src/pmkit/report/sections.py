@@ -39,7 +39,8 @@ def clock(
     missing: str = "unknown",
 ) -> str:
     """``14:19 UTC``, and with ``zone`` ``14:19 UTC (16:19 CEST)``; the local day is added when it differs
-    (``23:30 UTC (01:30 CEST, 2025-06-16)``). ``style``: ``hm``, ``hms`` or ``minute`` (with the date)."""
+    (``23:30 UTC (01:30 CEST, 2025-06-16)``). ``style``: ``hm``, ``hms`` or ``minute`` (the UTC date too:
+    ``2025-06-15 14:19 UTC (16:19 CEST)``)."""
     if t is None:
         return missing
     utc = as_utc(t)
@@ -47,9 +48,9 @@ def clock(
     if not zone or zone == "UTC":
         return text
     local = utc.astimezone(zoneinfo.ZoneInfo(zone))
-    fmt = {"hm": "%H:%M", "hms": "%H:%M:%S", "minute": "%Y-%m-%d %H:%M"}[style]
-    extra = f", {local:%Y-%m-%d}" if style != "minute" and local.date() != utc.date() else ""
-    return f"{text} ({local.strftime(fmt)} {local.tzname()}{extra})"
+    fmt = "%H:%M:%S" if style == "hms" else "%H:%M"
+    day = f", {local:%Y-%m-%d}" if local.date() != utc.date() else ""
+    return f"{text} ({local.strftime(fmt)} {local.tzname()}{day})"
 
 
 def zone_note(day: dt.datetime, zone: str | None) -> str:
@@ -166,7 +167,7 @@ def detection(a: Analysis) -> str:
     else:
         text = f"- Detected at {clock(d.detected.ts, zone, style='hms')} by {esc(_basis(d.detected))}"
         if d.time_to_detect is not None:
-            text += f", {_lag(d.time_to_detect, 'the impact start')} ({clock(d.impact_start.ts, zone, style='hms')})"
+            text += f", {_lag(d.time_to_detect, 'the impact start')} at {clock(d.impact_start.ts, zone, style='hms')}"
         else:
             text += f"; impact start {NOT_FOUND}, so no time to detect"
         lines.append(text + ".")
@@ -290,7 +291,7 @@ def recovery(a: Analysis) -> str:
         if rb.get("completed") is not None:
             text += f", completed {clock(rb['completed'], zone, style='hms')}"
         if r.rollback_took is not None:
-            text += f" ({_took(r.rollback_took)})"
+            text += f" after {_took(r.rollback_took)}"
         undid = rb.get("rolls_back")
         if isinstance(undid, dict) and undid.get("version"):
             text += f"; it undid {esc(undid.get('service') or '')} {esc(undid['version'])}".rstrip()
@@ -314,9 +315,9 @@ def recovery(a: Analysis) -> str:
         if m.ts is None:
             lines.append(f"- {name}: {NOT_FOUND}.")
             continue
-        text = f"- {name} at {clock(m.ts, zone, style='hms')} ({esc(_basis(m))})"
+        text = f"- {name} at {clock(m.ts, zone, style='hms')}: {esc(_basis(m))}"
         if d is not None:
-            text += f"; {what.lower()} (from the impact start): {_took(d)}"
+            text += f". {what} (from the impact start): {_took(d)}"
         lines.append(text + ".")
     parts.append("\n".join(lines))
     return "\n\n".join(parts)
