@@ -27,11 +27,12 @@ EXPECTED = {
         "Rollback to v2.14.2",
         "1. **Why did payments fail?**",
         "   - _Evidence:_ log signature: Liveness probe failed: Get &lt;STR&gt;: context deadline exceeded",
-        "| impact_start | 2025-06-15 14:19 | SLI: error ratio above 2.91% (baseline 0.000%) | the SLI (request log "
+        # incident.yaml sets display_timezone: Europe/Berlin (CEST, UTC+2 in June): the local time follows
+        "| impact_start | 2025-06-15 14:19 (16:19 CEST) | SLI: error ratio above 2.91% (baseline 0.000%) | the SLI (request log "
         "'nginx'), first failure logged by nginx at 14:19:23 (logs/access.log.gz:6783) |",
-        "| declared | 2025-06-15 14:28 | chat declaration | chat #inc-2025-0142-payments, jane-doe, 14:28:05 "
+        "| declared | 2025-06-15 14:28 (16:28 CEST) | chat declaration | chat #inc-2025-0142-payments, jane-doe, 14:28:05 "
         "(chat/inc-2025-0142-payments/2025-06-15.json#8) |",
-        "| mitigated | 2025-06-15 15:00 | SLI back to baseline and staying there | the SLI (request log 'nginx') |",
+        "| mitigated | 2025-06-15 15:00 (17:00 CEST) | SLI back to baseline and staying there | the SLI (request log 'nginx') |",
         # the burn-rate replay, checked against the evidence: the access log starts at 13:30 (expected.yaml
         # window), PagerDuty #4821 triggered at 14:23:05, the 1 h window [13:30, 14:30) is whole at 14:29
         "the evidence starts at 13:30 UTC): the first page came at 14:23 UTC",
@@ -41,6 +42,18 @@ EXPECTED = {
         "13:22 on, and the evidence starts at 13:30 (8 min missing).",
         "  - 5% in 6h (6x over 6 h and 30 min): not enough history: 3 h of evidence of the 6 h its window needs.",
         "kept: 8 status updates, largest gap 14 min 55 s within the required 15 min + 2 min grace",
+        # Detection/Response/Recovery (issue 11, item 8): the milestones of expected.yaml, the rollback of the
+        # deploy evidence (14:38:10-14:42:05), the chat decision (14:35:50) and the local times (CEST)
+        "- Detected at 14:23:01 UTC (16:23:01 CEST) by alert PaymentsAvailabilityBudgetBurn (alertmanager), "
+        "3 min 39 s after the impact start at 14:19:23 UTC (16:19:23 CEST).",
+        "- Acknowledged at 14:25:02 UTC (16:25:02 CEST) by Raj Patel (page #4821 acknowledged (pagerduty), Raj Patel), "
+        "2 min 1 s after detection.",
+        "- Mitigating change: rollback of payments-api to v2.14.2 (Rollback to v2.14.2), started 14:38:10 UTC "
+        "(16:38:10 CEST) by raj-patel, completed 14:42:05 UTC (16:42:05 CEST) after 3 min 55 s; it undid "
+        "payments-api v2.14.3 (change suspect #1).",
+        "| Local time (Europe/Berlin) | impact 14:19 UTC (16:19 CEST) → 15:00 UTC (17:00 CEST); resolved 15:47 UTC "
+        "(17:47 CEST) |",
+        "**Authors:** @mei-chen, @jane-doe · **Date:** 2025-06-16",
     ],
     "INC-20250120-103000": [
         "| Severity | P0 |",
@@ -60,6 +73,14 @@ EXPECTED = {
         "  - 2% in 1h (14.4x over 1 h and 5 min): would have fired by 10:29 UTC at the latest (the first minute its "
         "1 h window is covered), 14 min after the impact start and 12 min after the first page.",
         "  - 10% in 3d (1x over 3 days and 6 h): not enough history: 2 h of evidence of the 3 days its window needs.",
+        # Detection/Response/Recovery: no display_timezone, so UTC only; the rollback 10:30:00-10:34:48
+        "- Detected at 10:16:30 UTC by alert APIHighErrorRate (alertmanager), 1 min 18 s after the impact start at "
+        "10:15:13 UTC.",
+        "- Declared at 10:20:05 UTC by priya (chat #incident-inc-20250120-103000, priya), 3 min 34 s after detection.",
+        "- Decision to roll back: 10:27:40 UTC, priya (slack): Decision: roll back v2.3.0 now (kubectl rollout undo), "
+        "then deal with the migration",
+        "- Mitigated at 10:45:00 UTC: SLI back to baseline and staying there; the SLI (request-count metrics "
+        "'requests'). Time to mitigate (from the impact start): 29 min 47 s.",
     ],
 }
 

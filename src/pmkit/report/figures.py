@@ -277,6 +277,7 @@ def slo_burn(result: SloResult, *, window: tuple[dt.datetime, dt.datetime] | Non
         subplot_titles=("Error budget left (share of the period's budget)", "Burn rate (x the budget rate, log scale)"),
     )
     shapes: list[dict[str, Any]] = []
+    fired: list[dict[str, Any]] = []
     if burn.height:
         rate = result.request_based.get("mean_requests_per_minute") or 1.0
         allowed = 1 - result.objective / 100
@@ -337,7 +338,7 @@ def slo_burn(result: SloResult, *, window: tuple[dt.datetime, dt.datetime] | Non
                     }
                 )
             if r["fired_at"] is not None:
-                shapes.append(
+                fired.append(
                     _vline(
                         r["fired_at"],
                         plotly_text(f"{r['alert']} would have fired {fmt_utc(r['fired_at'], 'hm')}"),
@@ -347,12 +348,13 @@ def slo_burn(result: SloResult, *, window: tuple[dt.datetime, dt.datetime] | Non
                         width=1,
                     )
                 )
+    shapes += fired  # after the thresholds, so the legend lists them together
     if result.first_page is not None:
         shapes.append(
             _vline(
                 result.first_page,
                 f"first page {fmt_utc(result.first_page, 'hm')}",
-                OKABE_ITO["vermillion"],
+                OKABE_ITO["sky_blue"],
                 "solid",
                 group="page",
             )

@@ -325,7 +325,7 @@ def recovery(a: Analysis) -> str:
 
 # --- chat appendix ------------------------------------------------------------------
 
-_SLACK_LINK = re.compile(r"<(?:[^<>|]+)\|([^<>]+)>")  # <https://x|text>, <@U123|name>
+_SLACK_LINK = re.compile(r"<([@#]?)[^<>|]+\|([^<>]+)>")  # <https://x|text>, <@U123|name>, <#C123|general>
 _SLACK_BARE = re.compile(r"<([@#!]?)([^<>|]+)>")  # <https://x>, <@U123>, <!here>
 # emphasis only where a marker sits outside a word: DB_MAX_CONNS and pay_UQF keep their underscores
 _EMPHASIS = re.compile(r"(?<![\w*_~])(\*\*|__|\*|_|~~|~)(?=\S)(.+?)(?<=\S)\1(?![\w*_~])")
@@ -338,7 +338,7 @@ def clean_line(text: str, limit: int = CHAT_LINE) -> str:
     code marks and ``:emoji:`` codes dropped, line breaks (and ``⏎``) as spaces, cut at a word with ``…``.
     The result is plain text still to be escaped (:func:`~pmkit.report.present.esc`)."""
     s = text.replace("⏎", " ")
-    s = _SLACK_LINK.sub(r"\1", s)
+    s = _SLACK_LINK.sub(lambda m: m.group(1) + m.group(2).lstrip("@#"), s)
     s = _SLACK_BARE.sub(lambda m: ("@" if m.group(1) == "@" else "") + m.group(2), s)
     s = s.replace("```", " ").replace("`", "")
     for _ in range(2):  # nested emphasis (**_x_**)
