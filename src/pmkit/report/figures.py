@@ -3,6 +3,12 @@
 Every function takes frames (or analysis results) and returns a ``plotly.graph_objects.Figure``;
 nothing is shown or written here. Times are UTC on every axis.
 
+Legible by rule (tests/report/test_figures.py checks each): every line of a plot is in the legend (the
+milestone, change, rollback, threshold, replayed-alert and first-page lines are shapes named with their
+time, never rotated labels, which collided when milestones were minutes apart); colours come from the
+Okabe-Ito palette (:data:`OKABE_ITO`), one per line, a burn rate's long window solid and its short window
+dotted; a latency axis starts at 0 in ms; the swimlane is tall enough for its whole legend.
+
 Plotly reads a subset of HTML in its text (``<br>``, ``<a href>``, ``<span style>``, ``<b>``,
 ``<i>``, ``<sub>``, ``<sup>``): every text that comes from the evidence or the spec (hover text,
 lane and trace names, annotations, titles) goes through :func:`pmkit.report.present.plotly_text`,
