@@ -481,3 +481,8 @@ def test_the_bundle_carries_a_static_figure_for_exported_pages(sample) -> None:
     start, end = (dt.datetime.fromisoformat(x) for x in fig["layout"]["xaxis"]["range"])
     assert (start.replace(tzinfo=dt.UTC), end.replace(tzinfo=dt.UTC)) == ex.initial_window
     assert "static copy" in fig["layout"]["title"]["subtitle"]["text"]
+    # the whole legend fits (a scrolled legend hid the last milestone): kinds drawn and milestone lines
+    from pmkit.report.figures import LEGEND_ROW
+
+    entries = len(fig["data"]) + sum(1 for s in fig["layout"]["shapes"] if s.get("showlegend"))
+    assert entries >= 11 and fig["layout"]["height"] >= 150 + LEGEND_ROW * entries

@@ -225,7 +225,7 @@ class Explorer:
         """An empty swimlane: one fixed lane per source, the milestones as lines, its traces set by ``update``."""
         import plotly.graph_objects as go
 
-        from pmkit.report.figures import swimlane
+        from pmkit.report.figures import LEGEND_ROW, swimlane
 
         try:
             fw = go.FigureWidget()
@@ -236,7 +236,11 @@ class Explorer:
             ) from err
         lanes = sorted(self.events.get_column("source").unique().to_list()) if self.events.height else []
         fw.layout = swimlane(self.events.clear(), self.milestones, key_only=False).layout
-        fw.update_layout(height=160 + 40 * max(1, len(lanes)), showlegend=True, uirevision="pmkit-explorer")
+        kinds = self.events.get_column("kind").n_unique() if self.events.height else 0
+        marks = sum(1 for t in (self.milestones.times().values() if self.milestones else ()) if t is not None)
+        # tall enough for the lanes and for the whole legend (kinds and milestone lines; a scrolled legend hides some)
+        height = max(160 + 40 * max(1, len(lanes)), 150 + LEGEND_ROW * (kinds + marks))
+        fw.update_layout(height=height, showlegend=True, uirevision="pmkit-explorer")
         fw.update_yaxes(type="category", categoryorder="array", categoryarray=lanes, range=[-0.5, len(lanes) - 0.5])
         fw.add_class("pmkit-swimlane")
         return fw
@@ -374,6 +378,7 @@ class Explorer:
                 "subtitle": {"text": "a static copy of the explorer's swimlane: run the notebook for the widgets"},
             },
             margin={"t": 70},
+            height=(fig.layout.height or 450) + 20,  # room for the subtitle
         )
         spec: dict[str, Any] = json.loads(pio.to_json(fig, validate=False))
         return spec
