@@ -1945,6 +1945,11 @@ def incident_yaml(b: Build, exp: dict[str, Any], large_lines: int | None) -> byt
             "responders": "@backend-team, @payments-team, @sre-on-call",
         },
         "runbook": RUNBOOK,
+        # the postmortem's byline; the app log's own zone (Europe/Berlin) as the document's local time
+        "authors": ["@mei-chen", "@jane-doe"],
+        "date": "2025-06-16",
+        "tags": ["payments", "database", "config-change"],
+        "display_timezone": "Europe/Berlin",
         "sources": [
             {
                 "name": "nginx",
@@ -1996,6 +2001,11 @@ def incident_yaml(b: Build, exp: dict[str, Any], large_lines: int | None) -> byt
         ],
         "slos": [common.availability_slo("nginx")],
         "narrative": {
+            "leadup": (
+                "At 14:16 UTC the deploy pipeline started rolling out payments-api v2.14.3 to production: a config "
+                "refactor (env var cleanup) and retry tuning, whose canary had been green in staging. It was live in "
+                "production at 14:18 UTC."
+            ),
             "summary": (
                 f"On 2025-06-15 payments-api v2.14.3, rolled out at 14:18 UTC, reduced the database connection pool "
                 f"from 50 to 5 connections. Under production load the pool was exhausted, pods crash-looped and "

@@ -304,6 +304,11 @@ class Narrative(_Strict):
     lucky: list[str] = Field(default_factory=list)
     lessons: list[str] = Field(default_factory=list)
     customer_impact: str | None = None
+    # the author's words above the measured facts of the Leadup, Detection, Response and Recovery sections
+    leadup: str | None = None
+    detection: str | None = None
+    response: str | None = None
+    recovery: str | None = None
 
 
 class Facts(_Strict):
@@ -317,6 +322,16 @@ class Facts(_Strict):
     workaround: bool | None = None
     revenue_impact: str | None = None
     user_facing: bool = True
+
+
+def _zone(v: str | None) -> str | None:
+    """``v`` if it names an IANA time zone (``Europe/Berlin``), else a ValueError that says what is expected."""
+    if v is not None:
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{v!r} is not an IANA time zone; expected a name such as UTC or Europe/Berlin") from None
+    return v
 
 
 class IncidentSpec(_Strict):
@@ -341,6 +356,50 @@ class IncidentSpec(_Strict):
     five_whys: list[Why] = Field(default_factory=list)
     action_items: list[ActionItem] = Field(default_factory=list)
     redaction: Redaction = Field(default_factory=Redaction)
+    # the document's header (seeds/000 "Authors", "Date"); tags for filing and search
+    authors: list[str] = Field(default_factory=list)
+    date: dt.date | None = None  # the day the postmortem was written (its draft)
+    published: dt.date | None = None  # the day it was published (circulated)
+    tags: list[str] = Field(default_factory=list)
+    # times in the document are UTC; with a zone they also read in local time: "14:19 UTC (16:19 CEST)"
+    display_timezone: str | None = None
+
+    @field_validator("authors", "tags", mode="before")
+    @classmethod
+    def _names(cls, v: Any) -> Any:
+        if isinstance(v, str):  # "authors: alice" is one author, not a list of letters
+            v = [v]
+        if isinstance(v, list):
+            for i, x in enumerate(v):
+                if not isinstance(x, str) or not x.strip():
+                    raise ValueError(f"item {i} is {x!r}; expected a list of non-empty names, e.g. [alice, '@bob']")
+        return v
+
+    @field_validator("display_timezone")
+    @classmethod
+    def _known_zone(cls, v: str | None) -> str | None:
+        return _zone(v)
+
+    @field_validator("date", "published", mode="before")
+    @classmethod
+    def _day(cls, v: Any) -> Any:
+        if isinstance(v, dt.datetime):
+            return v.date()
+        if isinstance(v, str):
+            try:
+                return dt.date.fromisoformat(v.strip())
+            except ValueError:
+                raise ValueError("expected a day written as 2025-06-15") from None
+        return v
+
+    @model_validator(mode="after")
+    def _published_after_date(self) -> IncidentSpec:
+        if self.date is not None and self.published is not None and self.published < self.date:
+            raise ValueError(
+                f"published {self.published.isoformat()} is before date {self.date.isoformat()}; "
+                "date is when the postmortem was written, published when it was circulated"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_names(self) -> IncidentSpec:

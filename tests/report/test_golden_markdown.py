@@ -32,11 +32,12 @@ EXPECTED = {
         "Rollback to v2.14.2",
         "1. **Why did payments fail?**",
         "   - _Evidence:_ log signature: Liveness probe failed: Get &lt;STR&gt;: context deadline exceeded",
-        "| impact_start | 2025-06-15 14:19 | SLI: error ratio above 2.91% (baseline 0.000%) | the SLI (request log "
+        # incident.yaml sets display_timezone: Europe/Berlin (CEST, UTC+2 in June): the local time follows
+        "| impact_start | 2025-06-15 14:19 (16:19 CEST) | SLI: error ratio above 2.91% (baseline 0.000%) | the SLI (request log "
         "'nginx'), first failure logged by nginx at 14:19:23 (logs/access.log.gz:6783) |",
-        "| declared | 2025-06-15 14:28 | chat declaration | chat #inc-2025-0142-payments, jane-doe, 14:28:05 "
+        "| declared | 2025-06-15 14:28 (16:28 CEST) | chat declaration | chat #inc-2025-0142-payments, jane-doe, 14:28:05 "
         "(chat/inc-2025-0142-payments/2025-06-15.json#8) |",
-        "| mitigated | 2025-06-15 14:59 | last failing request of the incident (SLI back to baseline and staying "
+        "| mitigated | 2025-06-15 14:59 (16:59 CEST) | last failing request of the incident (SLI back to baseline and staying "
         "there after it) | the SLI (request log 'nginx'), last failure logged by nginx at 14:59:57 "
         "(logs/access.log.gz:11393) |",
         # the burn-rate replay, checked against the evidence: the access log starts at 13:30 (expected.yaml
@@ -57,6 +58,18 @@ EXPECTED = {
         "| users affected | about 1,800 unique customers | narrative.summary; narrative.customer_impact; status update "
         "15:14 UTC (slack); and 1 more | 1,821 users with a failed write request | request log 'nginx': distinct "
         "ids of failed write requests, 14:19:23-14:59:57 UTC | yes (within 20%) |",
+        # Detection/Response/Recovery (issue 11, item 8): the milestones of expected.yaml, the rollback of the
+        # deploy evidence (14:38:10-14:42:05), the chat decision (14:35:50) and the local times (CEST)
+        "- Detected at 14:23:01 UTC (16:23:01 CEST) by alert PaymentsAvailabilityBudgetBurn (alertmanager), "
+        "3 min 39 s after the impact start at 14:19:23 UTC (16:19:23 CEST).",
+        "- Acknowledged at 14:25:02 UTC (16:25:02 CEST) by Raj Patel (page #4821 acknowledged (pagerduty), Raj Patel), "
+        "2 min 1 s after detection.",
+        "- Mitigating change: rollback of payments-api to v2.14.2 (Rollback to v2.14.2), started 14:38:10 UTC "
+        "(16:38:10 CEST) by raj-patel, completed 14:42:05 UTC (16:42:05 CEST) after 3 min 55 s; it undid "
+        "payments-api v2.14.3 (change suspect #1).",
+        "| Local time (Europe/Berlin) | impact 14:19 UTC (16:19 CEST) → 14:59 UTC (16:59 CEST); resolved 15:47 UTC "
+        "(17:47 CEST) |",
+        "**Authors:** @mei-chen, @jane-doe · **Date:** 2025-06-16",
     ],
     "INC-20250120-103000": [
         "| Severity | P0 |",
@@ -93,6 +106,15 @@ EXPECTED = {
         "10:45:00 UTC | **no** (not within 5 min or 20%) |",
         "| incident duration | 45 minutes | status update 11:00 UTC (slack) | 44 min 52 s | impact start 10:15:13 to "
         "resolved 11:00:05 UTC | yes (within 5 min or 20%) |",
+        # Detection/Response/Recovery: no display_timezone, so UTC only; the rollback 10:30:00-10:34:48
+        "- Detected at 10:16:30 UTC by alert APIHighErrorRate (alertmanager), 1 min 18 s after the impact start at "
+        "10:15:13 UTC.",
+        "- Declared at 10:20:05 UTC by priya (chat #incident-inc-20250120-103000, priya), 3 min 34 s after detection.",
+        "- Decision to roll back: 10:27:40 UTC, priya (slack): Decision: roll back v2.3.0 now (kubectl rollout undo), "
+        "then deal with the migration",
+        "- Mitigated at 10:45:00 UTC: last failing sample of the incident (SLI back to baseline and staying there "
+        "after it); the SLI (request-count metrics 'requests'), last failing sample of requests, the minute ending "
+        "10:45:00. Time to mitigate (from the impact start): 29 min 47 s.",
     ],
 }
 

@@ -31,6 +31,7 @@ from pmkit.analysis.gates import MIN_WHYS
 from pmkit.analysis.milestones import evidence_label
 from pmkit.analysis.whys import CHECK_QUESTION, TODO, FiveWhys
 from pmkit.redaction import redact, redact_frame
+from pmkit.report import sections
 from pmkit.report.present import author_md, code, esc, table
 from pmkit.timeutil import fmt_duration, fmt_utc
 
@@ -42,9 +43,14 @@ if TYPE_CHECKING:
 
 SECTION_ORDER = (
     "title",
+    "byline",
     "summary",
     "metadata",
+    "leadup",
     "impact",
+    "detection",
+    "response",
+    "recovery",
     "timeline",
     "root_cause",
     "contributing",
@@ -52,6 +58,7 @@ SECTION_ORDER = (
     "action_items",
     "lessons",
     "supporting",
+    "chat",
 )
 
 
@@ -150,6 +157,10 @@ def _metadata(a: Analysis) -> str:
     fields = table(
         "metadata", spec=spec, severity=sev_text, start=ms.impact_start, mitigated=ms.mitigated, resolved=ms.resolved
     )
+    zone = spec.display_timezone
+    if zone and zone != "UTC":  # the local reading of the impact and resolution times (display_timezone)
+        impact = f"{sections.clock(ms.impact_start, zone)} → {sections.clock(ms.mitigated, zone)}"
+        fields += f"\n| Local time ({esc(zone)}) | impact {impact}; resolved {sections.clock(ms.resolved, zone)} |"
     return f"## Metadata\n\n{fields}"
 
 
@@ -459,6 +470,8 @@ def _timeline(a: Analysis) -> str:
     cur = a.curated
     day = rows.get_column("ts").min()
     when = f" on {fmt_utc(day, 'date')}" if isinstance(day, dt.datetime) else ""
+    if isinstance(day, dt.datetime):  # the local offset that day (display_timezone)
+        when += sections.zone_note(day, a.incident.spec.display_timezone)
     other = [e for e, p in cur.environments.items() if not p]
     envs = f", deploys to production only ({esc(', '.join(other))} left out)" if other else ""
     listed, key = cur.kept().height, cur.candidates().height
@@ -597,6 +610,11 @@ def where(a: Analysis, origin: str | None) -> str:
     return origin
 
 
+def _when(t: dt.datetime | None, zone: str | None) -> str:
+    """A milestone table time: ``2025-06-15 14:19``, with ``display_timezone`` ``2025-06-15 14:19 (16:19 CEST)``."""
+    return sections.clock(t, zone, style="minute").replace(" UTC", "", 1) if t else "unknown"
+
+
 def _label(m: Milestone) -> str:
     """A milestone's evidence label (the explorer's words), redacted like every text the document quotes."""
     return redact(evidence_label(m))
@@ -612,7 +630,13 @@ def _supporting(a: Analysis) -> str:
         f"MTTD = detected − impact start; MTTA = acknowledged − detected; MTTM and MTTR measured from {conv} "
         "to mitigated and resolved (docs/analyses.md).",
         "### Milestones and their evidence",
-        table("milestones", milestones=a.milestones.items, where=functools.partial(where, a), label=_label),
+        table(
+            "milestones",
+            milestones=a.milestones.items,
+            where=functools.partial(where, a),
+            label=_label,
+            when=functools.partial(_when, zone=a.incident.spec.display_timezone),
+        ),
     ]
     if a.suspects.height:
         parts.append("### Change suspects")
@@ -647,6 +671,12 @@ _BUILDERS: dict[str, Callable[[Analysis], str]] = {
     "action_items": _action_items,
     "lessons": _lessons,
     "supporting": _supporting,
+    "byline": sections.byline,
+    "leadup": sections.leadup,
+    "detection": sections.detection,
+    "response": sections.response,
+    "recovery": sections.recovery,
+    "chat": sections.chat_appendix,
 }
 _TITLES = {
     "title": "Title",
@@ -660,6 +690,12 @@ _TITLES = {
     "action_items": "Action items",
     "lessons": "Lessons learned",
     "supporting": "Supporting data",
+    "byline": "Authors, dates and tags",
+    "leadup": "Leadup",
+    "detection": "Detection",
+    "response": "Response",
+    "recovery": "Recovery",
+    "chat": "Appendix: incident chat",
 }
 
 
