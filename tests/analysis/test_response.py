@@ -90,6 +90,18 @@ def test_responders_leave_bots_and_triggers_out_and_fold_names() -> None:
     assert r.window == (_t(5), _t(40))
 
 
+def test_joining_the_channel_is_not_an_action() -> None:
+    joined = {"ts": 5.5, "actor": "cy", "message": "@cy has joined the channel", "attrs": {"channel": "inc-1"}}
+    notice = {
+        **joined,
+        "actor": "di",
+        "message": "<@U1> has joined",
+        "attrs": {"channel": "inc-1", "subtype": "channel_join"},
+    }
+    ev = pl.concat([EV, events([joined, notice])], how="diagonal_relaxed").sort("ts")
+    assert resp.response(ev, MS).responders.get_column("person").to_list() == ["Ana Lima", "bo"]
+
+
 def test_escalations_from_chat_and_page() -> None:
     r = resp.response(EV, MS)
     assert r.escalations.get_column("ts").to_list() == [_t(9), _t(10)]

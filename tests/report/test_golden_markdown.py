@@ -62,7 +62,7 @@ EXPECTED = {
         # deploy evidence (14:38:10-14:42:05), the chat decision (14:35:50) and the local times (CEST)
         "- Detected at 14:23:01 UTC (16:23:01 CEST) by alert PaymentsAvailabilityBudgetBurn (alertmanager), "
         "3 min 39 s after the impact start at 14:19:23 UTC (16:19:23 CEST).",
-        "- Acknowledged at 14:25:02 UTC (16:25:02 CEST) by Raj Patel (page #4821 acknowledged (pagerduty), Raj Patel), "
+        "- Acknowledged at 14:25:02 UTC (16:25:02 CEST) by Raj Patel (page #4821 acknowledged (pagerduty)), "
         "2 min 1 s after detection.",
         "- Mitigating change: rollback of payments-api to v2.14.2 (Rollback to v2.14.2), started 14:38:10 UTC "
         "(16:38:10 CEST) by raj-patel, completed 14:42:05 UTC (16:42:05 CEST) after 3 min 55 s; it undid "
@@ -109,7 +109,7 @@ EXPECTED = {
         # Detection/Response/Recovery: no display_timezone, so UTC only; the rollback 10:30:00-10:34:48
         "- Detected at 10:16:30 UTC by alert APIHighErrorRate (alertmanager), 1 min 18 s after the impact start at "
         "10:15:13 UTC.",
-        "- Declared at 10:20:05 UTC by priya (chat #incident-inc-20250120-103000, priya), 3 min 34 s after detection.",
+        "- Declared at 10:20:05 UTC by priya (chat #incident-inc-20250120-103000), 3 min 34 s after detection.",
         "- Decision to roll back: 10:27:40 UTC, priya (slack): Decision: roll back v2.3.0 now (kubectl rollout undo), "
         "then deal with the migration",
         "- Mitigated at 10:45:00 UTC: last failing sample of the incident (SLI back to baseline and staying there "

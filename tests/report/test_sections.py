@@ -198,10 +198,10 @@ def test_bare_folder_says_not_found(bare) -> None:
 
 def test_clean_line() -> None:
     assert clean_line("**[SEV1] Update #2** ⏎  ⏎ **Current status:** _Identified_") == (
-        "[SEV1] Update #2 Current status: Identified"
+        "[SEV1] Update #2; Current status: Identified"
     )
     assert clean_line("see <https://x.example/a|the dashboard> cc <@U123|raj> <!here>") == (
-        "see the dashboard cc @raj here"
+        "see the dashboard cc @raj @here"
     )
     assert clean_line("DB_MAX_CONNS=5 and `pool_size` :tada: ~gone~") == "DB_MAX_CONNS=5 and pool_size gone"
     long = clean_line("word " * 100, 40)

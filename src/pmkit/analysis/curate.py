@@ -85,7 +85,7 @@ CURATED_COLUMNS = ("id", "line", "kept", "why", "star", "note", "also", "repeats
 def clean_line(col: str | pl.Expr = "message", width: int = WIDTH) -> pl.Expr:
     """A message as one clean line: Slack markup (``<url|label>``, ``<@U123>``, ``<#C1|chan>``, ``:emoji:``)
     and Markdown (``**``, ``__``, ``*x*``, ``_x_``, backticks, ``~~``, ``[label](url)``, heading and quote
-    marks) stripped, line breaks (and the loaders' ``⏎``) joined with ``; `` (a space after a line that ends
+    marks, Slack's ``~strike~``) stripped, line breaks (and the loaders' ``⏎``) joined with ``; `` (a space after a line that ends
     in punctuation), spaces collapsed, and text longer than ``width`` cut at a word boundary with ``…``."""
     s = pl.col(col) if isinstance(col, str) else col
     s = (
@@ -101,6 +101,7 @@ def clean_line(col: str | pl.Expr = "message", width: int = WIDTH) -> pl.Expr:
         .str.replace_all(r"(^|[\s(\[])__([^_\n]+)__", "$1$2")
         .str.replace_all(r"(^|[\s(\[])\*([^*\n]+)\*", "$1$2")
         .str.replace_all(r"(^|[\s(\[])_([^_\n]+)_", "$1$2")
+        .str.replace_all(r"(^|[\s(\[])~([^~\n]+)~", "$1$2")
         .str.replace_all("`", "")
         .str.replace_all(r"\r\n?|[ \t]*⏎[ \t]*", "\n")
         .str.replace_all(r"(?m)^[ \t]*(?:#{1,6}[ \t]+|>[ \t]?|[-*•][ \t]+)", "")

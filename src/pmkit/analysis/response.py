@@ -9,7 +9,8 @@ Definitions (also in docs/analyses.md, "Detection, response and recovery"), all 
 - **Time to acknowledge / declare**: ``acknowledged - detected`` and ``declared - detected``.
 - **Responders**: the people who acted between detection (else impact start) and resolution (else
   the last event): a human chat message in any channel, or a page event a person made (acknowledged,
-  escalated, reassigned, a status update, resolved). Bots are left out: a chat message carrying a
+  escalated, reassigned, a status update, resolved); Slack's join/leave/topic notices are not actions.
+  Bots are left out: a chat message carrying a
   ``bot_id`` or a ``bot_message`` subtype, an actor whose name ends in "bot", and a page's trigger
   (the integration that raised it). One row per person, names folded case-, ``@``-, ``-``/``_``/``.``-
   insensitively, on the chat's real name when it gives one ("raj-patel" in Slack is "Raj Patel" in
@@ -160,8 +161,11 @@ def detection(events: pl.DataFrame, ms: Milestones, services: list[str] | None =
 
 
 def _human_actions(events: pl.DataFrame) -> pl.DataFrame:
-    """Chat messages by people and page events a person made (not a page's trigger)."""
-    chat = events.filter((pl.col("kind") == "chat") & ~_is_bot())
+    """Chat messages by people and page events a person made (not a page's trigger).
+
+    Slack's join/leave/topic notices are not actions: joining a channel is not responding.
+    """
+    chat = events.filter((pl.col("kind") == "chat") & ~_is_bot() & ~_slack_notice())
     et = pl.coalesce(_attr("event_type"), pl.lit(""))
     pages = events.filter((pl.col("kind") == "page") & et.str.contains(PAGE_BY_PERSON) & ~_is_bot())
     return pl.concat([chat, pages]).filter(pl.col("actor").fill_null("").str.strip_chars() != "").sort("ts")

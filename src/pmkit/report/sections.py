@@ -12,11 +12,11 @@ incident.yaml sets ``display_timezone`` (:func:`clock`: ``14:19 UTC (16:19 CEST)
 from __future__ import annotations
 
 import datetime as dt
-import re
 import zoneinfo
 from typing import TYPE_CHECKING, Any, Literal
 
 from pmkit.analysis import response as resp
+from pmkit.analysis.curate import clean_one
 from pmkit.analysis.milestones import Milestone, evidence_label
 from pmkit.redaction import redact
 from pmkit.report.present import author_md, esc, table
@@ -214,9 +214,11 @@ def _milestone_line(name: str, m: Milestone, lag: dt.timedelta | None, zone: str
         return f"- {name}: {NOT_FOUND}."
     who = m.evidence.get("actor")
     text = f"- {name} at {clock(m.ts, zone, style='hms')}"
+    basis = _basis(m)
     if who and not m.overridden:
         text += f" by {esc(redact(str(who)))}"
-    text += f" ({esc(_basis(m))})"
+        basis = basis.removesuffix(f", {redact(str(who))}")  # the sentence names them already
+    text += f" ({esc(basis)})"
     if lag is not None:
         text += f", {_lag(lag, 'detection')}"
     return text + "."
@@ -325,32 +327,11 @@ def recovery(a: Analysis) -> str:
 
 # --- chat appendix ------------------------------------------------------------------
 
-_SLACK_LINK = re.compile(r"<([@#]?)[^<>|]+\|([^<>]+)>")  # <https://x|text>, <@U123|name>, <#C123|general>
-_SLACK_BARE = re.compile(r"<([@#!]?)([^<>|]+)>")  # <https://x>, <@U123>, <!here>
-# emphasis only where a marker sits outside a word: DB_MAX_CONNS and pay_UQF keep their underscores
-_EMPHASIS = re.compile(r"(?<![\w*_~])(\*\*|__|\*|_|~~|~)(?=\S)(.+?)(?<=\S)\1(?![\w*_~])")
-_EMOJI = re.compile(r"(?<!\w):[a-z0-9_+-]+:(?!\w)")
-_SPACE = re.compile(r"\s+")
-
 
 def clean_line(text: str, limit: int = CHAT_LINE) -> str:
-    """A chat message as one plain line: Slack links and mentions as their text, Markdown/Slack emphasis,
-    code marks and ``:emoji:`` codes dropped, line breaks (and ``⏎``) as spaces, cut at a word with ``…``.
-    The result is plain text still to be escaped (:func:`~pmkit.report.present.esc`)."""
-    s = text.replace("⏎", " ")
-    s = _SLACK_LINK.sub(lambda m: m.group(1) + m.group(2).lstrip("@#"), s)
-    s = _SLACK_BARE.sub(lambda m: ("@" if m.group(1) == "@" else "") + m.group(2), s)
-    s = s.replace("```", " ").replace("`", "")
-    for _ in range(2):  # nested emphasis (**_x_**)
-        s = _EMPHASIS.sub(r"\2", s)
-    s = _EMOJI.sub("", s)
-    s = _SPACE.sub(" ", s).strip()
-    if len(s) > limit:
-        cut = s[: limit - 1]
-        if " " in cut[limit // 2 :]:
-            cut = cut[: cut.rfind(" ")]
-        s = cut.rstrip(" ,;:—-") + "…"
-    return s
+    """A chat message as one plain line, by the timeline's rule (:func:`pmkit.analysis.curate.clean_line`:
+    markup stripped, line breaks joined, cut at a word with ``…``); plain text still to be escaped."""
+    return clean_one(text, limit)
 
 
 def chat_appendix(a: Analysis) -> str:
