@@ -118,6 +118,10 @@ def test_a_format_first_seen_after_the_sample_is_still_read() -> None:
         ("human", 900, "15 min"),
         ("human", 10800, "3 h"),
         ("human", 72300, "20 h 5 min"),
+        ("precise", 218.6, "3 min 39 s"),
+        ("precise", -42, "-42 s"),
+        ("precise", 5262, "1 h 28 min"),
+        ("precise", 2434, "40 min 34 s"),
         ("terse", 2460, "41m"),
     ],
 )

@@ -207,7 +207,7 @@ _UTC_FORMATS: dict[str, str] = {
     "hms": "%H:%M:%S",
 }
 
-DurationStyle = Literal["short", "compact", "words", "min_s", "decimal", "human", "terse"]
+DurationStyle = Literal["short", "compact", "words", "min_s", "decimal", "human", "precise", "terse"]
 
 
 def as_utc(value: dt.datetime) -> dt.datetime:
@@ -249,6 +249,9 @@ def fmt_duration(
     - ``decimal`` (a severity's update interval): ``15 min``, ``7.5 min``, ``2 h`` (whole hours only).
     - ``human`` (change-suspect reasons; the sign is dropped, seconds truncated): ``42 s``,
       ``1 min 30 s``, ``15 min``, ``3 h``, ``20 h 5 min``.
+    - ``precise`` (the document's tables of measured durations): rounded to the second below an hour and
+      to the minute above, the sign kept: ``3 min 39 s``, ``-42 s``, ``1 h 28 min`` (the same figures the
+      Detection/Response/Recovery sentences state).
     - ``terse`` (the terminal): ``41m``.
     """
     if value is None:
@@ -272,6 +275,11 @@ def fmt_duration(
     if style == "decimal":
         minutes = secs / 60
         return f"{minutes / 60:g} h" if minutes >= 60 and minutes % 60 == 0 else f"{minutes:g} min"
+    if style == "precise":
+        sign, s = "-" if secs < 0 else "", round(abs(secs))
+        if s < 3600:
+            return sign + fmt_duration(s, "human")
+        return sign + fmt_duration(round(s / 60) * 60, "human")
     if style == "human":
         s = int(abs(secs))
         if s < 60:

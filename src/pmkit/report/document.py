@@ -611,8 +611,9 @@ def where(a: Analysis, origin: str | None) -> str:
 
 
 def _when(t: dt.datetime | None, zone: str | None) -> str:
-    """A milestone table time: ``2025-06-15 14:19``, with ``display_timezone`` ``2025-06-15 14:19 (16:19 CEST)``."""
-    return sections.clock(t, zone, style="minute").replace(" UTC", "", 1) if t else "unknown"
+    """A milestone table time to the second, as the evidence gives it: ``2025-06-15 14:19:23``, with
+    ``display_timezone`` ``2025-06-15 14:19:23 (16:19:23 CEST)``."""
+    return sections.clock(t, zone, style="second").replace(" UTC", "", 1) if t else "unknown"
 
 
 def _label(m: Milestone) -> str:

@@ -35,12 +35,12 @@ def clock(
     t: dt.datetime | None,
     zone: str | None = None,
     *,
-    style: Literal["hm", "hms", "minute"] = "hm",
+    style: Literal["hm", "hms", "minute", "second"] = "hm",
     missing: str = "unknown",
 ) -> str:
     """``14:19 UTC``, and with ``zone`` ``14:19 UTC (16:19 CEST)``; the local day is added when it differs
-    (``23:30 UTC (01:30 CEST, 2025-06-16)``). ``style``: ``hm``, ``hms`` or ``minute`` (the UTC date too:
-    ``2025-06-15 14:19 UTC (16:19 CEST)``)."""
+    (``23:30 UTC (01:30 CEST, 2025-06-16)``). ``style``: ``hm``, ``hms``, ``minute`` (the UTC date too:
+    ``2025-06-15 14:19 UTC (16:19 CEST)``) or ``second`` (``2025-06-15 14:19:23 UTC (16:19:23 CEST)``)."""
     if t is None:
         return missing
     utc = as_utc(t)
@@ -48,7 +48,7 @@ def clock(
     if not zone or zone == "UTC":
         return text
     local = utc.astimezone(zoneinfo.ZoneInfo(zone))
-    fmt = "%H:%M:%S" if style == "hms" else "%H:%M"
+    fmt = "%H:%M:%S" if style in ("hms", "second") else "%H:%M"
     day = f", {local:%Y-%m-%d}" if local.date() != utc.date() else ""
     return f"{text} ({local.strftime(fmt)} {local.tzname()}{day})"
 
