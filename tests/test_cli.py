@@ -155,3 +155,17 @@ def test_render_warns_before_rendering_a_folder_without_evidence(tmp_path: Path)
     ]
     sample = Path(__file__).resolve().parents[1] / "data" / "samples" / "INC-2025-0142"
     assert evidence_warnings([sample]) == []
+
+
+def test_a_reader_that_leaves_early_is_not_an_internal_error() -> None:
+    """`pmkit timeline --all | head -1` (megabytes of output): the closed pipe ends pmkit quietly (141, like a
+    SIGPIPE'd tool), no traceback."""
+    sample = Path(__file__).parents[1] / "data" / "samples" / "INC-20250120-103000"
+    cmd = [sys.executable, "-m", "pmkit.cli", "timeline", "--all", str(sample)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert "internal error" not in err and "Traceback" not in err and "BrokenPipe" not in err

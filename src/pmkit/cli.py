@@ -181,6 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `pmkit timeline --all | head`: the reader left; end quietly like a SIGPIPE'd tool
+        _leave_quietly(stdout)
+        return 141
     except Exception as exc:  # a bug of ours: say so in one line; PMKIT_DEBUG=1 shows the traceback
         if os.environ.get("PMKIT_DEBUG"):
             raise
@@ -193,8 +196,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 3
     finally:
-        sys.stdout.flush()
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _leave_quietly(stdout)
         sys.stdout = stdout
+
+
+def _leave_quietly(stdout: TextIO) -> None:
+    """Point the closed stdout at /dev/null so the interpreter's final flush does not complain (the recipe
+    of Python's signal docs, "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (a test's StringIO)
+        pass
 
 
 if __name__ == "__main__":
