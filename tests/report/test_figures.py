@@ -61,6 +61,21 @@ def test_every_line_is_in_the_legend(figs) -> None:
         assert len(entries) == len(set(entries)), (key, entries)  # no two entries read the same
 
 
+def test_series_and_vertical_lines_never_share_a_look(figs) -> None:
+    """A measured series is never drawn like a milestone or change line: its colour is none of theirs, and no two
+    legend lines share both colour and dash (the change lines are one kind, drawn alike on purpose)."""
+    _, fs = figs
+    for key in ("error_ratio",):
+        lines = [s for s in _lines(fs[key]) if s.get("type") == "line"]
+        changes = {(s["line"]["color"], s["line"].get("dash")) for s in lines if s.get("legendgroup") == "changes"}
+        shapes = [(s["line"]["color"], s["line"].get("dash")) for s in lines if s.get("legendgroup") != "changes"]
+        shapes += sorted(changes, key=str)
+        series = [(t.line.color, t.line.dash) for t in fs[key].data]
+        assert not {c for c, _ in series} & {c for c, _ in shapes}, key
+        looks = shapes + series
+        assert len(looks) == len(set(looks)), (key, looks)
+
+
 def test_milestone_lines_are_named_with_their_time(figs) -> None:
     a, fs = figs
     for key in ("error_ratio", "swimlane"):

@@ -7,7 +7,8 @@ Legible by rule (tests/report/test_figures.py checks each): every line of a plot
 milestone, change, rollback, threshold, replayed-alert and first-page lines are shapes named with their
 time, never rotated labels, which collided when milestones were minutes apart); colours come from the
 Okabe-Ito palette (:data:`OKABE_ITO`), one per line, a burn rate's long window solid and its short window
-dotted; a latency axis starts at 0 in ms; the swimlane is tall enough for its whole legend.
+dotted; a measured series never shares a milestone's colour (:data:`SERIES_COLOR`, :data:`LATENCY_COLOR`)
+and no two legend lines share colour and dash; a latency axis starts at 0 in ms; the swimlane is tall enough for its whole legend.
 
 Plotly reads a subset of HTML in its text (``<br>``, ``<a href>``, ``<span style>``, ``<b>``,
 ``<i>``, ``<sub>``, ``<sup>``): every text that comes from the evidence or the spec (hover text,
@@ -68,6 +69,9 @@ BURN_STYLES = {
     "burn_6h": (OKABE_ITO["blue"], "solid"),
     "burn_30m": (OKABE_ITO["bluish_green"], "dot"),
 }
+# the measured series in the Okabe-Ito colours no milestone line uses, so a series never reads as a milestone
+SERIES_COLOR = OKABE_ITO["blue"]
+LATENCY_COLOR = "#999999"
 CHANGE_COLOR = "#555555"  # neutral: a change is context, the coloured lines are the incident's
 ROLLBACK_COLOR = OKABE_ITO["bluish_green"]
 LEGEND_ROW = 22  # pixels per legend entry (font 12, no group gaps), for figures sized to their legend
@@ -205,7 +209,7 @@ def error_ratio(
             y=m["ratio"].to_list(),
             name="error ratio",
             mode="lines",
-            line={"color": OKABE_ITO["vermillion"], "width": 2},
+            line={"color": SERIES_COLOR, "width": 2},
         )
     )
     if latency is not None and latency.height:
@@ -216,7 +220,7 @@ def error_ratio(
                 name="p95 latency (ms, right axis)",
                 yaxis="y2",
                 mode="lines",
-                line={"color": OKABE_ITO["blue"], "dash": "dot"},
+                line={"color": LATENCY_COLOR, "dash": "dot"},
             )
         )
         fig.update_layout(yaxis2=_latency_axis())
