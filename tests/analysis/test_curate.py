@@ -411,6 +411,7 @@ def test_clean_line_cuts_at_a_word_with_an_ellipsis() -> None:
     assert cut == "payment transactions are failing for…" and len(cut) <= 40
     assert short == "short"
     assert "⏎" not in clean_one("a ⏎ b") and "**" not in clean_one("**a**")
+    assert clean_one("customers see an error at checkout. More soon", 40) == "customers see an error at checkout…"
 
 
 # --- the author's say -----------------------------------------------------------------------------------

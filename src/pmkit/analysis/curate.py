@@ -110,7 +110,7 @@ def clean_line(col: str | pl.Expr = "message", width: int = WIDTH) -> pl.Expr:
         .str.replace_all(r"\s+", " ")
         .str.strip_chars(" ;")
     )
-    cut = s.str.slice(0, width - 1).str.replace(r"\s+\S*$", "").str.strip_chars_end(" ,;:-—–") + pl.lit("…")
+    cut = s.str.slice(0, width - 1).str.replace(r"\s+\S*$", "").str.strip_chars_end(" ,;:-—–.") + pl.lit("…")
     return pl.when(s.str.len_chars() > width).then(cut).otherwise(s)
 
 

@@ -642,12 +642,6 @@ def _supporting(a: Analysis) -> str:
     if a.suspects.height:
         parts.append("### Change suspects")
         parts.append(table("suspects", rows=a.suspects.head(5).iter_rows(named=True)))
-    if a.rollback:
-        rb = a.rollback
-        parts.append(
-            f"Mitigating change: {esc(redact(rb.get('description') or 'rollback'))} of {esc(rb.get('service'))}, started "
-            f"{hm(rb.get('start'))}, completed {hm(rb.get('completed'))} UTC."
-        )
     if a.signatures.height:
         sigs = redact_frame(a.signatures.head(8), ["template"])
         parts.append("### Log signatures new or surging during the impact")
