@@ -180,7 +180,7 @@ def test_swimlane_opens_on_the_incident_and_fits_its_legend(figs) -> None:
     times = [m.ts for m in a.milestones.items if m.ts]
     lo, hi = (v if isinstance(v, dt.datetime) else dt.datetime.fromisoformat(str(v)) for v in sw.layout.xaxis.range)
     assert lo == min(times) - dt.timedelta(hours=1) and hi == max(times) + dt.timedelta(minutes=15)
-    assert sw.layout.height >= 90 + figures.LEGEND_ROW * len(_legend(sw))
+    assert sw.layout.height >= 110 + figures.LEGEND_ROW * len(_legend(sw))
 
 
 # --- PNG ------------------------------------------------------------------------------------

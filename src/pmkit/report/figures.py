@@ -74,7 +74,7 @@ SERIES_COLOR = OKABE_ITO["blue"]
 LATENCY_COLOR = "#999999"
 CHANGE_COLOR = "#555555"  # neutral: a change is context, the coloured lines are the incident's
 ROLLBACK_COLOR = OKABE_ITO["bluish_green"]
-LEGEND_ROW = 22  # pixels per legend entry (font 12, no group gaps), for figures sized to their legend
+LEGEND_ROW = 24  # pixels per legend entry (font 12, with the gap between the trace and line groups), for figures sized to their legend
 _LAYOUT = {
     "template": "plotly_white",
     "margin": {"l": 60, "r": 20, "t": 50, "b": 40},
@@ -161,7 +161,7 @@ def swimlane(timeline: pl.DataFrame, milestones: Milestones | None = None, *, ke
     _milestone_lines(fig, milestones)
     entries = len(fig.data) + sum(1 for m in (milestones.items if milestones else ()) if m.ts is not None)
     # tall enough for every lane and for the whole legend (a scrolled legend hides its last entries)
-    height = max(120 + 40 * max(1, tl["source"].n_unique()), 90 + LEGEND_ROW * entries)
+    height = max(120 + 40 * max(1, tl["source"].n_unique()), 110 + LEGEND_ROW * entries)
     fig.update_layout(title="Timeline by source (UTC)", height=height, **_LAYOUT)
     fig.update_yaxes(type="category", title=None)
     fig.update_xaxes(title="UTC")
