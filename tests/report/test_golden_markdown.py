@@ -32,6 +32,7 @@ EXPECTED = {
         "Rollback to v2.14.2",
         "1. **Why did payments fail?**",
         "   - _Evidence:_ log signature: Liveness probe failed: Get &lt;STR&gt;: context deadline exceeded",
+        "| Impact | 2025-06-15 14:19:23 → 14:59:57 UTC (40 min 34 s) |",
         # MTTx to the second, as the Detection/Recovery sentences state them (expected.yaml's milestones)
         "| 3 min 39 s | 2 min 1 s | 40 min 34 s | 1 h 28 min | 40 min 34 s |",
         # incident.yaml sets display_timezone: Europe/Berlin (CEST, UTC+2 in June): the local time follows
