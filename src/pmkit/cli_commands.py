@@ -349,7 +349,10 @@ def cmd_grok(args: argparse.Namespace) -> int:
         entries = [e for e in grokbench.catalog() if args.list.upper() in e.name]
         if not entries:
             raise PmkitError(f"no library pattern name contains {args.list!r}")
-        print(grokview.catalog_text(entries, markdown=args.markdown))
+        if args.markdown and not args.list:
+            print(grokview.catalog_markdown(entries), end="")
+        else:
+            print(grokview.catalog_text(entries, markdown=args.markdown))
         return 0
     if args.suggest:
         print(grokview.suggestion_text(grokbench.suggest(_grok_lines(args.suggest))))

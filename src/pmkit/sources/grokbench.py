@@ -395,7 +395,7 @@ def _explain(
             body = lib[ref.group(1)]
             body_alts = split_alternatives(body)
             if len(body_alts) > 1 or len(split_elements(body_alts[0])) > 1:
-                sub = failing.filter(pl.col("line_no").is_in(grp["line_no"]))
+                sub = failing.filter(pl.col("line_no").is_in(grp["line_no"].implode()))
                 out += _explain(
                     sub,
                     body_alts,
