@@ -290,3 +290,14 @@ def test_cli_grok_list_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(["grok", "--list", "NO_SUCH_NAME"]) == 1
     err = capsys.readouterr().err
     assert "no library pattern" in err and "Traceback" not in err
+
+
+def test_the_loader_says_where_rejected_lines_stop(tmp_path: Path) -> None:
+    f = tmp_path / "CBS.log"
+    f.write_text("\n".join(CBS) + "\n")
+    res = run(LoadRequest("logs", "grok", str(f), pattern=NATURAL))
+    assert (res.parsed, res.rejected) == (0, 4)
+    (note,) = [n for n in res.notes if n.startswith("grok: ")]
+    assert "4 of the first 4 lines that do not match stop at element 2 (' ')" in note and "misses ','" in note
+    ok = run(LoadRequest("logs", "grok", str(f), pattern=NATURAL.replace("} %{LOGLEVEL", "}, %{LOGLEVEL")))
+    assert ok.rejected == 0 and not any(n.startswith("grok: ") for n in ok.notes)

@@ -431,6 +431,38 @@ def _explain(
     return out
 
 
+MAX_HINT_CHARS = 4096
+
+
+def load_hint(
+    expr: str,
+    rejected: pl.Series,
+    *,
+    patterns: Mapping[str, str] | None = None,
+    anchored: bool = True,
+    sample: int = 200,
+) -> str | None:
+    """One sentence for a grok load's notes: where most of the first ``sample`` rejected lines stop, and why.
+
+    Lines are cut to their first ``MAX_HINT_CHARS`` characters (the hint is about where the
+    pattern stops, not about the end of a 10 MB line).
+    """
+    d = debug(expr, rejected.head(sample).str.slice(0, MAX_HINT_CHARS), patterns=patterns, anchored=anchored)
+    if not d.failures:
+        return None
+    g = d.failures[0]
+    where = f"element {g.position + 1} ({show_element(g.element)})" if g.element else "the end of the pattern"
+    inside = f" inside {' > '.join(g.path)}" if g.path else ""
+    return (
+        f"grok: {g.count:,} of the first {d.failing:,} lines that do not match stop at {where}{inside} after "
+        f"matching {_clip(g.matched_text)!r}: {g.hint}; `pmkit grok PATTERN FILE` shows every failure point"
+    )
+
+
+def _clip(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
 # ------------------------------------------------------------------------ suggest
 
 
