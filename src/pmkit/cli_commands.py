@@ -346,7 +346,7 @@ def cmd_grok(args: argparse.Namespace) -> int:
     from pmkit.sources.grokcore import GrokError
 
     if args.list is not None:
-        entries = [e for e in grokbench.catalog() if args.list.upper() in e.name]
+        entries = list(grokbench.catalog(args.list))
         if not entries:
             raise PmkitError(f"no library pattern name contains {args.list!r}")
         if args.markdown and not args.list:

@@ -532,7 +532,8 @@ def _separator(sample: pl.Series, expr: str) -> str | None:
 
 def suggest(lines: Iterable[str] | pl.Series | str, *, sample: int = 200) -> Suggestion:
     """An expression for the first ``sample`` non-empty lines, from the library's known shapes (verified)."""
-    s = _lines_series(lines).filter(pl.Series(_lines_series(lines)).str.strip_chars() != "").head(sample)
+    all_lines = _lines_series(lines)
+    s = all_lines.filter(all_lines.str.strip_chars() != "").head(sample)
     total = s.len()
     tried: list[tuple[str, int]] = []
     if total == 0:
@@ -659,19 +660,14 @@ def _example(name: str) -> str | None:
 
     try:
         sre = sre_compat.load()
-        cg = compile_grok("%{" + name + "}")
-    except (sre_compat.SreUnavailable, GrokError):
-        return None
-    try:
-        tree = sre.parse(cg.python_regex)
-    except (re.error, RecursionError, OverflowError):
+        rx = grokcore.python_regex("%{" + name + "}")
+        tree = sre.parse(rx)
+        check = grokcore._compile_python(rx)[0]
+    except (sre_compat.SreUnavailable, GrokError, re.error, RecursionError, OverflowError):
         return None
     for mode in (0, 1, 2):
-        try:
-            text = _gen(tree.data, sre.constants, mode, {})
-        except RecursionError:  # pragma: no cover - library patterns are shallow
-            return None
-        if text and cg.match(text) is not None:
+        text = _gen(tree.data, sre.constants, mode, {})
+        if text and check.search(text) is not None:
             return text
     return None
 
@@ -691,13 +687,21 @@ def written_examples() -> dict[str, str]:
 
 
 @functools.cache
-def catalog() -> tuple[CatalogEntry, ...]:
-    """Every library pattern, sorted by name, with an example (written, else generated and verified)."""
-    out = []
-    written = written_examples()
-    for name, d in sorted(grokcore.library_defs().items()):
-        example, generated = d.example or written.get(name), False
-        if example is None:
-            example, generated = _example(name), True
-        out.append(CatalogEntry(name, d.regex, d.origin, example, generated and example is not None))
-    return tuple(out)
+def _entry(name: str) -> CatalogEntry:
+    d = grokcore.library_defs()[name]
+    example = d.example or written_examples().get(name)
+    generated = example is None
+    if example is None:
+        example = _example(name)
+    return CatalogEntry(name, d.regex, d.origin, example, generated and example is not None)
+
+
+def catalog(contains: str = "") -> tuple[CatalogEntry, ...]:
+    """Library patterns (those whose name contains ``contains``), sorted by name, each with an example.
+
+    The example is the one written next to the definition (overlay) or in ``examples.txt``,
+    else one generated from the regex (fewest repetitions, first alternative) and kept only
+    when the pattern matches it.
+    """
+    key = contains.upper()
+    return tuple(_entry(name) for name in sorted(grokcore.library_defs()) if key in name)

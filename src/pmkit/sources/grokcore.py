@@ -182,6 +182,11 @@ class _Expander:
         return "".join(out)
 
 
+def python_regex(expr: str, custom: Mapping[str, str] | None = None, *, anchored: bool = True) -> str:
+    """The pygrok-faithful Python regex of an expression (no translation, no compilation): for tools that only read it."""
+    return _anchor(_Expander({**library(), **(custom or {})}, {}).expand(expr), anchored)
+
+
 def _anchor(expr: str, anchored: bool) -> str:
     """Wrap in ``^(?:...)$`` unless the expression anchors itself (or anchoring is off)."""
     s = expr.strip()

@@ -1,4 +1,7 @@
-"""The ``grok`` logs format: any grok expression (pygrok's library + custom patterns) or a loghub preset.
+"""The ``grok`` logs format: any grok expression (the pattern library + custom patterns) or a loghub preset.
+
+The library is pygrok's pattern files with pmkit's Logstash-compatible overlay on top
+(``pmkit grok --list``, docs/grok.md and docs/grok-patterns.md).
 
 How an expression is expanded, translated for polars and, when it has no translation,
 run line by line: :mod:`pmkit.sources.grokcore` (the load notes say when the slower
@@ -318,7 +321,8 @@ def load_grok_file(
 @register(
     "logs",
     "grok",
-    description="any grok expression (option pattern, pygrok's library + custom patterns) or a preset",
+    description="any grok expression (option pattern; pygrok's library + pmkit's Logstash-compatible overlay, "
+    "`pmkit grok --list`; custom patterns) or a preset",
     example="pattern: '%{TIMESTAMP_ISO8601:ts} %{LOGLEVEL:level} %{GREEDYDATA:message}'",
 )
 def load_grok(req: LoadRequest) -> LoadResult:
