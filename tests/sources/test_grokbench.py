@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sourcetest import scaled
 
 import pmkit as pm
 from pmkit.cli import main
@@ -301,3 +305,29 @@ def test_the_loader_says_where_rejected_lines_stop(tmp_path: Path) -> None:
     assert "4 of the first 4 lines that do not match stop at element 2 (' ')" in note and "misses ','" in note
     ok = run(LoadRequest("logs", "grok", str(f), pattern=NATURAL.replace("} %{LOGLEVEL", "}, %{LOGLEVEL")))
     assert ok.rejected == 0 and not any(n.startswith("grok: ") for n in ok.notes)
+
+
+def test_elements_rejoin_to_the_expression_for_every_library_pattern() -> None:
+    for name, body in grokcore.library().items():
+        alts = grokbench.split_alternatives(body)
+        assert "|".join(alts) == body, name
+        for alt in alts:
+            inner = alt[1:] if alt.startswith("^") else alt
+            inner = inner[:-1] if inner.endswith("$") and not inner.endswith("\\$") else inner
+            assert "".join(e.text for e in grokbench.split_elements(alt)) == inner, name
+
+
+@settings(max_examples=scaled(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.text(alphabet=string.printable.replace("\r", "").replace("\n", ""), max_size=30), min_size=1, max_size=8
+    ),
+    st.sampled_from([NATURAL, "%{COMBINEDAPACHELOG}", r"\[%{HTTPDERROR_DATE:ts}\] %{WORD:w}|%{INT:n} x", "%{IP:ip}"]),
+)
+def test_debug_accounts_for_every_failing_line(lines: list[str], expr: str) -> None:
+    d = grokbench.debug(expr, lines)
+    assert d.matched == int(pm.grok_match(expr, lines)["matched"].sum())
+    assert sum(g.count for g in d.failures) == d.failing
+    for g in d.failures:
+        assert g.matched_text + g.rest == lines[g.line_no - 1]
+        assert g.hint
