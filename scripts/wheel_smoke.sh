@@ -34,6 +34,11 @@ sample=$("$bin/python" -c 'import pathlib, pmkit; print(pathlib.Path(pmkit.__fil
 "$bin/pmkit" analyze --json "$sample" >analysis.json || fail "pmkit analyze --json"
 "$bin/python" -c 'import json, sys; assert json.load(open(sys.argv[1]))["incident"]["id"] == "INC-2025-0142"' analysis.json
 say "core install: pmkit load and pmkit analyze --json work"
+# the grok pattern overlay ships as package data: a pattern only it defines is listed and usable
+"$bin/pmkit" grok --list URN >grok-list.txt && grep -q "pmkit/core.grok" grok-list.txt || fail "pmkit grok --list: the grok pattern overlay is not in the wheel"
+printf 'urn:isbn:0451450523\n' >urn.txt
+"$bin/pmkit" grok '%{URN:urn}' urn.txt >/dev/null || fail "pmkit grok: the overlay's URN pattern does not match"
+say "core install: the grok pattern overlay (grok_patterns/*.grok) is packaged"
 for cmd in "render $sample" "demo"; do
   set +e
   # shellcheck disable=SC2086  # $cmd is two words on purpose

@@ -5,6 +5,9 @@ then ``inc.events``, ``inc.series``, ``inc.rejects`` and ``inc.report`` are pola
 frames (``.to_pandas()`` for pandas). ``result = pm.analyze(inc)`` runs every analysis
 (milestones, MTTx, impact, SLOs, severity, suspects, signatures, cadence, 5 Whys);
 ``result.gates()`` is ``pmkit check``; ``pm.render(folder, out)`` writes the postmortem.
+The grok workbench: ``pm.grok_match(expr, lines)`` (a frame: ``matched`` + typed captures),
+``pm.grok_debug(pattern, lines)`` (why lines fail, shown as HTML in a notebook) and
+``pm.grok_suggest(lines)``; ``pmkit grok`` in a terminal.
 
 This module is the public face and nothing else: each name is imported on first use
 (PEP 562), so ``import pmkit`` and ``pmkit --help`` do not pay for polars, the analyses,
@@ -43,6 +46,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Analysis": ("pmkit.pipeline", "Analysis"),
     "analyze": ("pmkit.pipeline", "analyze"),
     "redact": ("pmkit.redaction", "redact"),
+    "grok_match": ("pmkit.sources.grokbench", "grok_match"),
+    "grok_suggest": ("pmkit.sources.grokbench", "suggest"),
+    "grok_debug": ("pmkit.report.grokview", "grok_debug"),
     "RenderResult": ("pmkit.report.render", "RenderResult"),
     "render": ("pmkit.report.render", "render"),
     "run": ("pmkit.report.run", "run"),
@@ -57,10 +63,13 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name come
     from pmkit.incident import Incident, load_spec
     from pmkit.pipeline import Analysis, analyze
     from pmkit.redaction import redact
+    from pmkit.report.grokview import grok_debug
     from pmkit.report.render import RenderResult, render
     from pmkit.report.run import run
     from pmkit.schema import EVENTS_SCHEMA, REJECTS_SCHEMA, SERIES_SCHEMA
     from pmkit.sources.base import LoadRequest, LoadResult
+    from pmkit.sources.grokbench import grok_match
+    from pmkit.sources.grokbench import suggest as grok_suggest
     from pmkit.sources.registry import formats, register
     from pmkit.spec import IncidentSpec
     from pmkit.timeline import Timeline, build_timeline
@@ -114,6 +123,9 @@ __all__ = [
     "burn_rate",
     "check",
     "formats",
+    "grok_debug",
+    "grok_match",
+    "grok_suggest",
     "load",
     "load_spec",
     "milestones",

@@ -160,6 +160,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="OUTDIR", help="write the drafts as Markdown files into OUTDIR")
     p.set_defaults(func=commands.cmd_comms)
 
+    p = sub.add_parser(
+        "grok",
+        help="grok workbench: why lines do not match a pattern, the pattern library, a suggested pattern",
+        description="pmkit grok PATTERN FILE: for each failing line, how far the pattern matched and which element "
+        "failed (exit 1 when some line fails). pmkit grok --list [NAME]: every library pattern with its regex and an "
+        "example. pmkit grok --suggest FILE: a pattern for a sample of FILE's lines, verified on them.",
+    )
+    p.add_argument(
+        "pattern",
+        nargs="?",
+        metavar="PATTERN",
+        help="grok expression, e.g. '%%{TIMESTAMP_ISO8601:ts} %%{GREEDYDATA:message}'",
+    )
+    p.add_argument("file", nargs="?", metavar="FILE", help="log file (or - for stdin)")
+    p.add_argument("--list", nargs="?", const="", metavar="NAME", help="list the library (names containing NAME)")
+    p.add_argument("--markdown", action="store_true", help="with --list: a Markdown table (docs/grok-patterns.md)")
+    p.add_argument("--suggest", metavar="FILE", help="suggest a pattern for the first lines of FILE")
+    p.add_argument(
+        "--anywhere", action="store_true", help="match anywhere in the line, as Logstash does (default: the whole line)"
+    )
+    p.add_argument("--dotall", action="store_true", help="'.' also matches newlines (as Logstash)")
+    p.add_argument(
+        "--define", action="append", metavar="NAME=REGEX", help="a custom pattern, as under patterns: (repeatable)"
+    )
+    p.add_argument("--limit", type=int, default=10, help="failure points shown (default 10)")
+    p.set_defaults(func=commands.cmd_grok)
+
     p = sub.add_parser("formats", help="list every kind/format pmkit reads, with an example of each")
     p.add_argument("--kind", choices=["logs", "metrics", "deploys", "chat", "alerts"], help="only this kind")
     p.set_defaults(func=commands.cmd_formats)

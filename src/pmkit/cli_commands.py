@@ -322,3 +322,54 @@ def cmd_formats(args: argparse.Namespace) -> int:
         for line in info.example.splitlines()[:3]:
             print(f"  {'':<20}   e.g. {line}")
     return 0
+
+
+def _grok_lines(path: str) -> pl.Series:
+    import sys
+
+    import polars as pl
+
+    from pmkit.sources import textio
+
+    if path == "-":
+        return pl.Series("line", sys.stdin.read().splitlines(), dtype=pl.String)
+    p = Path(path)
+    if not p.is_file():
+        raise PmkitError(f"{path}: no such file")
+    return textio.read_lines(p).get_column("line")
+
+
+def cmd_grok(args: argparse.Namespace) -> int:
+    """``pmkit grok``: debug a pattern on a file, list the library, or suggest a pattern."""
+    from pmkit.report import grokview
+    from pmkit.sources import grokbench
+    from pmkit.sources.grokcore import GrokError
+
+    if args.list is not None:
+        entries = list(grokbench.catalog(args.list))
+        if not entries:
+            raise PmkitError(f"no library pattern name contains {args.list!r}")
+        if args.markdown and not args.list:
+            print(grokview.catalog_markdown(entries), end="")
+        else:
+            print(grokview.catalog_text(entries, markdown=args.markdown))
+        return 0
+    if args.suggest:
+        print(grokview.suggestion_text(grokbench.suggest(_grok_lines(args.suggest))))
+        return 0
+    if not args.pattern or not args.file:
+        raise PmkitError("pmkit grok needs PATTERN and FILE (or --list, or --suggest FILE)")
+    custom: dict[str, str] = {}
+    for item in args.define or []:
+        name, sep, rx = item.partition("=")
+        if not sep or not name.strip():
+            raise PmkitError(f"--define {item!r}: expected NAME=REGEX")
+        custom[name.strip()] = rx
+    try:
+        d = grokbench.debug(
+            args.pattern, _grok_lines(args.file), patterns=custom, anchored=not args.anywhere, dotall=args.dotall
+        )
+    except GrokError as exc:
+        raise PmkitError(str(exc)) from None
+    print(grokview.debug_text(d, limit=args.limit))
+    return 0 if d.failing == 0 else 1

@@ -42,11 +42,12 @@ def ours(expr: str, texts: list[str], custom: dict[str, str] | None = None) -> l
 
 @functools.cache
 def _pygrok(expr: str, custom: tuple[tuple[str, str], ...]) -> pygrok.Grok:
-    return pygrok.Grok(f"^(?:{expr})$", custom_patterns=dict(custom))
+    overlay = {n: d.regex for n, d in grokcore.library_defs().items() if d.origin.startswith("pmkit/")}
+    return pygrok.Grok(f"^(?:{expr})$", custom_patterns={**overlay, **dict(custom)})
 
 
 def theirs(expr: str, texts: list[str], custom: dict[str, str] | None = None) -> list[dict | None]:
-    """pygrok's own match results for the anchored expression."""
+    """pygrok's own match results for the anchored expression (pmkit's overlay given as its custom patterns)."""
     g = _pygrok(expr, tuple(sorted((custom or {}).items())))
     return [g.match(t) for t in texts]
 
@@ -62,11 +63,17 @@ def assert_same(expr: str, texts: list[str], custom: dict[str, str] | None = Non
 # ------------------------------------------------------------------ translation
 
 
-def test_library_is_pygroks_own() -> None:
-    lib = library()
-    assert len(lib) > 290
-    assert lib["IPV4"].startswith("(?<![0-9])")
+def test_library_is_pygroks_own_with_pmkits_overlay() -> None:
+    lib, defs = library(), grokcore.library_defs()
+    assert len(lib) > 300
+    assert lib["IPV4"].startswith("(?<![0-9])") and defs["IPV4"].origin == "pygrok/grok-patterns"
     assert "%{COMMONAPACHELOG}" in lib["COMBINEDAPACHELOG"]
+    # the overlay adds what pygrok lacks and replaces what Logstash has updated since
+    assert {"URN", "MAVEN_VERSION", "EXIM", "SQUID3", "HTTPD_COMBINEDLOG", "BIND9", "REDISMONLOG", "SFW2"} <= set(lib)
+    assert defs["JAVACLASS"].origin == "pmkit/java.grok" and "$" in lib["JAVACLASS"]
+    assert all(d.example for d in defs.values() if d.origin.startswith("pmkit/")), (
+        "every overlay pattern has an example"
+    )
 
 
 @pytest.mark.parametrize(

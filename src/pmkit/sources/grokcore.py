@@ -1,15 +1,22 @@
-"""Grok expressions compiled to one regex: pygrok's pattern library, expansion, and the two engines.
+"""Grok expressions compiled to one regex: the pattern library, expansion, and the two engines.
+
+**Library.** pygrok's pattern files (shipped inside the installed ``pygrok`` package, read
+in sorted order, later definitions winning as in pygrok) with pmkit's overlay on top: the
+``grok_patterns/*.grok`` files of this package add the patterns pygrok lacks (URN,
+MAVEN_VERSION, EXIM, SQUID3, HTTPD_COMBINEDLOG, CLOUDFRONT_ACCESS_LOG, BIND9, REDISMONLOG,
+SFW2...) and replace the definitions Logstash has updated since (httpd 2.4 error log, ELB
+with -1 timings, HAProxy's truncated requests, RFC 5424 with an IPv6 host, Java frames with
+``$``), written from each format's documentation with Logstash's names (docs/grok.md).
 
 **Expansion.** ``%{NAME}``, ``%{NAME:field}`` and ``%{NAME:field:int|float}`` are
-expanded recursively from pygrok's pattern library (the files shipped inside the
-installed ``pygrok`` package, read in sorted order, later definitions winning as in
-pygrok) plus the source's custom patterns (``patterns:`` NAME -> regex, which may use
-``%{OTHER}``; they override library names). The result is ONE regex whose named
+expanded recursively from the library plus the source's custom patterns (``patterns:``
+NAME -> regex, which may use ``%{OTHER}``; they override library names). The result is ONE regex whose named
 groups are the captures. Field names may be any text without ``:`` or ``}``
 (``client.ip`` works); raw ``(?P<name>...)`` / ``(?<name>...)`` groups are captures
 too. The expression is anchored (``^(?:...)$``) unless it anchors itself with a
 leading ``^`` or trailing ``$``, or ``options: {anchored: false}`` asks otherwise:
-unanchored grok is slow on lines it cannot parse.
+unanchored grok is slow on lines it cannot parse. ``.`` does not match a newline unless
+``dotall`` is asked (Logstash compiles with Ruby's multiline flag, where it does).
 
 **Engines.** The expansion is translated for polars (:mod:`pmkit.sources.rustregex`),
 where three library patterns use hand-written equivalents (:data:`RUST_OVERRIDES`):
@@ -45,6 +52,7 @@ from pmkit.errors import PmkitError
 from pmkit.sources import sre_compat
 
 PATTERNS_DIR = Path(pygrok.__file__).resolve().parent / "patterns"
+OVERLAY_DIR = Path(__file__).resolve().parent / "grok_patterns"
 MATCHED = "_m"  # the empty group that says a line matched
 TYPES = ("int", "float")
 
@@ -56,20 +64,54 @@ class GrokError(PmkitError, ValueError):
 # --------------------------------------------------------------------------- library
 
 
+@dataclass(frozen=True)
+class PatternDef:
+    """One library pattern: its regex text, the file that defines it and the example written next to it."""
+
+    name: str
+    regex: str
+    origin: str  # "pygrok/<file>" or "pmkit/<file>.grok"
+    example: str | None = None
+
+
+def _read_pattern_file(path: Path, origin: str) -> list[PatternDef]:
+    """``NAME regex`` lines; ``# example: TEXT`` on the comment line(s) just above a definition."""
+    out: list[PatternDef] = []
+    example: str | None = None
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if line.startswith("# example:"):
+            example = raw.split("# example:", 1)[1].lstrip(" ")
+            continue
+        if not line or line.startswith("#"):
+            continue
+        name, _, body = line.partition(" ")
+        out.append(PatternDef(name, body.strip(), origin, example))
+        example = None
+    return out
+
+
+@functools.cache
+def library_defs() -> dict[str, PatternDef]:
+    """Every library pattern: pygrok's files (sorted order, later wins as in pygrok), then pmkit's overlay.
+
+    The overlay (:data:`OVERLAY_DIR`, ``*.grok`` shipped in the package) holds the patterns
+    pygrok lacks and the definitions Logstash has updated since (docs/grok.md); a name it
+    defines replaces pygrok's.
+    """
+    pats: dict[str, PatternDef] = {}
+    for path in sorted(PATTERNS_DIR.iterdir()):
+        if path.is_file():
+            pats.update((d.name, d) for d in _read_pattern_file(path, f"pygrok/{path.name}"))
+    for path in sorted(OVERLAY_DIR.glob("*.grok")):
+        pats.update((d.name, d) for d in _read_pattern_file(path, f"pmkit/{path.name}"))
+    return pats
+
+
 @functools.cache
 def library() -> dict[str, str]:
-    """pygrok's pattern library, NAME -> regex text (files in sorted order; later wins)."""
-    pats: dict[str, str] = {}
-    for path in sorted(PATTERNS_DIR.iterdir()):
-        if not path.is_file():
-            continue
-        for raw in path.read_text(encoding="utf-8").splitlines():
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            name, _, body = line.partition(" ")
-            pats[name] = body.strip()
-    return pats
+    """The pattern library, NAME -> regex text: pygrok's files with pmkit's overlay on top."""
+    return {name: d.regex for name, d in library_defs().items()}
 
 
 # Hand-written Rust-compatible equivalents. Their assertions are the *conditions* under
@@ -125,7 +167,7 @@ class _Expander:
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
                 raise GrokError(
                     f"unknown grok pattern %{{{name}}}{hint} (define it under `patterns:` or pick one of "
-                    f"pygrok's {len(self.pats)} patterns in {PATTERNS_DIR})"
+                    f"the {len(self.pats)} library patterns listed by `pmkit grok --list`)"
                 )
             if typ is not None and typ not in TYPES:
                 raise GrokError(f"%{{{m.group(0)[2:-1]}}}: unknown type {typ!r}; expected int or float")
@@ -138,6 +180,11 @@ class _Expander:
             pos = m.end()
         out.append(self._raw(text[pos:]))
         return "".join(out)
+
+
+def python_regex(expr: str, custom: Mapping[str, str] | None = None, *, anchored: bool = True) -> str:
+    """The pygrok-faithful Python regex of an expression (no translation, no compilation): for tools that only read it."""
+    return _anchor(_Expander({**library(), **(custom or {})}, {}).expand(expr), anchored)
 
 
 def _anchor(expr: str, anchored: bool) -> str:
@@ -362,19 +409,28 @@ _CONSTRUCTS = {
 }
 
 
-def compile_grok(expr: str, custom: Mapping[str, str] | None = None, *, anchored: bool = True) -> CompiledGrok:
-    """Expand and compile a grok expression (cached). See the module docstring for the rules."""
-    return _compile_cached(expr, tuple(sorted((custom or {}).items())), anchored)
+def compile_grok(
+    expr: str, custom: Mapping[str, str] | None = None, *, anchored: bool = True, dotall: bool = False
+) -> CompiledGrok:
+    """Expand and compile a grok expression (cached). See the module docstring for the rules.
+
+    ``anchored``: the whole text must match (else anywhere in it, as Logstash matches);
+    ``dotall``: ``.`` also matches a newline (as in Logstash, for multi-line records).
+    """
+    return _compile_cached(expr, tuple(sorted((custom or {}).items())), anchored, dotall)
 
 
 @functools.lru_cache(maxsize=256)
-def _compile_cached(expr: str, custom: tuple[tuple[str, str], ...], anchored: bool) -> CompiledGrok:
+def _compile_cached(
+    expr: str, custom: tuple[tuple[str, str], ...], anchored: bool, dotall: bool = False
+) -> CompiledGrok:
     pats = {**library(), **dict(custom)}
+    flags = "(?s)" if dotall else ""
     plain = _Expander(pats, {})
-    python_regex = f"(?P<{MATCHED}>)" + _anchor(plain.expand(expr), anchored)
+    python_regex = f"{flags}(?P<{MATCHED}>)" + _anchor(plain.expand(expr), anchored)
     overrides = {k: v for k, v in RUST_OVERRIDES.items() if k not in dict(custom)}
     tr = _Expander(pats, overrides)
-    translated_src = f"(?P<{MATCHED}>)" + _anchor(tr.expand(expr), anchored)
+    translated_src = f"{flags}(?P<{MATCHED}>)" + _anchor(tr.expand(expr), anchored)
     if tr.groups != plain.groups:  # pragma: no cover - overrides never add captures
         raise GrokError("internal error: override changed the captures")
     groups = tuple(plain.groups)

@@ -1,4 +1,7 @@
-"""The ``grok`` logs format: any grok expression (pygrok's library + custom patterns) or a loghub preset.
+"""The ``grok`` logs format: any grok expression (the pattern library + custom patterns) or a loghub preset.
+
+The library is pygrok's pattern files with pmkit's Logstash-compatible overlay on top
+(``pmkit grok --list``, docs/grok.md and docs/grok-patterns.md).
 
 How an expression is expanded, translated for polars and, when it has no translation,
 run line by line: :mod:`pmkit.sources.grokcore` (the load notes say when the slower
@@ -10,7 +13,9 @@ path is taken, and why).
 ``message`` and ``service`` map to their columns; every other capture goes to
 ``attrs`` (JSON, sorted keys, null captures left out, ``:int``/``:float`` captures as
 numbers). Without a ``message`` capture the message is the whole line. A line that
-does not match is rejected ("does not match the grok pattern").
+does not match is rejected ("does not match the grok pattern"), and the load notes say
+where most such lines stop in the pattern and what it misses there
+(:func:`pmkit.sources.grokbench.load_hint`; ``pmkit grok PATTERN FILE`` shows them all).
 
 **Levels** are normalised to debug, info, warning, error, critical by the one table of
 :mod:`pmkit.sources.levels` (trace/debug/fine*/verbose and Android ``V``/``D`` -> debug;
@@ -39,6 +44,7 @@ from pmkit import schema, timeutil
 from pmkit.errors import SourceError
 from pmkit.sources import multiline, textio
 from pmkit.sources.base import LoadRequest, LoadResult, dedupe_notes, load_files, origin_expr
+from pmkit.sources.grokbench import load_hint
 from pmkit.sources.grokcore import CompiledGrok, GrokError, compile_grok, polars_accepts
 from pmkit.sources.jsonattrs import polars_json_object
 from pmkit.sources.levels import level_expr
@@ -315,7 +321,8 @@ def load_grok_file(
 @register(
     "logs",
     "grok",
-    description="any grok expression (option pattern, pygrok's library + custom patterns) or a preset",
+    description="any grok expression (option pattern; pygrok's library + pmkit's Logstash-compatible overlay, "
+    "`pmkit grok --list`; custom patterns) or a preset",
     example="pattern: '%{TIMESTAMP_ISO8601:ts} %{LOGLEVEL:level} %{GREEDYDATA:message}'",
 )
 def load_grok(req: LoadRequest) -> LoadResult:
@@ -348,5 +355,14 @@ def load_grok(req: LoadRequest) -> LoadResult:
         rejects=result.rejects,
         inputs=result.inputs,
         parsed_inputs=result.parsed_inputs,
-        notes=dedupe_notes([*cg.notes, *result.notes]),
+        notes=dedupe_notes([*cg.notes, *result.notes, *_mismatch_hint(expr, custom, req, result.rejects)]),
     )
+
+
+def _mismatch_hint(expr: str, custom: Mapping[str, str], req: LoadRequest, rejects: pl.DataFrame) -> list[str]:
+    """The grok workbench's reading of the lines that did not match (where they stop, what is missing)."""
+    bad = rejects.filter(pl.col("reason") == "does not match the grok pattern").get_column("raw")
+    if bad.len() == 0:
+        return []
+    hint = load_hint(expr, bad, patterns=custom, anchored=bool(req.options.get("anchored", True)))
+    return [hint] if hint else []
