@@ -235,6 +235,10 @@ def run(req: LoadRequest) -> LoadResult:
         req = replace(req, format=fmt)
         sniffed = (f"format not given; sniffed {fmt!r} from the first lines of {first.name}",)
     info = registry.get(req.kind, req.format)
+    where = f"{req.key.removesuffix('.path')}.options" if req.key else f"{req.path} (source {req.source!r}): options"
+    bad_options = registry.unknown_options(info, req.options, where)
+    if bad_options:
+        raise SourceError(bad_options)
     files = req.files()
     found = [f"{f.name}: empty file" for f in files if _size(f) == 0]
     found += [note for f in files if (note := textio.encoding_note(f))]
