@@ -20,7 +20,7 @@ import polars as pl
 
 from pmkit import schema, timeutil
 from pmkit.errors import OutsideFolderError, SchemaError, SourceError
-from pmkit.sources import registry, textio
+from pmkit.sources import registry, textio, verdict
 
 
 @dataclass(frozen=True)
@@ -273,6 +273,7 @@ def run(req: LoadRequest) -> LoadResult:
             f"{where} lost input: {result.inputs} {result.unit} read, {parsed} parsed + {rejects.height} rejected"
             f" + {outside} outside the window"
         )
+    loud = verdict.wrong_format_note(req.kind, req.format, parsed, rejects, result.unit)
     return replace(
         result,
         frame=frame,
@@ -280,7 +281,7 @@ def run(req: LoadRequest) -> LoadResult:
         parsed_inputs=parsed,
         table=info.table,
         format=req.format,
-        notes=sniffed + time_notes + tuple(result.notes) + window_notes + redacted,
+        notes=((loud,) if loud else ()) + sniffed + time_notes + tuple(result.notes) + window_notes + redacted,
         outside=outside,
         outside_parsed=outside - result.outside + result.outside_parsed,
     )
