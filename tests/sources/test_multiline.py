@@ -87,7 +87,8 @@ def test_logfmt_with_python_tracebacks(tmp_path: Path) -> None:
             for c in cont
         )
         assert any("During handling of the above exception" in c for c in cont)
-        assert any(r.startswith("multiline:") for r in res.notes)
+        said = f"{n_lines - n_records:,} continuation lines joined to {n_tb:,} records, counted as parsed lines"
+        assert any(n.startswith("app.log: multiline:") and said in n for n in res.notes), res.notes
 
 
 def test_logfmt_multiline_window_and_bad_heads(tmp_path: Path) -> None:
@@ -170,6 +171,7 @@ def test_grok_traceback_rule_on_the_kafka_log_agrees_with_log4j(real: Path) -> N
         conts = [json.loads(a).get("continuation") for a in res.frame["attrs"]]
         expected = [json.loads(a).get("continuation") for a in joined.frame["attrs"]]
         assert conts == expected
+        assert any("138 continuation lines joined to" in n for n in res.notes)
 
 
 def test_log4j_takes_the_option_too(tmp_path: Path) -> None:

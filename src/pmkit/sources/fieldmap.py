@@ -362,6 +362,7 @@ def load_multiline_file(
     )
     good = heads.filter(ok)
     if good.height == 0:
+        notes.append(rule.joined(path.name, good.get_column("n_lines")))
         return _multiline_result(schema_events(), rejects, framed.height, 0, (n_pre, 0))
     cont_name = "continuation_lines" if "continuation" in records.columns else "continuation"
     records = records.with_columns(good.get_column("continuation").alias(cont_name))
@@ -380,6 +381,7 @@ def load_multiline_file(
         n_post = int(good.filter(out).get_column("n_lines").sum() or 0)
         good, frame = good.filter(~out), frame.filter(~out)
     parsed = int(good.get_column("n_lines").sum() or 0)
+    notes.append(rule.joined(path.name, good.get_column("n_lines")))
     return _multiline_result(frame, rejects, framed.height - n_post, parsed, (n_pre, n_post))
 
 

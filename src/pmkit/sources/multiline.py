@@ -189,6 +189,16 @@ class Multiline:
             return pl.col("line").str.contains("^(?:" + str(self.start) + ")").fill_null(False)
         return readable.fill_null(False)
 
+    def joined(self, name: str, n_lines: pl.Series) -> str:
+        """The load note for one file: the rule, and how many continuation lines it joined to how many of the
+        records kept (``n_lines`` of each), counted as parsed lines of their record."""
+        cont = int((n_lines.cast(pl.Int64) - 1).sum() or 0)
+        multi = int((n_lines > 1).sum())
+        return (
+            f"{name}: {self.describe()}; {cont:,} continuation lines joined to {multi:,} records, "
+            "counted as parsed lines of their record"
+        )
+
     def describe(self) -> str:
         """How the load notes name the rule."""
         if self.kind == "traceback":

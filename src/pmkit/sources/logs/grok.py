@@ -306,6 +306,8 @@ def load_grok_file(
         origin_expr(origin).alias("origin"),
     )
     parsed = int(records.get_column("n_lines").sum() or 0)
+    if rule is not None:
+        notes.append(rule.joined(path.name, records.get_column("n_lines")))
     return schema.conform(events, "events"), pl.concat(rejects), lines.height, parsed, notes
 
 

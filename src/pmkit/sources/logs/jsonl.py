@@ -124,7 +124,6 @@ def _load_jsonl_file(
         events, rejects, n_in, n_ok, out = load_multiline_file(
             path, lines, rule, req, notes, _decode_heads(path, notes), is_object
         )
-        notes.append(rule.describe())
         if outside is not None:
             outside.append(out)
         return events, rejects, n_in, n_ok

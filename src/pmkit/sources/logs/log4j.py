@@ -150,8 +150,6 @@ def load_log4j_file(
     ]
     records = _read_heads(multiline.join_records(labelled))
     ts, notes = _times(records.get_column("ts"), req, f"{path.name}: ")
-    if rule is not None:
-        notes.append(rule.describe())
     records = records.with_columns(ts.alias("t"))
     bad = records.filter(pl.col("t").is_null()).select(
         multiline.RECORD,
@@ -185,6 +183,8 @@ def load_log4j_file(
         origin_expr(origin).alias("origin"),
     )
     n_ok = int(records.get_column("n_lines").sum() or 0)
+    if rule is not None:
+        notes.append(rule.joined(path.name, records.get_column("n_lines")))
     return schema.conform(events, "events"), pl.concat(rejects), n_lines, n_ok, notes
 
 

@@ -86,7 +86,6 @@ def _load_logfmt_file(
         events, rejects, n_in, n_ok, out = load_multiline_file(
             path, lines, rule, req, notes, _logfmt_records, ok_line, logfmt_cheap_ts(req)
         )
-        notes.append(rule.describe())
         if outside is not None:
             outside.append(out)
         return events, rejects, n_in, n_ok

@@ -322,8 +322,6 @@ def load_syslog_file(
         rejects.append(multiline.record_rejects(labelled, heads_bad, origin))
         records = records.filter(pl.col("form").is_not_null()).with_row_index("_i")
     ts, notes = _times(records, req, f"{path.name}: ")
-    if rule is not None:
-        notes.append(rule.describe())
     records = records.with_columns(ts.alias("t"))
     no_ts = records.filter(pl.col("t").is_null()).select(
         multiline.RECORD,
@@ -368,6 +366,8 @@ def load_syslog_file(
         origin_expr(origin).alias("origin"),
     )
     n_ok = int(records.get_column("n_lines").sum() or 0)
+    if rule is not None:
+        notes.append(rule.joined(path.name, records.get_column("n_lines")))
     return schema.conform(events, "events"), pl.concat(rejects), n_lines, n_ok, notes
 
 
