@@ -51,6 +51,16 @@ def test_bgl_microseconds_are_exact(tmp_path: Path) -> None:
     assert any("read as '%Y-%m-%d-%H.%M.%S%.f' (%f: microseconds" in n for n in res.notes)
 
 
+def test_loghub_bgl_times_are_exact_when_present(real: Path) -> None:
+    path = real / "loghub" / "BGL" / "BGL_2k.log"
+    if not path.is_file():
+        pytest.skip(f"{path} is not in this copy of the shared data (the inline BGL lines above stand in)")
+    res = load(path, "logs", "grok", pattern=BGL_PATTERN, ts_format=PY_BGL)
+    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+    expected = [dt.datetime.strptime(ln.split()[4], PY_BGL).replace(tzinfo=dt.UTC) for ln in lines]
+    assert res.rejected == 0 and res.frame["ts"].to_list() == expected
+
+
 @pytest.mark.parametrize(
     ("python", "value"),
     [
