@@ -134,6 +134,33 @@ def test_jsonl_raw_traceback_lines_attach_to_the_json_record(tmp_path: Path) -> 
         assert json.loads(res.frame["attrs"][0])["continuation"].endswith("ValueError: x")
 
 
+def test_jsonl_message_field_docker_split_traceback(tmp_path: Path) -> None:
+    """Docker json-file writes each physical line of a traceback as its own JSON line: the rule reads the
+    message field (the inner ``log``), so the traceback joins the error record above it."""
+    inner = [
+        '{"ts":"2025-06-15T14:00:00Z","level":"error","msg":"boom"}',
+        "Traceback (most recent call last):",
+        '  File "a.py", line 1, in <module>',
+        "ValueError: x",
+        '{"ts":"2025-06-15T14:00:01Z","level":"info","msg":"ok"}',
+    ]
+    rows = [
+        json.dumps({"log": text + "\n", "stream": "stderr", "time": f"2025-06-15T14:00:00.{i:06d}Z"})
+        for i, text in enumerate(inner)
+    ]
+    f = tmp_path / "c-json.log"
+    f.write_text("\n".join(rows) + "\n")
+    plain = load(f, "jsonl")
+    assert plain.frame.height == 5  # every traceback line an event of its own
+    res = load(f, "jsonl", options={"multiline": "traceback"})
+    assert (res.inputs, res.parsed, res.rejected) == (5, 5, 0)
+    assert res.frame["message"].to_list() == ["boom", "ok"]
+    assert json.loads(res.frame["attrs"][0])["continuation"] == (
+        'Traceback (most recent call last):\n  File "a.py", line 1, in <module>\nValueError: x'
+    )
+    assert any("3 continuation lines joined to 1 records" in n for n in res.notes)
+
+
 JAVA = (
     "2025-06-15T14:00:00Z app01 api[12]: request failed\n"
     "java.lang.IllegalStateException: pool exhausted\n"
@@ -216,6 +243,7 @@ def test_traceback_rule_line_by_line() -> None:
         "",
         "Traceback (most recent call last):",
         "RuntimeError",
+        "ok",  # head: a plain word is no exception name (a JSON record's message after a trace)
         "ts=2 msg=b",  # head
         "",  # a blank line after a record is not a continuation
         "java.lang.Error: e",  # continuation: a Java frame follows
@@ -224,7 +252,10 @@ def test_traceback_rule_line_by_line() -> None:
         "Error: not after a trace",  # head: an exception-like line with no trace above
     ]
     got = pl.DataFrame({"line": lines}).select(traceback_continues()).to_series().to_list()
-    assert got == [False, True, True, True, True, True, True, True, True, False, False, True, True, False, False]
+    assert got == [
+        *[False, True, True, True, True, True, True, True, True],
+        *[False, False, False, True, True, False, False],
+    ]
 
 
 # ------------------------------------------------------------------------------------------- options check

@@ -324,25 +324,48 @@ def load_multiline_file(
     req: LoadRequest,
     notes: list[str],
     decode: Callable[[pl.DataFrame], tuple[pl.DataFrame, pl.Series]],
-    readable: pl.Expr,
     cheap_ts: pl.Expr | None = None,
+    *,
+    by_message: bool = False,
+    unwrap: Callable[[pl.DataFrame], tuple[pl.DataFrame, dict[str, tuple[str, ...]] | None]] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, int, int, tuple[int, int]]:
     """One file of decoded-record lines (logfmt, JSON lines) whose records span lines (``options.multiline``).
 
-    ``lines`` are all the file's lines in order; ``rule`` says which start a record (``readable``: the
-    format's "this line parses", for ``multiline: true``); ``decode`` reads the head lines (``line_no``,
-    ``line``) into records and a reason per head (null where it became a record), as for one-line records.
-    The lines after a head go to ``attrs.continuation`` (``continuation_lines`` when the record has a
-    ``continuation`` field of its own); the message is the head's. A record whose head is rejected is
-    rejected line by line (:func:`pmkit.sources.multiline.record_rejects`); lines before the first head are
-    rejected. With a window, ``cheap_ts`` prefilters heads (continuations follow their head) and records
-    outside it are dropped after parsing. Returns (events, rejects, inputs, parsed lines, (lines outside
-    counted before parsing, lines outside dropped after)), where inputs excludes the lines outside.
+    ``lines`` are all the file's lines in order; ``decode`` reads lines (``line_no``, ``line``) into records
+    (one row per line it reads) and a reason per line (null where it read one), as for one-line records;
+    ``unwrap`` turns the decoded records into the ones to map (Docker json-file lines) with extra candidate
+    fields. ``rule`` decides which lines start a record, looking at each line's text: the line itself, or
+    with ``by_message`` the message of a line that decoded (a JSON line's message field: Docker splits a
+    traceback into one JSON line per physical line); for ``multiline: true`` a line that decodes starts
+    a record. The texts after a head go to ``attrs.continuation`` (``continuation_lines`` when the record
+    has a ``continuation`` field of its own); the event is the head's record. A record whose head is
+    rejected is rejected line by line (:func:`pmkit.sources.multiline.record_rejects`, raw lines); lines
+    before the first head are rejected. With a window, ``cheap_ts`` prefilters heads (continuations follow
+    their head) and records outside it are dropped after parsing. Returns (events, rejects, inputs, parsed
+    lines, (lines outside counted before parsing, lines outside dropped after)), inputs excluding those
+    outside.
     """
     from pmkit.sources import multiline, window
 
     origin = str(path)
-    framed = lines.with_columns(rule.head(readable).alias("_starts"))
+    decoded, reason_all = decode(lines.select("line_no", "line"))
+    ok_all = reason_all.is_null()
+    extra = None
+    if unwrap is not None and decoded.width:
+        decoded, extra = unwrap(decoded)
+    framed = lines.with_columns(
+        _ok=ok_all,
+        _reason=reason_all,
+        _idx=(ok_all.cast(pl.Int64).cum_sum() - 1),
+        _text=pl.col("line"),
+    )
+    if by_message and decoded.height:
+        messages = map_records(decoded, req, [], extra=extra).frame.get_column("message")
+        framed = framed.with_columns(
+            _text=pl.when(pl.col("_ok")).then(messages.gather(framed.get_column("_idx").clip(0))).otherwise("line")
+        )
+    starts = framed.with_columns(pl.col("_text").alias("line")).select(rule.head(pl.col("_ok"))).to_series()
+    framed = framed.with_columns(starts.alias("_starts"))
     n_pre = 0
     if req.window is not None and cheap_ts is not None:
         framed, n_pre = window.prefilter(framed, cheap_ts, req.window, head=pl.col("_starts"))
@@ -352,21 +375,17 @@ def load_multiline_file(
             multiline.orphans(labelled), "continuation line before the first record of the file", origin
         )
     ]
-    heads = multiline.join_records(labelled)
-    records, reason = decode(heads.select("line_no", "line"))
-    ok = reason.is_null()
-    rejects.append(
-        multiline.record_rejects(
-            labelled, heads.filter(~ok).select(multiline.RECORD, reason.filter(~ok).alias("reason")), origin
-        )
-    )
-    good = heads.filter(ok)
+    heads = multiline.join_records(labelled.with_columns(pl.col("_text").alias("line")))
+    bad_heads = heads.filter(~pl.col("_ok")).select(multiline.RECORD, pl.col("_reason").alias("reason"))
+    rejects.append(multiline.record_rejects(labelled, bad_heads, origin))
+    good = heads.filter(pl.col("_ok"))
     if good.height == 0:
         notes.append(rule.joined(path.name, good.get_column("n_lines")))
         return _multiline_result(schema_events(), rejects, framed.height, 0, (n_pre, 0))
+    records = decoded.select(pl.all().gather(good.get_column("_idx")))
     cont_name = "continuation_lines" if "continuation" in records.columns else "continuation"
     records = records.with_columns(good.get_column("continuation").alias(cont_name))
-    mapped = map_records(records, req, notes)
+    mapped = map_records(records, req, notes, extra=extra)
     frame = mapped.frame.with_columns(origin=line_origins(path, good.get_column("line_no")), kind=pl.lit("log"))
     bad = mapped.reason.is_not_null()
     rejects.append(

@@ -138,8 +138,15 @@ _MARKER = (
 )
 _CHAIN = r"^(?:During handling of the above exception|The above exception was the direct cause)"
 _JAVA_FRAME = r"^\s*at [\w$.<>/-]+\("
-# "ValueError: bad input", "KeyboardInterrupt", "java.lang.IllegalStateException: x": a name, then ":" or nothing
-_EXCEPTION = r"^[A-Za-z_][\w.$]*(?::(?:\s.*)?)?\s*$"
+# "ValueError: bad input", "KeyboardInterrupt", "java.lang.IllegalStateException: x",
+# "psycopg2.errors.UniqueViolation: ...", "DETAIL:  Key (id)=(1) already exists.": an exception's name (dotted,
+# or ending as exception classes do) or an upper-case label, then ": message" or nothing; a plain word ("ok",
+# the next record's message in a JSON log) is not one
+_EXC_NAME = (
+    r"(?:(?:[A-Za-z_][\w$]*\.)+[A-Za-z_][\w$]*"
+    r"|[A-Za-z_][\w$]*(?:Error|Exception|Interrupt|Exit|Warning|Iteration|Fault|Failure|Timeout|Violation|Group))"
+)
+_EXCEPTION = r"^(?:" + _EXC_NAME + r"(?::(?:\s.*)?)?|[A-Z][A-Z_]+:\s.*)\s*$"
 _INDENTED = r"^[ \t]+\S"
 _BLANK = r"^\s*$"
 
@@ -151,8 +158,8 @@ def traceback_continues(line: pl.Expr | None = None) -> pl.Expr:
     - a traceback marker: ``Traceback (most recent call last):``, ``During handling of the above
       exception...``, ``The above exception was the direct cause...``, ``Caused by: ...``,
       ``Suppressed: ...``, a Java frame ``at pkg.Class.m(File.java:12)`` and ``... N more``;
-    - an exception line (``SomeError: msg``, a dotted name, or a bare name such as ``KeyboardInterrupt``)
-      right after such a line (the last line of a Python traceback; up to two in a row, e.g. a psycopg2
+    - an exception line (``SomeError: msg``, ``pkg.mod.Name: msg``, a bare ``KeyboardInterrupt``, or an
+      upper-case label such as psycopg2's ``DETAIL: ...``) right after such a line (the last line of a Python traceback; up to two in a row, e.g. a psycopg2
       ``DETAIL:`` line), or right before a Java frame (the exception line that heads a Java trace);
     - a blank line next to a chain sentence (Python prints ``\\n During handling ...:\\n\\n``).
     """

@@ -11,6 +11,12 @@ text, and the load notes say so). Fields become columns and ``attrs`` by the rul
 Docker json-file lines (``{"log": ..., "stream": ..., "time": ...}``) are unwrapped:
 an inner JSON object is decoded too, ``stream`` goes to attrs and the wrapper time is
 the event time when the inner record has none (else it is kept as ``docker_time``).
+
+``options: {multiline: ...}`` (:class:`pmkit.sources.multiline.Multiline`) applies the rule to each
+line's message field (to the line itself when it is not JSON): a traceback that Docker split into
+one JSON line per physical line, or printed raw between JSON lines, continues the record above
+instead of standing as events or rejects. The continuation texts (messages, raw lines) go to its
+``attrs.continuation`` and count as parsed lines (:func:`pmkit.sources.fieldmap.load_multiline_file`).
 """
 
 from __future__ import annotations
@@ -103,8 +109,21 @@ def _read_jsonl(path: Path, notes: list[str]) -> tuple[pl.DataFrame, pl.Series, 
     return records, lines.get_column("line_no").filter(ok), rejects, lines.height, texts
 
 
-def _decode_heads(path: Path, notes: list[str]) -> Callable[[pl.DataFrame], tuple[pl.DataFrame, pl.Series]]:
-    """The multi-line decoder of head lines: JSON objects, as :func:`_read_jsonl` decodes them line by line."""
+def _docker_unwrap(
+    req: LoadRequest, notes: list[str], path: Path
+) -> Callable[[pl.DataFrame], tuple[pl.DataFrame, dict[str, tuple[str, ...]] | None]]:
+    """The multi-line unwrapper: Docker json-file records to their inner records (others as they are)."""
+
+    def unwrap(records: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, tuple[str, ...]] | None]:
+        if _is_docker(records, req):
+            return _unwrap_docker(records, notes, path)
+        return records, None
+
+    return unwrap
+
+
+def _decode_lines(path: Path, notes: list[str]) -> Callable[[pl.DataFrame], tuple[pl.DataFrame, pl.Series]]:
+    """The multi-line decoder: JSON objects, as :func:`_read_jsonl` decodes them line by line."""
 
     def decode(heads: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
         records, reason, conflicts = decode_objects(heads.get_column("line"))
@@ -120,9 +139,15 @@ def _load_jsonl_file(
     rule = multiline_rule(req)
     if rule is not None:
         lines = textio.read_lines(path)
-        is_object = pl.col("line").str.contains(r"^\s*\{")
         events, rejects, n_in, n_ok, out = load_multiline_file(
-            path, lines, rule, req, notes, _decode_heads(path, notes), is_object
+            path,
+            lines,
+            rule,
+            req,
+            notes,
+            _decode_lines(path, notes),
+            by_message=True,
+            unwrap=_docker_unwrap(req, notes, path),
         )
         if outside is not None:
             outside.append(out)

@@ -4,6 +4,11 @@ Every physical line ends in an event (counted in ``parsed_inputs``) or in the re
 with its ``path:line`` and a reason; blank lines are rejected as ``blank line``. Values
 are strings (quoted values unescaped); a bare key reads as ``"true"``. Fields become
 columns and ``attrs`` by the rules of :mod:`pmkit.sources.fieldmap`.
+
+``options: {multiline: traceback}`` (or a start regex, or ``true``; :class:`pmkit.sources.multiline.Multiline`)
+joins the lines that continue a record (a Python traceback after an error line) to it: they go to
+``attrs.continuation`` and count as parsed lines of the record
+(:func:`pmkit.sources.fieldmap.load_multiline_file`).
 """
 
 from __future__ import annotations
@@ -82,9 +87,8 @@ def _load_logfmt_file(
     lines = textio.read_lines(path)
     rule = multiline_rule(req)
     if rule is not None:
-        ok_line = pl.col("line").str.contains(_LF_LINE) & pl.col("line").str.contains("=", literal=True)
         events, rejects, n_in, n_ok, out = load_multiline_file(
-            path, lines, rule, req, notes, _logfmt_records, ok_line, logfmt_cheap_ts(req)
+            path, lines, rule, req, notes, _logfmt_records, logfmt_cheap_ts(req)
         )
         if outside is not None:
             outside.append(out)
