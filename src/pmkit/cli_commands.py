@@ -131,6 +131,9 @@ def cmd_load(args: argparse.Namespace) -> int:
             if r["notes"]:
                 print(f"note: {r['source']}: {r['notes']}")
         _print_rejects(inc.rejects)
+        from pmkit.sources.verdict import report_warnings
+
+        loud = report_warnings(inc.report)
         if args.output:
             write_frame(inc.events, args.output)
             print(f"wrote {inc.events.height:,} events to {args.output}")
@@ -141,7 +144,7 @@ def cmd_load(args: argparse.Namespace) -> int:
                 print(f"wrote {inc.series.height:,} metric samples to {series_out}")
         if args.rejects:
             write_frame(inc.rejects, args.rejects)
-        return 0
+        return _say_warnings(loud)
     if not args.kind:
         hint = "" if not target.is_dir() else f" ({target} has no incident.yaml)"
         raise PmkitError(
@@ -179,7 +182,19 @@ def cmd_load(args: argparse.Namespace) -> int:
     if args.rejects:
         write_frame(res.rejects, args.rejects)
         print(f"wrote {res.rejects.height:,} rejects to {args.rejects}")
-    return 0
+    from pmkit.sources.verdict import warning_of
+
+    return _say_warnings([f"{req.source}: {w}"] if (w := warning_of(res.notes)) else [])
+
+
+def _say_warnings(warnings: list[str]) -> int:
+    """Print the mostly-rejected warnings last on stderr (where a terminal shows them after the load report)
+    and give ``pmkit load``'s exit code: 1 when a source was mostly rejected, else 0."""
+    import sys
+
+    for w in warnings:
+        print(f"pmkit: warning: {w}", file=sys.stderr)
+    return 1 if warnings else 0
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:
@@ -233,9 +248,20 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     result = analyze(Incident.load(args.incident), convention=args.convention)
     doc = result.to_dict()
+    from pmkit.sources.verdict import report_warnings
+
+    loud = report_warnings(result.incident.report)
     if args.json:
+        import sys
+
+        for w in loud:  # stderr, so the JSON on stdout stays valid
+            print(f"pmkit: warning: {w}", file=sys.stderr)
         print(json.dumps(doc, indent=2, ensure_ascii=False))
         return 0
+    for w in loud:
+        print(f"warning: {w}")
+    if loud:
+        print()
     print(f"{doc['incident']['id']}: {doc['incident']['title']}  (SLI: {doc['incident']['sli']})")
     print()
     import polars as pl
@@ -321,6 +347,8 @@ def cmd_formats(args: argparse.Namespace) -> int:
         print(f"  {info.format:<20} {info.description}{sniffed}")
         for line in info.example.splitlines()[:3]:
             print(f"  {'':<20}   e.g. {line}")
+        if info.options:
+            print(f"  {'':<20}   options: {', '.join(info.options)}")
     return 0
 
 

@@ -22,6 +22,7 @@ from pmkit import spec as spec_mod
 from pmkit.errors import OutsideFolderError, PmkitError
 from pmkit.sources import registry
 from pmkit.sources.base import LoadRequest, LoadResult, run
+from pmkit.sources.verdict import warning_of
 from pmkit.spec import IncidentSpec, SourceSpec
 from pmkit.timeline import Timeline, build_timeline
 
@@ -62,6 +63,7 @@ REPORT_SCHEMA = {
     "rows": pl.Int64,
     "notes": pl.String,
     "outside": pl.Int64,
+    "warning": pl.String,  # the mostly-rejected warning (pmkit.sources.verdict), "" when none
 }
 
 
@@ -138,6 +140,7 @@ def report_row(req: LoadRequest, res: LoadResult) -> dict[str, object]:
         "rows": res.frame.height,
         "notes": "; ".join(res.notes),
         "outside": res.outside,
+        "warning": warning_of(res.notes),
     }
 
 

@@ -466,7 +466,7 @@ lines_st = st.lists(st.text(alphabet=st.characters(blacklist_categories=["Cs"]),
 
 
 @settings(max_examples=scaled(40), deadline=None)
-@given(lines_st, st.sampled_from([None, True, r"\d"]))
+@given(lines_st, st.sampled_from([None, True, r"\d", "traceback"]))
 def test_arbitrary_lines_never_break_the_count_rule(lines: list[str], mode: object) -> None:
     with tempfile.TemporaryDirectory() as d:
         f = Path(d) / "x.log"

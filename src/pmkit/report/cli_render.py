@@ -65,11 +65,13 @@ def _missing_extra(exc: MissingExtraError) -> int:
 
 
 def evidence_warnings(dirs: list[str] | list[Path]) -> list[str]:
-    """One warning per incident folder that loads no evidence (the ``evidence`` gate failing), said before
-    rendering: such a document has no measured figure. A folder that does not load at all is left to the
+    """One warning per incident folder that loads no evidence (the ``evidence`` gate failing), and one per
+    source whose inputs were mostly rejected (a wrong format, :mod:`pmkit.sources.verdict`), said before
+    rendering: such a document has no (or fewer) measured figures. A folder that does not load at all is left to the
     render, which reports its error."""
     from pmkit.analysis.gates import evidence_gate
     from pmkit.incident import Incident
+    from pmkit.sources.verdict import report_warnings
 
     out = []
     for d in dirs:
@@ -80,6 +82,7 @@ def evidence_warnings(dirs: list[str] | list[Path]) -> list[str]:
         gate = evidence_gate(inc.spec, inc.report, inc.events, inc.series, None)
         if not gate.passed:
             out.append(f"pmkit: warning: {d}: {gate.why}; the document will have no measured figures")
+        out += [f"pmkit: warning: {d}: {w}" for w in report_warnings(inc.report)]
     return out
 
 

@@ -650,8 +650,22 @@ def _supporting(a: Analysis) -> str:
     parts.append("### Communication cadence")
     parts.append(esc(cad.summary(), 1000))
     parts.append("### Evidence loaded")
+    parts += _mostly_rejected(a.incident.report)
     parts.append(table("evidence", rows=a.incident.report.iter_rows(named=True)))
     return "\n\n".join(parts)
+
+
+def _mostly_rejected(report: pl.DataFrame) -> list[str]:
+    """A warning line per source whose inputs were mostly rejected (``warning`` of the load report,
+    :mod:`pmkit.sources.verdict`): the figures below stand without most of that source."""
+    if "warning" not in report.columns:
+        return []
+    return [
+        f"> **Warning:** source {esc(r['source'])}: {esc(r['warning'], 600)}. The figures of this document "
+        "are computed without the rejected inputs."
+        for r in report.iter_rows(named=True)
+        if r["warning"]
+    ]
 
 
 _BUILDERS: dict[str, Callable[[Analysis], str]] = {

@@ -11,17 +11,32 @@ text, and the load notes say so). Fields become columns and ``attrs`` by the rul
 Docker json-file lines (``{"log": ..., "stream": ..., "time": ...}``) are unwrapped:
 an inner JSON object is decoded too, ``stream`` goes to attrs and the wrapper time is
 the event time when the inner record has none (else it is kept as ``docker_time``).
+
+``options: {multiline: ...}`` (:class:`pmkit.sources.multiline.Multiline`) applies the rule to each
+line's message field (to the line itself when it is not JSON): a traceback that Docker split into
+one JSON line per physical line, or printed raw between JSON lines, continues the record above
+instead of standing as events or rejects. The continuation texts (messages, raw lines) go to its
+``attrs.continuation`` and count as parsed lines (:func:`pmkit.sources.fieldmap.load_multiline_file`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 
 from pmkit.sources import textio
 from pmkit.sources.base import LoadRequest, LoadResult
-from pmkit.sources.fieldmap import finish_records, line_origins, load_records, no_rejects
+from pmkit.sources.fieldmap import (
+    finish_records,
+    line_origins,
+    load_multiline_file,
+    load_records,
+    multiline_rule,
+    no_rejects,
+)
 from pmkit.sources.linescan import in_line_order, is_gzip, share
 from pmkit.sources.ndjson import decode_objects, read_ndjson_lossless
 from pmkit.sources.registry import register
@@ -94,7 +109,49 @@ def _read_jsonl(path: Path, notes: list[str]) -> tuple[pl.DataFrame, pl.Series, 
     return records, lines.get_column("line_no").filter(ok), rejects, lines.height, texts
 
 
-def _load_jsonl_file(path: Path, req: LoadRequest, notes: list[str]) -> tuple[pl.DataFrame, pl.DataFrame, int, int]:
+def _docker_unwrap(
+    req: LoadRequest, notes: list[str], path: Path
+) -> Callable[[pl.DataFrame], tuple[pl.DataFrame, dict[str, tuple[str, ...]] | None]]:
+    """The multi-line unwrapper: Docker json-file records to their inner records (others as they are)."""
+
+    def unwrap(records: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, tuple[str, ...]] | None]:
+        if _is_docker(records, req):
+            return _unwrap_docker(records, notes, path)
+        return records, None
+
+    return unwrap
+
+
+def _decode_lines(path: Path, notes: list[str]) -> Callable[[pl.DataFrame], tuple[pl.DataFrame, pl.Series]]:
+    """The multi-line decoder: JSON objects, as :func:`_read_jsonl` decodes them line by line."""
+
+    def decode(heads: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+        records, reason, conflicts = decode_objects(heads.get_column("line"))
+        notes.extend(f"{path.name}: field {c!r} has conflicting types; kept as JSON text" for c in conflicts)
+        return records, reason
+
+    return decode
+
+
+def _load_jsonl_file(
+    path: Path, req: LoadRequest, notes: list[str], outside: list[tuple[int, int]] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, int, int]:
+    rule = multiline_rule(req)
+    if rule is not None:
+        lines = textio.read_lines(path)
+        events, rejects, n_in, n_ok, out = load_multiline_file(
+            path,
+            lines,
+            rule,
+            req,
+            notes,
+            _decode_lines(path, notes),
+            by_message=True,
+            unwrap=_docker_unwrap(req, notes, path),
+        )
+        if outside is not None:
+            outside.append(out)
+        return events, rejects, n_in, n_ok
     records, line_nos, rejects, n_lines, texts = _read_jsonl(path, notes)
     extra = None
     if records.width and _is_docker(records, req):
@@ -125,7 +182,11 @@ def _sniff_jsonl(head: str) -> bool:
     example='{"ts":"2025-03-14T13:05:02.118Z","level":"error","msg":"payment authorisation failed",'
     '"service":"payments","user_id":"cus_123","err":"upstream timeout"}',
     sniff=_sniff_jsonl,
+    options=("multiline",),
 )
 def load_jsonl(req: LoadRequest) -> LoadResult:
-    """JSON lines: one event per JSON object line."""
-    return load_records(req, _load_jsonl_file)
+    """JSON lines: one event per JSON object line (or per record of lines with ``options.multiline``)."""
+    outside: list[tuple[int, int]] = []
+    res = load_records(req, lambda path, r, notes: _load_jsonl_file(path, r, notes, outside))
+    pre, post = sum(o[0] for o in outside), sum(o[1] for o in outside)
+    return replace(res, inputs=res.inputs + pre + post, outside=pre + post, outside_parsed=post)
