@@ -728,7 +728,54 @@ def ground_truth(
     if metric_truth:
         exp["metrics"] = metric_truth
     if sc.slo is not None:
-        exp["slo"] = {**sc.slo, "budget_minutes": common.SLO_BUDGET_MINUTES}
+        allowed = round(1 - sc.slo["objective"] / 100, 6)
+        bad_n = len(bad) if sc.latency_threshold_ms is not None else len(failed)
+        rate = len(api) / ((sc.window[1] - sc.window[0]) / MINUTE)
+        budget = allowed * rate * common.SLO_PERIOD_MINUTES
+        per_min = _bad_per_minute(sc, api)
+        exp["slo"] = {
+            **sc.slo,
+            "allowed_bad_ratio": allowed,
+            "budget_minutes": round(allowed * common.SLO_PERIOD_MINUTES, 2),
+            "bad_requests_in_impact": bad_n,
+            "mean_requests_per_minute": round(rate, 2),
+            "budget_requests": round(budget),
+            "consumed_fraction": round(bad_n / budget, 4),
+            "bad_minutes": sum(b / t > allowed for t, b in per_min.values()),
+            "bad_minutes_in_impact": sum(b / t > allowed for m, (t, b) in per_min.items() if lo <= m < mitigated),
+            "burn_alert_1h": burn_alert_1h(per_min, allowed),
+        }
     else:
         exp["slo"] = None
     return exp
+
+
+def _bad_per_minute(sc: Scenario, api: list[Req]) -> dict[int, tuple[int, int]]:
+    """Requests and bad requests per minute start: bad is a 5xx, or for a latency SLO slower than the threshold."""
+    by: dict[int, list[int]] = {}
+    for r in api:
+        cell = by.setdefault(floor_minute(r.ms), [0, 0])
+        cell[0] += 1
+        slow = sc.latency_threshold_ms is not None and r.rt_ms >= sc.latency_threshold_ms
+        cell[1] += int(is_failed(r) or slow)
+    return {m: (t, b) for m, (t, b) in sorted(by.items())}
+
+
+def burn_alert_1h(by: dict[int, tuple[int, int]], allowed: float) -> dict[str, Any]:
+    """When the SRE workbook's page "2% of the budget in 1 h" (14.4x over 1 h and 5 min) would first fire.
+
+    Minute slices labelled by their start; at slice ``m`` the long window is the 60 slices
+    ending with ``m`` (judged only once the evidence covers it: ``m`` >= window start + 59 min)
+    and the short window the last 5; both bad ratios must exceed ``14.4 * allowed``. Bad is a
+    5xx, or for a latency SLO a request slower than the threshold (:func:`_bad_per_minute`).
+    """
+    ms = sorted(by)
+    limit = 14.4 * allowed
+    for i in range(59, len(ms)):
+        long_w, short_w = ms[i - 59 : i + 1], ms[i - 4 : i + 1]
+        ratio_l = sum(by[m][1] for m in long_w) / max(1, sum(by[m][0] for m in long_w))
+        ratio_s = sum(by[m][1] for m in short_w) / max(1, sum(by[m][0] for m in short_w))
+        if ratio_l > limit and ratio_s > limit:
+            return {"fires_at": iso_s(ms[i]), "threshold_ratio": round(limit, 6),
+                    "long_ratio": round(ratio_l, 4), "short_ratio": round(ratio_s, 4)}
+    return {"fires_at": None, "threshold_ratio": round(limit, 6)}

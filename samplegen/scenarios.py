@@ -244,6 +244,8 @@ ORDERS = Scenario(
         "action_items": [
             {"action": "Backfill meta.currency on legacy orders", "owner": "@orders-team", "due": "2025-03-21",
              "priority": "P1", "status": "open"},
+            {"action": "Add orders created before 2023 to the serializer test fixtures", "owner": "@orders-team",
+             "due": "2025-03-28", "priority": "P2", "status": "open"},
         ],
     },
 )
@@ -304,7 +306,7 @@ SEARCH = Scenario(
     ),
     people=(("gus-moreau", "Gus Moreau"), ("hana-ito", "Hana Ito")),
     slo={"name": "latency", "objective": 99.0, "period": "30d", "type": "request", "source": "nginx",
-         "good": "latency < 300ms"},
+         "good": "duration_s < 0.3"},
     spec={
         "severity": "SEV1",
         "severity_policy": "sev",

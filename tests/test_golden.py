@@ -15,7 +15,48 @@ from pmkit.cli import main
 from pmkit.pipeline import Analysis, analyze
 
 ROOT = Path(__file__).resolve().parents[1] / "data" / "samples"
-SAMPLES = ["INC-2025-0142", "INC-20250120-103000"]
+SAMPLES = [
+    "INC-2025-0142",
+    "INC-20250120-103000",
+    "INC-2025-0311-checkout",
+    "INC-2025-0311-orders",
+    "INC-2025-0311-search",
+]
+
+# Goldens the analysis does not meet today on the newer samples, with the issue item that fixes each
+# (strict: when a fix makes one pass, the test fails until its entry here is removed).
+KNOWN_FALSE: dict[tuple[str, str], str] = {
+    ("test_every_source_loads_with_the_generated_counts", "INC-2025-0311-orders"): (
+        "the logfmt loader rejects the raw traceback lines after an error line (no continuation lines); "
+        "not an item of issue 11"
+    ),
+    ("test_impact_within_two_percent", "INC-2025-0311-checkout"): (
+        "issue 11 item 1: affected users are null when the user id is in the query string (?uid=)"
+    ),
+    ("test_impact_within_two_percent", "INC-2025-0311-search"): (
+        "issue 11 item 2: a latency SLI counts slow requests as failed requests (none failed)"
+    ),
+    ("test_severity_as_expected", "INC-2025-0311-checkout"): (
+        "issue 11 item 1: with no affected users (?uid=) the share falls back to the error ratio: SEV3, not SEV2"
+    ),
+    ("test_slo_budget_and_consumption", "INC-2025-0311-checkout"): (
+        "issue 11 item 1: load-balancer health checks (GET /healthz) count as requests of the SLI, so the "
+        "request budget is 9% too large"
+    ),
+    ("test_culprit_first_and_rollback_found", "INC-2025-0311-orders"): (
+        "the argocd loader reads no version from source.targetRevision and dates a sync at deployedAt, not "
+        "deployStartedAt; not an item of issue 11"
+    ),
+}
+
+
+@pytest.fixture(autouse=True)
+def _known_false(request: pytest.FixtureRequest) -> None:
+    callspec = getattr(request.node, "callspec", None)
+    sample = callspec.params.get("case") if callspec else None
+    reason = KNOWN_FALSE.get((request.node.originalname, sample)) if sample else None
+    if reason:
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
 
 
 def ts(text: str) -> dt.datetime:
@@ -61,15 +102,17 @@ def test_culprit_first_and_rollback_found(case: tuple[Analysis, dict]) -> None:
     assert top["version"] == expected["culprit"]["ref"]
     assert top["service"] == expected["culprit"]["service"]
     assert result.rollback is not None
-    assert result.rollback["version"] == expected["rollback"]["ref"] if "rollback" in expected else True
+    assert result.rollback["version"] == expected["rollback"]["ref"]
     assert abs((result.rollback["start"] - ts(expected["mitigation_action"]["started"])).total_seconds()) <= 60
 
 
 def test_slo_budget_and_consumption(case: tuple[Analysis, dict]) -> None:
     result, expected = case
     want = expected["slo"]
+    if want is None:
+        pytest.skip("no SLO stated in incident.yaml")
     (slo,) = result.slos
-    assert slo.budget_minutes == pytest.approx(43.2)
+    assert slo.budget_minutes == pytest.approx(want["budget_minutes"])
     assert slo.request_based["consumed"] == pytest.approx(want["consumed_fraction"], rel=0.02)
     assert slo.time_slice["bad_minutes"] == want["bad_minutes_in_impact"]
 
@@ -79,13 +122,18 @@ def test_burn_rate_replay_judges_only_covered_windows(case: tuple[Analysis, dict
     the impact having started), the 6 h and 3 d alerts never; the first page is the PagerDuty trigger right after
     the first alert."""
     result, expected = case
+    if expected["slo"] is None:
+        pytest.skip("no SLO stated in incident.yaml")
     (slo,) = result.slos
     start, end = ts(expected["window"]["start"]), ts(expected["window"]["end"])
     assert slo.evidence_start == start
     rows = {r["alert"]: r for r in slo.alerts.iter_rows(named=True)}
     fast = rows["2% in 1h"]
-    assert fast["covered_from"] == fast["fired_at"] == start + dt.timedelta(minutes=59) and fast["at_the_latest"]
-    assert fast["uncovered_at"] is not None and fast["uncovered_at"] < fast["covered_from"]
+    if "burn_alert_1h" in expected["slo"]:  # the generator replayed the alert on its records
+        assert fast["fired_at"] == ts(expected["slo"]["burn_alert_1h"]["fires_at"])
+    else:
+        assert fast["covered_from"] == fast["fired_at"] == start + dt.timedelta(minutes=59) and fast["at_the_latest"]
+        assert fast["uncovered_at"] is not None and fast["uncovered_at"] < fast["covered_from"]
     for name in ("5% in 6h", "10% in 3d"):
         assert rows[name]["fired_at"] is None and rows[name]["covered_from"] is None
         assert rows[name]["history"] == end - start
@@ -191,7 +239,22 @@ def test_each_gate_fails_on_a_broken_copy(tmp_path: Path, gate: str, capsys: pyt
     assert len(failed) == 1, out
 
 
-def test_samples_pass_every_gate(capsys: pytest.CaptureFixture[str]) -> None:
-    for name in SAMPLES:
-        assert main(["check", str(ROOT / name)]) == 0
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            name,
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="issue 11 item 7: chat lines 'status update: ...' are not read as status updates, so the "
+                "cadence gate sees none",
+            ),
+        )
+        if name == "INC-2025-0311-orders"
+        else name
+        for name in SAMPLES
+    ],
+)
+def test_samples_pass_every_gate(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(ROOT / name)]) == 0
     assert "FAIL" not in capsys.readouterr().out
