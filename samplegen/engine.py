@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from samplegen import common
@@ -216,16 +216,23 @@ def simulate(sc: Scenario) -> list[Req]:
                     rt = max(rt, 30.0)
                 elif sc.background_5xx and rng.chance(sc.background_5xx):
                     status, bg = 500, True
-                reqs.append(
-                    Req(ms, ip, ep.method, path, status, round(rt), uid, rng.choice(_AGENTS), incident, bg)
-                )
+                reqs.append(Req(ms, ip, ep.method, path, status, round(rt), uid, rng.choice(_AGENTS), incident, bg))
     for ms, n, path, status in sc.background_bursts:
         for i in range(n):
             user = rng.randint(1, sc.users)
             t = ms + i * rng.randint(900, 4000)
             reqs.append(
-                Req(t, f"10.8.{user % 250}.{user % 97}", "GET", path, status, rng.randint(2, 12),
-                    f"u_{100000 + user * 37 % 900000}", rng.choice(_AGENTS), failed_bg=True)
+                Req(
+                    t,
+                    f"10.8.{user % 250}.{user % 97}",
+                    "GET",
+                    path,
+                    status,
+                    rng.randint(2, 12),
+                    f"u_{100000 + user * 37 % 900000}",
+                    rng.choice(_AGENTS),
+                    failed_bg=True,
+                )
             )
     for lb_i, lb in enumerate(sc.health_checks):
         for t in range(sc.window[0] + 1700 * (lb_i + 1), sc.window[1], 10 * SECOND):
@@ -315,12 +322,14 @@ def write_metrics(sc: Scenario, reqs: list[Req]) -> dict[str, tuple[bytes, int, 
     if "requests_by_status" in sc.metrics:
         counts = minute_counts(api)
         codes = sorted({c for by in counts.values() for c in by})
-        series = [
-            ({"code": str(c)}, [(t, float(counts.get(t - MINUTE, {}).get(c, 0))) for t in ends]) for c in codes
-        ]
+        series = [({"code": str(c)}, [(t, float(counts.get(t - MINUTE, {}).get(c, 0))) for t in ends]) for c in codes]
         q = f'sum by (code) (increase(http_requests_total{{service="{sc.service}"}}[1m]))'
         doc = prom_matrix(series)
-        out["http_requests_by_code"] = (json_bytes(doc, indent=None), sum(len(s["values"]) for s in doc["data"]["result"]), q)
+        out["http_requests_by_code"] = (
+            json_bytes(doc, indent=None),
+            sum(len(s["values"]) for s in doc["data"]["result"]),
+            q,
+        )
     if "latency_p90" in sc.metrics:
         by_min: dict[int, list[int]] = {}
         for r in api:
@@ -443,12 +452,16 @@ def write_alerts(sc: Scenario) -> tuple[dict[str, bytes], dict[str, str]]:
             sends.append((a.repeat_at, firing))
         if a.ends is not None:
             end = iso_ns(a.ends, rng.randint(0, 999_999))
-            sends.append((a.ends + 30 * SECOND, am_payload(alerts=[am_alert(status="resolved", ends=end, **base)], **route)))
+            sends.append(
+                (a.ends + 30 * SECOND, am_payload(alerts=[am_alert(status="resolved", ends=end, **base)], **route))
+            )
     sends.sort(key=lambda x: x[0])
     files = {}
     for i, (ms, doc) in enumerate(sends):
         name = doc["alerts"][0]["labels"]["alertname"]
-        files[f"alerts/alertmanager/{i + 1:02d}-{dt_of(ms):%Y%m%dT%H%M%S}Z-{name}-{doc['status']}.json"] = go_json_bytes(doc)
+        files[f"alerts/alertmanager/{i + 1:02d}-{dt_of(ms):%Y%m%dT%H%M%S}Z-{name}-{doc['status']}.json"] = (
+            go_json_bytes(doc)
+        )
     return files, starts
 
 
@@ -471,7 +484,13 @@ def write_pages(sc: Scenario) -> dict[str, bytes]:
         "service": PD.ref("service", "PSV" + rng.alnum(4).upper(), sc.service),
         "urgency": "high",
     }
-    ref = {"id": inc, "type": "incident_reference", "summary": title, "self": base["self"], "html_url": base["html_url"]}
+    ref = {
+        "id": inc,
+        "type": "incident_reference",
+        "summary": title,
+        "self": base["self"],
+        "html_url": base["html_url"],
+    }
     files = {}
     for i, p in enumerate(sc.pages):
         agent = (
@@ -481,8 +500,13 @@ def write_pages(sc: Scenario) -> dict[str, bytes]:
         )
         status = {"incident.triggered": "triggered", "incident.resolved": "resolved"}.get(p.event, "acknowledged")
         if p.event == "incident.annotated":
-            data: dict[str, Any] = {"incident": ref, "id": "P" + rng.alnum(6).upper(), "content": p.text,
-                                    "trimmed": False, "type": "incident_note"}
+            data: dict[str, Any] = {
+                "incident": ref,
+                "id": "P" + rng.alnum(6).upper(),
+                "content": p.text,
+                "trimmed": False,
+                "type": "incident_note",
+            }
         else:
             data = dict(base, status=status)
         doc = pd_v3_event(event_id=rng.uuid4(), event_type=p.event, occurred_at=iso_ms(p.at), agent=agent, data=data)
@@ -519,6 +543,11 @@ def _milestone(sc: Scenario, role: str) -> int:
     return next(s.at for s in sc.chat if s.role == role)
 
 
+def _said(sc: Scenario, role: str) -> int:
+    """Index of the first chat message with that role (declare, resolve)."""
+    return next(i for i, s in enumerate(sc.chat) if s.role == role)
+
+
 def build(sc: Scenario) -> Sample:
     """The incident folder's files and its ``expected.yaml``."""
     s = Sample(sc.id)
@@ -528,14 +557,20 @@ def build(sc: Scenario) -> Sample:
     if sc.request_log:
         s.add("logs/access.log.gz", write_access_log(sc, reqs))
         sources["nginx"] = common.source_count("lines", len(reqs))
-        spec_sources.append({"name": "nginx", "kind": "logs", "format": "combined", "path": "logs/access.log.gz",
-                             "service": sc.service})
+        spec_sources.append(
+            {"name": "nginx", "kind": "logs", "format": "combined", "path": "logs/access.log.gz", "service": sc.service}
+        )
     app_bytes, app_lines = write_app_log(sc, reqs)
     ext = "log" if sc.app_log == "logfmt" else "jsonl"
     s.add(f"logs/{sc.service}.{ext}.gz", app_bytes)
     sources["app"] = common.source_count("lines", app_lines)
-    app_src: dict[str, Any] = {"name": "app", "kind": "logs", "format": sc.app_log, "path": f"logs/{sc.service}.{ext}.gz",
-                               "service": sc.service}
+    app_src: dict[str, Any] = {
+        "name": "app",
+        "kind": "logs",
+        "format": sc.app_log,
+        "path": f"logs/{sc.service}.{ext}.gz",
+        "service": sc.service,
+    }
     if sc.app_log == "jsonl":
         app_src["fields"] = {"ts": "ts", "level": "level", "message": "msg", "service": "service"}
     spec_sources.append(app_src)
@@ -544,26 +579,47 @@ def build(sc: Scenario) -> Sample:
         s.add(f"metrics/{name}.json", data)
         sources[name] = common.source_count("samples", samples)
         metric_truth[name] = {"file": f"metrics/{name}.json", "query": query, "step_seconds": 60, "samples": samples}
-        spec_sources.append({"name": name, "kind": "metrics", "format": "prometheus", "path": f"metrics/{name}.json",
-                             "service": sc.service})
+        spec_sources.append(
+            {
+                "name": name,
+                "kind": "metrics",
+                "format": "prometheus",
+                "path": f"metrics/{name}.json",
+                "service": sc.service,
+            }
+        )
     dep_files, dep_records = write_deploys(sc)
     for k, v in dep_files.items():
         s.add(k, v)
     sources["deploys"] = {"unit": "records", "count": dep_records, "files": len(dep_files)}
-    spec_sources.append({"name": "deploys", "kind": "deploys",
-                         "format": "github-deployments" if sc.deploy_format == "github" else "argocd", "path": "deploys/"})
+    spec_sources.append(
+        {
+            "name": "deploys",
+            "kind": "deploys",
+            "format": "github-deployments" if sc.deploy_format == "github" else "argocd",
+            "path": "deploys/",
+        }
+    )
     chat_files, chat_n, chat_stamps = write_chat(sc)
     for k, v in chat_files.items():
         s.add(k, v)
     chat_days = sum(1 for k in chat_files if k.count("/") == 2) or 1
     sources["chat"] = common.source_count("messages", chat_n, chat_days)
-    spec_sources.append({"name": "chat", "kind": "chat", "format": sc.chat_format,
-                         "path": "chat/" if sc.chat_format == "slack" else "chat/incident-channel.txt"})
+    spec_sources.append(
+        {
+            "name": "chat",
+            "kind": "chat",
+            "format": sc.chat_format,
+            "path": "chat/" if sc.chat_format == "slack" else "chat/incident-channel.txt",
+        }
+    )
     am_files, am_starts = write_alerts(sc)
     for k, v in am_files.items():
         s.add(k, v)
     sources["alertmanager"] = common.source_count("alerts", len(am_files), len(am_files))
-    spec_sources.append({"name": "alertmanager", "kind": "alerts", "format": "alertmanager", "path": "alerts/alertmanager/"})
+    spec_sources.append(
+        {"name": "alertmanager", "kind": "alerts", "format": "alertmanager", "path": "alerts/alertmanager/"}
+    )
     pd_files = write_pages(sc)
     for k, v in pd_files.items():
         s.add(k, v)
@@ -572,9 +628,15 @@ def build(sc: Scenario) -> Sample:
 
     exp = ground_truth(sc, reqs, sources, metric_truth, chat_stamps, am_starts)
     s.expected = exp
-    s.add("expected.yaml", yaml_bytes(exp, header=f"{sc.id}: ground truth written by samplegen from the records it "
-                                                     "wrote\n(never from pmkit's output); data/samples/README.md "
-                                                     "explains every key."))
+    s.add(
+        "expected.yaml",
+        yaml_bytes(
+            exp,
+            header=f"{sc.id}: ground truth written by samplegen from the records it "
+            "wrote\n(never from pmkit's output); data/samples/README.md "
+            "explains every key.",
+        ),
+    )
     spec: dict[str, Any] = {
         "id": sc.id,
         "title": sc.title,
@@ -588,9 +650,15 @@ def build(sc: Scenario) -> Sample:
     if sc.slo is not None:
         spec["slos"] = [sc.slo]
     spec.update({k: v for k, v in sc.spec.items() if k in ("narrative", "five_whys", "action_items")})
-    s.add("incident.yaml", yaml_bytes(spec, header=f"{sc.id}: {sc.title}.\nGenerated by samplegen (python -m samplegen "
-                                                     "data/samples); edit the generator, not this file.\nGround "
-                                                     "truth: expected.yaml beside this file."))
+    s.add(
+        "incident.yaml",
+        yaml_bytes(
+            spec,
+            header=f"{sc.id}: {sc.title}.\nGenerated by samplegen (python -m samplegen "
+            "data/samples); edit the generator, not this file.\nGround "
+            "truth: expected.yaml beside this file.",
+        ),
+    )
     return s
 
 
@@ -629,7 +697,7 @@ def ground_truth(
         "impact_start": iso_s(start) if sc.request_log else iso_ms(start),
         "detected": common.ns_to_us_iso(am_starts[paging.name]),
         "acknowledged": iso_ms(ack),
-        "declared": chat_stamps[[i for i, s in enumerate(sc.chat) if s.role == "declare"][0]],
+        "declared": chat_stamps[_said(sc, "declare")],
         "mitigated": iso_s(mitigated),
         "resolved": iso_ms(resolved),
     }
@@ -661,9 +729,19 @@ def ground_truth(
         "peak_minute": iso_s(peak_minute),
         "impact_minutes": minutes(start, mitigated),
         "baseline_error_ratio": round(
-            sum(is_failed(r) for r in api if r.ms < culprit.created) / max(1, sum(r.ms < culprit.created for r in api)), 4
+            sum(is_failed(r) for r in api if r.ms < culprit.created) / max(1, sum(r.ms < culprit.created for r in api)),
+            4,
         ),
     }
+    if sc.request_log:
+        impact["p95_latency_ms"] = {
+            "what": "nearest-rank p95 of rt of every request other than health checks",
+            "before": common.p95([r.rt_ms for r in api if r.ms < culprit.created]),
+            "during": common.p95([r.rt_ms for r in api if lo <= r.ms < mitigated]),
+        }
+    templates = {ep.path: f"{ep.method} {ep.path}" for ep in sc.endpoints}
+    impact["failing_endpoints"] = sorted({templates[p] for ph in sc.phases for p in ph.paths})
+    impact["failing_endpoints_basis"] = "endpoints (path templates) whose requests the incident made fail or slow"
     if sc.latency_threshold_ms is not None:
         before = [r.rt_ms for r in api if r.ms < culprit.created]
         during = [r.rt_ms for r in api if lo <= r.ms < mitigated]
@@ -671,12 +749,19 @@ def ground_truth(
         impact["latency_threshold_ms"] = sc.latency_threshold_ms
         impact["slow_requests"] = len(bad)
         impact["slow_ratio"] = round(len(bad) / max(1, len(during)), 4)
-        impact["p90_latency_ms"] = {"what": "nearest-rank p90 of rt of every request", "before": p90(before),
-                                    "during": p90(during), "after": p90(after)}
+        impact["p90_latency_ms"] = {
+            "what": "nearest-rank p90 of rt of every request",
+            "before": p90(before),
+            "during": p90(during),
+            "after": p90(after),
+        }
     share = impact["affected_users"] / max(1, impact["active_users"])
     policy = sc.spec.get("severity_policy", "sev")
-    level = "SEV1" if share >= 0.95 or impact["peak_error_ratio"] >= 0.95 else (
-        "SEV2" if share > 0.25 else "SEV3" if share >= 0.05 else "SEV4")
+    level = (
+        "SEV1"
+        if share >= 0.95 or impact["peak_error_ratio"] >= 0.95
+        else ("SEV2" if share > 0.25 else "SEV3" if share >= 0.05 else "SEV4")
+    )
     exp: dict[str, Any] = {
         "id": sc.id,
         "window": common.span(*sc.window),
@@ -685,8 +770,10 @@ def ground_truth(
             "declared": sc.spec["severity"],
             "policy": policy,
             "expected": level,
-            "reasons": [f"affected share {share:.1%} = {impact['affected_users']} of {impact['active_users']} users "
-                        "active in the impact window (policy 'sev')"],
+            "reasons": [
+                f"affected share {share:.1%} = {impact['affected_users']} of {impact['active_users']} users "
+                "active in the impact window (policy 'sev')"
+            ],
         },
         "milestones": time_of,
         "milestone_evidence": {
@@ -706,23 +793,44 @@ def ground_truth(
         "mttx_minutes": common.mttx_minutes(start, paging.starts, ack, declared, mitigated, resolved),
         "sources": sources,
         "impact": impact,
-        "culprit": {"deployment": culprit.key, "repo": f"acme/{culprit.repo}", "service": culprit.service,
-                    "ref": culprit.ver, "environment": culprit.env, "created_at": iso_s(culprit.created),
-                    "deployed_at": iso_s(culprit.done), "minutes_before_impact": minutes(culprit.done, start)},
-        "rollback": {"deployment": rollback.key, "ref": rollback.ver, "rollback_of": culprit.key,
-                     "created_at": iso_s(rollback.created), "completed_at": iso_s(rollback.done)},
+        "culprit": {
+            "deployment": culprit.key,
+            "repo": f"acme/{culprit.repo}",
+            "service": culprit.service,
+            "ref": culprit.ver,
+            "environment": culprit.env,
+            "created_at": iso_s(culprit.created),
+            "deployed_at": iso_s(culprit.done),
+            "minutes_before_impact": minutes(culprit.done, start),
+        },
+        "rollback": {
+            "deployment": rollback.key,
+            "ref": rollback.ver,
+            "rollback_of": culprit.key,
+            "created_at": iso_s(rollback.created),
+            "completed_at": iso_s(rollback.done),
+        },
         "changes_before_impact": [
-            {"deployment": d.key, "service": d.service, "ref": d.ver, "environment": d.env,
-             "deployed_at": iso_s(d.done), "minutes_before_impact": minutes(d.done, start)}
+            {
+                "deployment": d.key,
+                "service": d.service,
+                "ref": d.ver,
+                "environment": d.env,
+                "deployed_at": iso_s(d.done),
+                "minutes_before_impact": minutes(d.done, start),
+            }
             for d in sorted(sc.deploys, key=lambda d: start - d.done)
             if sc.window[0] <= d.done <= start
         ],
-        "alerts": {"first_firing": {"alertname": paging.name, "starts_at": time_of["detected"]},
-                   "unrelated": [a.name for a in sc.alerts if a.service != sc.service]},
+        "alerts": {
+            "first_firing": {"alertname": paging.name, "starts_at": time_of["detected"]},
+            "first_page": iso_ms(next(p.at for p in sc.pages if p.event == "incident.triggered")),
+            "unrelated": [a.name for a in sc.alerts if a.service != sc.service],
+        },
         "cadence": {
             "declared": time_of["declared"],
             "updates": [chat_stamps[i] for i, m in enumerate(sc.chat) if m.role == "update"],
-            "resolution_update": chat_stamps[[i for i, m in enumerate(sc.chat) if m.role == "resolve"][0]],
+            "resolution_update": chat_stamps[_said(sc, "resolve")],
         },
     }
     if metric_truth:
@@ -776,6 +884,10 @@ def burn_alert_1h(by: dict[int, tuple[int, int]], allowed: float) -> dict[str, A
         ratio_l = sum(by[m][1] for m in long_w) / max(1, sum(by[m][0] for m in long_w))
         ratio_s = sum(by[m][1] for m in short_w) / max(1, sum(by[m][0] for m in short_w))
         if ratio_l > limit and ratio_s > limit:
-            return {"fires_at": iso_s(ms[i]), "threshold_ratio": round(limit, 6),
-                    "long_ratio": round(ratio_l, 4), "short_ratio": round(ratio_s, 4)}
+            return {
+                "fires_at": iso_s(ms[i]),
+                "threshold_ratio": round(limit, 6),
+                "long_ratio": round(ratio_l, 4),
+                "short_ratio": round(ratio_s, 4),
+            }
     return {"fires_at": None, "threshold_ratio": round(limit, 6)}
