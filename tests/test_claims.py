@@ -41,6 +41,7 @@ KINDS = [
     "summary_times",
     "metadata_impact",
     "metadata_resolved",
+    "severity",
     "duration",
     "requests_failed",
     "peak",
@@ -77,6 +78,10 @@ KNOWN_FALSE: dict[tuple[str, str], str] = {
         "issue 11 item 1: users affected 'unknown' when the user id is in the query string (?uid=); truth 891"
     ),
     ("slo_consumed", "INC-2025-0311-checkout"): ITEM1_HC + " of the SLI, so the budget is 9% too large",
+    ("severity", "INC-2025-0311-checkout"): (
+        "issue 11 item 1: with no affected users (?uid=) the share falls back to the error ratio: "
+        "'the evidence classifies it SEV3'; the policy on 891 of 2,227 users gives SEV2"
+    ),
     ("requests_failed", "INC-2025-0311-search"): (
         "issue 11 item 2: slow requests of a latency SLO are called failed requests (none failed)"
     ),
@@ -180,6 +185,15 @@ def check_metadata_impact(md: str, exp: dict[str, Any]) -> None:
 def check_metadata_resolved(md: str, exp: dict[str, Any]) -> None:
     m = need(re.search(r"^\| Resolved \| \S+ (\d\d:\d\d) UTC \|", md, re.M), "Resolved row")
     assert m[1] == hm(exp["milestones"]["resolved"]), m[0]
+
+
+def check_severity(md: str, exp: dict[str, Any]) -> None:
+    """The metadata's severity: the declared level, and the level the evidence classifies when it says one."""
+    m = need(re.search(r"^\| Severity \| (\S+)(?: \((.*?)\))? \|", md, re.M), "Severity row")
+    sev = exp["severity"]
+    assert m[1] == sev["declared"], m[0]
+    classified = re.search(r"classifies it (\S+)", m[2] or "")
+    assert (classified[1] if classified else m[1]) == sev["expected"], (m[0], sev["expected"])
 
 
 def check_duration(md: str, exp: dict[str, Any]) -> None:
