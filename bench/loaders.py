@@ -3,9 +3,10 @@
     .venv/bin/python bench/loaders.py             # 1,000,000 lines per file (generated once into bench/data/)
     .venv/bin/python bench/loaders.py --lines 100000 --repeat 1
 
-Every contender runs in a fresh subprocess, so its peak RSS is its own (``ru_maxrss`` of the
-child, interpreter and imports included). Times are per line with start-up and imports
-excluded, the median of ``--repeat`` runs; CPU time (user + system) is printed beside wall
+Every contender runs in a fresh subprocess, so its peak RSS is its own (``VmHWM`` of the
+child, interpreter and imports included). The contenders run in interleaved rounds (each once
+per round, ``--repeat`` rounds), never back to back. Times are per line with start-up and imports
+excluded, the median of the rounds; CPU time (user + system) is printed beside wall
 time because wall time on a shared machine also measures the neighbours. Slow contenders run
 on a subset and are extrapolated, which the table says.
 
@@ -335,18 +336,22 @@ def peak_rss() -> int:
 # ---------------------------------------------------------------------------- parent
 
 
-def measure(name: str, path: Path, repeat: int) -> dict[str, Any]:
-    runs = []
-    for _ in range(repeat):
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", name, "--file", str(path)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if out.returncode:
-            raise SystemExit(f"{name} failed:\n{out.stderr}")
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+def run_once(name: str, path: Path) -> dict[str, Any]:
+    """One run of one contender in a fresh process."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", name, "--file", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode:
+        raise SystemExit(f"{name} failed:\n{out.stderr}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median wall and CPU seconds and the largest peak RSS of a contender's runs."""
     return {
         "lines": runs[0]["lines"],
         "wall": statistics.median(r["wall"] for r in runs),
@@ -377,15 +382,22 @@ def main(argv: list[str] | None = None) -> int:
     files = {"access": access, "json": app}
     print(
         f"polars {pl.__version__}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; "
-        f"median of {args.repeat} runs, each in a fresh process"
+        f"median of {args.repeat} interleaved rounds, each run in a fresh process"
     )
     for key, path in files.items():
         print(f"{key}: {path.name}, {path.stat().st_size / 2**20:,.0f} MiB")
     rows: dict[str, dict[str, Any]] = {}
-    for name, (key, _, subset) in CONTENDERS.items():
-        if args.only and args.only not in name:
-            continue
-        r = measure(name, files[key], args.repeat)
+    chosen = [name for name in CONTENDERS if not args.only or args.only in name]
+    # interleaved rounds: every contender once per round, so a neighbour's burst on the shared machine lands on
+    # all of them rather than on every repeat of one (back-to-back repeats of one contender mislead)
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in chosen}
+    for i in range(args.repeat):
+        print(f"round {i + 1}/{args.repeat}: " + ", ".join(chosen), flush=True)
+        for name in chosen:
+            runs[name].append(run_once(name, files[CONTENDERS[name][0]]))
+    for name in chosen:
+        key, _, subset = CONTENDERS[name]
+        r = summarise(runs[name])
         total = args.lines if subset else r["lines"]
         r["rate"] = r["lines"] / r["wall"]
         r["cpu_rate"] = r["lines"] / max(r["cpu"], 0.01)

@@ -1363,6 +1363,9 @@ def incident_yaml(b: Build, exp: dict[str, Any]) -> bytes:
             "scribe": "@marco",
         },
         "runbook": RUNBOOK,
+        "authors": ["@jane", "@priya"],
+        "date": "2025-01-21",
+        "tags": ["api", "database", "migration"],
         "sources": [
             {
                 "name": "app",
@@ -1399,6 +1402,11 @@ def incident_yaml(b: Build, exp: dict[str, Any]) -> bytes:
         ],
         "slos": [{**common.availability_slo("requests"), "declared_bad_minutes": 45}],
         "narrative": {
+            "leadup": (
+                "api-server v2.3.0 went out at 10:00 UTC as a 10% canary with a 15-minute bake. At 10:14 UTC the "
+                "pipeline promoted it to 100% and ran its database migration 0042 (ALTER TABLE users ADD COLUMN "
+                "preferences JSONB, with no lock timeout) while an analytics transaction had been open since 09:47."
+            ),
             "summary": (
                 "On January 20, 2025, the API service experienced a complete outage for 45 minutes due to a failed "
                 f"database migration. Approximately {round(users, -3):,} users were unable to access the service. "

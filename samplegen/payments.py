@@ -1746,22 +1746,26 @@ def ground_truth(b: Build, s: Sample) -> dict[str, Any]:
     reqs = b.reqs
     inc = [r for r in reqs if r.cause == "incident"]
     impact_start = min(_sec(r.t_c) for r in inc)
-    mitigated = floor_minute(max(_sec(r.t_c) for r in inc)) + MINUTE
+    # mitigated: the last failing request of the incident (second precision, as nginx logs it); the
+    # impact window is [impact_start, mitigated], both ends included; minute figures take the whole
+    # minutes that cover it, up to ``recovered`` (the first minute after the last incident failure)
+    mitigated = max(_sec(r.t_c) for r in inc)
+    recovered = floor_minute(mitigated) + MINUTE
     per_min = _minute_ratios(reqs, WINDOW[0], WINDOW[1])
-    after = [(m, t, f) for m, t, f in per_min if m >= mitigated]
+    after = [(m, t, f) for m, t, f in per_min if m >= recovered]
     worst_after = max(f / t for m, t, f in after if t)
     if worst_after > BASELINE_THRESHOLD:
         raise AssertionError(f"error ratio {worst_after:.3%} after mitigation exceeds the baseline threshold")
     lo = floor_minute(impact_start)
-    win = [r for r in reqs if lo <= _sec(r.t_c) < mitigated]
+    win = [r for r in reqs if impact_start <= _sec(r.t_c) <= mitigated]
     failed = [r for r in win if r.status >= 500]
     posts = [r for r in win if r.kind == "post"]
     failed_posts = [r for r in posts if r.status >= 500]
     if any(r.cause != "incident" for r in failed) or len(failed) != len(inc):
         raise AssertionError("the impact window must hold exactly the incident's failures")
-    in_window = [(m, t, f) for m, t, f in per_min if lo <= m < mitigated]
+    in_window = [(m, t, f) for m, t, f in per_min if lo <= m < recovered]
     peak_m, peak_t, peak_f = max(in_window, key=lambda x: (x[2] / max(1, x[1]), -x[0]))
-    post_min = _minute_ratios(reqs, lo, mitigated, lambda r: r.kind == "post")
+    post_min = _minute_ratios(reqs, lo, recovered, lambda r: r.kind == "post")
     full = [m for m, t, f in post_min if t and f == t]
     detected = common.ns_to_us_iso(b.marks["alert_starts"])
     declared = slack_us_iso(b.marks["declare_msg"]["ts"])
@@ -1775,6 +1779,7 @@ def ground_truth(b: Build, s: Sample) -> dict[str, Any]:
     }
     det_ms, dec_ms = ms_of(detected), slack_ms(b.marks["declare_msg"]["ts"])
     first_req = min(inc, key=lambda r: (_sec(r.t_c), r.seq))
+    last_req = max(inc, key=lambda r: (_sec(r.t_c), r.seq))
     first_post = min((r for r in inc if r.kind == "post"), key=lambda r: (_sec(r.t_c), r.seq))
     all_posts = [r for r in reqs if r.kind == "post"]
 
@@ -1784,7 +1789,7 @@ def ground_truth(b: Build, s: Sample) -> dict[str, Any]:
     total_lines = len(reqs)
     rate = total_lines / ((WINDOW[1] - WINDOW[0]) / MINUTE)
     bad_minutes = [m for m, t, f in per_min if t and f / t > 0.001]
-    bad_in = [m for m in bad_minutes if lo <= m < mitigated]
+    bad_in = [m for m in bad_minutes if lo <= m < recovered]
     culprit, rollback = b.marks["culprit"], b.marks["rollback"]
     production = [r for r in b.deploys["records"] if r["env"] == "production"]
     upd_ms = [slack_ms(u["ts"]) for u in b.marks["update_msgs"]]
@@ -1820,8 +1825,8 @@ def ground_truth(b: Build, s: Sample) -> dict[str, Any]:
             "acknowledged": "pagerduty: incident.acknowledged",
             "declared": "slack: 'Declaring *SEV1*' in #inc-2025-0142-payments (PagerDuty priority P1 follows at "
             f"{iso_ms(PD_PRIORITY)})",
-            "mitigated": f"nginx: start of the first minute after the last incident failure; every later minute has "
-            f"5xx ratio <= {BASELINE_THRESHOLD:.0%} (worst {worst_after:.3%})",
+            "mitigated": f"nginx: the last incident failure: {_describe(last_req)}; every minute from "
+            f"{iso_s(recovered)} on has 5xx ratio <= {BASELINE_THRESHOLD:.0%} (worst {worst_after:.3%})",
             "resolved": "pagerduty: incident.resolved",
         },
         "mitigation_action": {
@@ -1840,7 +1845,7 @@ def ground_truth(b: Build, s: Sample) -> dict[str, Any]:
             "pagerduty": common.source_count("records", len(b.pd_events), len(b.pd_events)),
         },
         "impact": {
-            **common.impact_totals(lo, mitigated, len(win), len(failed)),
+            **common.impact_totals(impact_start, mitigated, len(win), len(failed)),
             "failed_by_status": dict(sorted(by_status.items())),
             "total_transactions": len(posts),
             "failed_transactions": len(failed_posts),
@@ -1853,7 +1858,12 @@ def ground_truth(b: Build, s: Sample) -> dict[str, Any]:
             "full_failure_span": common.span(full[0], full[-1] + MINUTE),
             "impact_minutes": minutes(impact_start, mitigated),
             "p95_latency_ms": common.latency_phases(
-                "nearest-rank p95 of rt of POST /api/v1/payments (nginx)", lat, WINDOW, DEPLOY_CREATED, lo, mitigated
+                "nearest-rank p95 of rt of POST /api/v1/payments (nginx)",
+                lat,
+                WINDOW,
+                DEPLOY_CREATED,
+                impact_start,
+                mitigated + SECOND,
             ),
             "baseline_error_ratio": round(
                 sum(f for m, t, f in per_min if m < DEPLOY_CREATED)
@@ -1935,6 +1945,11 @@ def incident_yaml(b: Build, exp: dict[str, Any], large_lines: int | None) -> byt
             "responders": "@backend-team, @payments-team, @sre-on-call",
         },
         "runbook": RUNBOOK,
+        # the postmortem's byline; the app log's own zone (Europe/Berlin) as the document's local time
+        "authors": ["@mei-chen", "@jane-doe"],
+        "date": "2025-06-16",
+        "tags": ["payments", "database", "config-change"],
+        "display_timezone": "Europe/Berlin",
         "sources": [
             {
                 "name": "nginx",
@@ -1986,6 +2001,11 @@ def incident_yaml(b: Build, exp: dict[str, Any], large_lines: int | None) -> byt
         ],
         "slos": [common.availability_slo("nginx")],
         "narrative": {
+            "leadup": (
+                "At 14:16 UTC the deploy pipeline started rolling out payments-api v2.14.3 to production: a config "
+                "refactor (env var cleanup) and retry tuning, whose canary had been green in staging. It was live in "
+                "production at 14:18 UTC."
+            ),
             "summary": (
                 f"On 2025-06-15 payments-api v2.14.3, rolled out at 14:18 UTC, reduced the database connection pool "
                 f"from 50 to 5 connections. Under production load the pool was exhausted, pods crash-looped and "

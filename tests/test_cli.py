@@ -85,7 +85,7 @@ def test_new_then_load_then_timeline(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["load", str(root)]) == 0
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("nginx"))
-    assert row.split() == ["nginx", "logs", "combined", "lines", "3", "2", "1", "2"]
+    assert row.split() == ["nginx", "logs", "combined", "lines", "3", "2", "1", "0", "2"]  # ... rejected, outside, rows
     assert main(["timeline", str(root), "--all"]) == 0
     assert "2025-06-15 14:19:31  nginx" in capsys.readouterr().out
     assert main(["new", "INC-2099-0001", "--dir", str(tmp_path)]) == 1
@@ -107,3 +107,51 @@ def test_formats_lists_every_kind(capsys: pytest.CaptureFixture[str]) -> None:
         assert kind in out
     assert main(["formats", "--kind", "logs"]) == 0
     assert "metrics:" not in capsys.readouterr().out
+
+
+def test_check_on_a_new_incident_fails_evidence_whys_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`pmkit new` then `pmkit check`: no evidence, no 5 Whys; the exit code is 1 and every gate prints a line."""
+    assert main(["new", "INC-T1", "--dir", str(tmp_path)]) == 0
+    root = next(p.parent for p in tmp_path.rglob("incident.yaml"))
+    capsys.readouterr()
+    assert main(["check", str(root)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split(":")[0] for ln in lines] == [
+        f"{'PASS' if ln.startswith('PASS') else 'FAIL'} {g}"
+        for ln, g in zip(
+            lines,
+            [
+                "evidence",
+                "severity",
+                "utc_timeline",
+                "action_items",
+                "blameless",
+                "root_cause",
+                "five_whys",
+                "cadence",
+                "runbook",
+                "figures_agree",
+            ],
+            strict=True,
+        )
+    ]
+    assert lines[0] == (
+        f"FAIL evidence: no evidence loaded from {root}: incident.yaml lists no sources; copy the evidence into the "
+        "folder and list it under sources: in incident.yaml"
+    )
+    assert next(ln for ln in lines if ln.startswith("FAIL five_whys")).startswith("FAIL five_whys: no 5 Whys written")
+
+
+def test_render_warns_before_rendering_a_folder_without_evidence(tmp_path: Path) -> None:
+    from pmkit.report.cli_render import evidence_warnings
+
+    assert main(["new", "INC-T2", "--dir", str(tmp_path)]) == 0
+    root = next(p.parent for p in tmp_path.rglob("incident.yaml"))
+    assert evidence_warnings([root]) == [
+        f"pmkit: warning: {root}: no evidence loaded: incident.yaml lists no sources; copy the evidence into the "
+        "folder and list it under sources: in incident.yaml; the document will have no measured figures"
+    ]
+    sample = Path(__file__).resolve().parents[1] / "data" / "samples" / "INC-2025-0142"
+    assert evidence_warnings([sample]) == []

@@ -227,7 +227,8 @@ def test_payments_figures_reproduce_the_seed() -> None:
     assert t(ms["detected"]).strftime("%H:%M") == "14:23"
     assert t(ms["acknowledged"]).strftime("%H:%M") == "14:25"
     assert t(ms["declared"]).strftime("%H:%M") == "14:28"
-    assert t(ms["mitigated"]) == t("2025-06-15T15:00:00Z")
+    # the last failing request of the incident; every minute from 15:00 on is back at baseline
+    assert t("2025-06-15T14:59:00Z") <= t(ms["mitigated"]) < t("2025-06-15T15:00:00Z")
     assert t(ms["resolved"]).strftime("%H:%M") == "15:47"
     assert exp["culprit"]["ref"] == "v2.14.3" and exp["culprit"]["deployed_at"].startswith("2025-06-15T14:18")
     assert exp["mitigation_action"]["started"].startswith("2025-06-15T14:38")
@@ -295,7 +296,7 @@ def test_access_log_matches_ground_truth() -> None:
     rows = access_log()
     imp = exp["impact"]
     lo, hi = t(imp["window"]["start"]), t(imp["window"]["end"])
-    win = [r for r in rows if lo <= r["ts"] < hi]
+    win = [r for r in rows if lo <= r["ts"] <= hi]  # [impact_start, mitigated], both ends included
     failed = [r for r in win if r["status"] >= 500]
     assert len(win) == imp["total_requests"]
     assert len(failed) == imp["failed_requests"]
@@ -308,14 +309,17 @@ def test_access_log_matches_ground_truth() -> None:
     first = min(r["ts"] for r in rows if r["status"] >= 500 and r["ts"] >= deployed)
     assert first == t(exp["milestones"]["impact_start"])
     assert all(r["time"].endswith(" +0200") for r in rows)
-    # back to baseline and staying there from `mitigated` on
+    # mitigated is the last failing request of the incident (the window's end); back to baseline and staying
+    # there from the next whole minute on
     per_minute: dict[dt.datetime, list[int]] = {}
     for r in rows:
         per_minute.setdefault(r["ts"].replace(second=0), []).append(r["status"])
     mitigated = t(exp["milestones"]["mitigated"])
-    after = [sum(s >= 500 for s in v) / len(v) for m, v in per_minute.items() if m >= mitigated]
+    assert mitigated == hi and any(r["ts"] == mitigated and r["status"] >= 500 for r in rows)
+    recovered = mitigated.replace(second=0) + dt.timedelta(minutes=1)
+    after = [sum(s >= 500 for s in v) / len(v) for m, v in per_minute.items() if m >= recovered]
     assert max(after) <= 0.01
-    before = per_minute[mitigated - dt.timedelta(minutes=1)]
+    before = per_minute[recovered - dt.timedelta(minutes=1)]
     assert sum(s >= 500 for s in before) / len(before) > 0.01
     posts_all = [r for r in rows if r["method"] == "POST" and lo <= r["ts"] < hi]
     ok_after = min(r["ts"] for r in posts_all if r["status"] == 201 and r["ts"] >= t(exp["rollback"]["completed_at"]))
@@ -336,7 +340,7 @@ def test_access_log_read_with_polars() -> None:
     )
     assert df.get_column("status").null_count() == 0
     imp = exp["impact"]
-    win = df.filter(pl.col("ts").is_between(t(imp["window"]["start"]), t(imp["window"]["end"]), closed="left"))
+    win = df.filter(pl.col("ts").is_between(t(imp["window"]["start"]), t(imp["window"]["end"]), closed="both"))
     bad = win.filter(pl.col("status") >= 500)
     assert bad.height == imp["failed_requests"]
     assert bad.filter(pl.col("uid") != "-").get_column("uid").n_unique() == imp["affected_users"]

@@ -169,3 +169,50 @@ def test_slo_slices_are_one_minute(tmp_path: Path) -> None:
         msg
         == "slos[0].slice: found '5m'; slices are one minute (the SLI is counted per minute): set 1m or leave it out"
     )
+
+
+def test_latency_slo_key(tmp_path: Path) -> None:
+    text = "id: X\nslos:\n  - {name: fast, objective: 99, latency: {threshold: %s}}\n"
+    lat = load_spec(write(tmp_path, text % "300ms, percentile: 99")).slos[0].latency
+    assert lat is not None and lat.seconds == pytest.approx(0.3) and lat.percentile == 99
+    lat = load_spec(write(tmp_path, text % "1.5s")).slos[0].latency
+    assert lat is not None and lat.seconds == 1.5
+    (msg,) = problems(tmp_path, text % "300")
+    assert msg == "slos[0].latency.threshold: found 300; a latency threshold needs its unit: write 300ms or 300s"
+    (msg,) = problems(tmp_path, text % "3 minutes")
+    assert msg == (
+        "slos[0].latency.threshold: found '3 minutes'; expected a positive duration in ms or s, e.g. 300ms or 0.3s"
+    )
+    (msg,) = problems(tmp_path, text % "300ms, pct: 99")
+    assert msg == "slos[0].latency.pct: unknown key; expected one of percentile, threshold"
+    (msg,) = problems(tmp_path, "id: X\nslos:\n  - {name: f, objective: 99, latency: {percentile: 99}}\n")
+    assert msg == "slos[0].latency.threshold: required key is missing"
+
+
+def test_timeline_curation_keys(tmp_path: Path) -> None:
+    spec = load_spec(
+        write(
+            tmp_path,
+            "id: X\ntimeline:\n  star: [chat/inc.json#12, '14:35:50 slack']\n  hide: [logs/app.log:7]\n"
+            "  annotate:\n    - {id: 'alerts/am/1.json#alerts[0]', note: the first sign}\n  margin: 30m\n",
+        )
+    )
+    assert spec.timeline.star == ["chat/inc.json#12", "14:35:50 slack"]
+    assert spec.timeline.hide == ["logs/app.log:7"]
+    assert spec.timeline.annotate[0].note == "the first sign"
+    assert spec.timeline.margin_td == dt.timedelta(minutes=30)
+    assert load_spec(write(tmp_path, "id: X\n")).timeline.margin_td == dt.timedelta(minutes=15)
+
+
+def test_timeline_curation_errors_name_the_key(tmp_path: Path) -> None:
+    assert problems(tmp_path, "id: X\ntimeline: {margin: soon}\n")[0].startswith("timeline.margin: found 'soon'")
+    assert problems(tmp_path, "id: X\ntimeline: {stars: [a]}\n") == [
+        "timeline.stars: unknown key; did you mean 'star'?"
+    ]
+    assert problems(tmp_path, "id: X\ntimeline: {annotate: [{id: a}]}\n") == [
+        "timeline.annotate[0].note: required key is missing"
+    ]
+    (both,) = problems(tmp_path, "id: X\ntimeline: {star: [a], hide: [a]}\n")
+    assert both.startswith("timeline: ") and "'a' is both starred and hidden" in both
+    (empty,) = problems(tmp_path, "id: X\ntimeline: {hide: ['  ']}\n")
+    assert empty.startswith("timeline.hide: ") and "pmkit timeline --ids" in empty

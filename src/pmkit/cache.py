@@ -101,7 +101,7 @@ def _code_digest(kind: str, format: str) -> str:
 
 
 def cache_key(req: LoadRequest) -> str:
-    """The key of a request: version + loader code + options + content of its files."""
+    """The key of a request: version + loader code + options (the window included) + content of its files."""
     from pmkit._version import __version__
 
     opts = dataclasses.asdict(req)
@@ -138,6 +138,8 @@ def read(key: str) -> LoadResult | None:
         notes=tuple(meta["notes"]),
         table=meta["table"],
         format=meta["format"],
+        outside=int(meta.get("outside", 0)),
+        outside_parsed=int(meta.get("outside_parsed", 0)),
     )
 
 
@@ -160,6 +162,8 @@ def write(key: str, res: LoadResult) -> None:
             "notes": list(res.notes),
             "table": res.table,
             "format": res.format,
+            "outside": res.outside,
+            "outside_parsed": res.outside_parsed,
         }
         (tmp / META).write_text(json.dumps(meta))
         final = root / key

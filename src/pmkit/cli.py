@@ -100,14 +100,36 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let the incident's sources read files outside its folder (.., absolute paths, symlinks)",
     )
+    p.add_argument(
+        "--from",
+        dest="window_from",
+        metavar="TIME",
+        help="read logs and metrics from TIME (ISO 8601; naive = UTC); with --to, instead of the incident's window",
+    )
+    p.add_argument("--to", dest="window_to", metavar="TIME", help="read logs and metrics up to TIME (with --from)")
+    p.add_argument(
+        "--whole", action="store_true", help="read the whole files, ignoring the incident's window (and --from/--to)"
+    )
     p.set_defaults(func=commands.cmd_load)
 
-    p = sub.add_parser("timeline", help="print the incident's key events in UTC order, or write the whole timeline")
+    p = sub.add_parser(
+        "timeline",
+        help="print the curated timeline (the document's key events, in UTC order), or every event, or write them",
+    )
     p.add_argument("incident", metavar="INCIDENT_DIR")
     p.add_argument(
-        "-o", "--output", metavar="FILE", help="write every event (with count and key) to .parquet/.csv/.jsonl"
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write every event (with count, key, id, line, kept and why) to .parquet/.csv/.jsonl",
     )
-    p.add_argument("--all", action="store_true", help="print every event, not only the key ones")
+    p.add_argument("--all", action="store_true", help="print every event, not only the curated ones")
+    p.add_argument(
+        "--ids",
+        action="store_true",
+        help="print each event's id (for timeline: star/hide/annotate in incident.yaml) and why it is kept or left "
+        "out; with --all, of every event, else of the key events",
+    )
     p.set_defaults(func=commands.cmd_timeline)
 
     p = sub.add_parser("analyze", help="milestones, MTTx, impact, SLO budget, severity, suspects, signatures, cadence")

@@ -10,6 +10,7 @@ terminal helpers they share: :func:`write_frame` (a frame to a file by its suffi
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,16 +89,44 @@ def _pairs(items: list[str] | None, flag: str) -> dict[str, Any]:
     return out
 
 
+def _load_window(args: argparse.Namespace) -> tuple[dt.datetime, dt.datetime] | bool | None:
+    """``pmkit load``'s window: ``--from``/``--to`` (ISO 8601, naive = UTC), None with ``--whole``, else True
+    (the incident's window, :func:`pmkit.incident.load_window`)."""
+    if args.whole:
+        return None
+    given = {"--from": args.window_from, "--to": args.window_to}
+    if not any(given.values()):
+        return True
+    missing = [k for k, v in given.items() if not v]
+    if missing:
+        raise PmkitError(f"{missing[0]} is missing: give --from and --to together (ISO 8601 times)")
+    times = []
+    for opt, text in given.items():
+        try:
+            t = dt.datetime.fromisoformat(str(text).strip())
+        except ValueError:
+            raise PmkitError(f"{opt}: found {text!r}, expected an ISO 8601 time such as 2025-06-15T14:00:00Z") from None
+        times.append(t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC))
+    if times[1] <= times[0]:
+        raise PmkitError(f"--to {times[1].isoformat()} is not after --from {times[0].isoformat()}")
+    return (times[0], times[1])
+
+
 def cmd_load(args: argparse.Namespace) -> int:
     from pmkit.incident import Incident
     from pmkit.sources.base import LoadRequest, run
 
     target = Path(args.source)
+    window = _load_window(args)
     if target.is_dir() and (target / "incident.yaml").is_file() and not args.kind:
-        inc = Incident.load(target, allow_outside=args.allow_outside)
+        inc = Incident.load(target, allow_outside=args.allow_outside, window=window)
         print(inc.summary())
         print()
-        print(format_table(inc.report, ["source", "kind", "format", "unit", "inputs", "parsed", "rejected", "rows"]))
+        print(
+            format_table(
+                inc.report, ["source", "kind", "format", "unit", "inputs", "parsed", "rejected", "outside", "rows"]
+            )
+        )
         for r in inc.report.iter_rows(named=True):
             if r["notes"]:
                 print(f"note: {r['source']}: {r['notes']}")
@@ -131,12 +160,15 @@ def cmd_load(args: argparse.Namespace) -> int:
         fields=_pairs(args.field, "--field"),
         options=_pairs(args.option, "--option"),
         redaction=False if args.no_redact else None,
+        window=window if isinstance(window, tuple) else None,
     )
     res = run(req)
     if args.no_redact:
         print("note: redaction off for this load (--no-redact): secrets in the evidence are kept")
     print(
-        f"{res.inputs:,} {res.unit} read: parsed {res.parsed:,}, rejected {res.rejected:,}; {res.frame.height:,} rows"
+        f"{res.inputs:,} {res.unit} read: parsed {res.parsed:,}, rejected {res.rejected:,}"
+        + (f", outside the window {res.outside:,}" if req.window else "")
+        + f"; {res.frame.height:,} rows"
     )
     for note in res.notes:
         print(f"note: {note}")
@@ -151,22 +183,44 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:
+    import sys
+
     from pmkit.incident import Incident
+    from pmkit.pipeline import analyze
 
     inc = Incident.load(args.incident)
-    tl = inc.timeline()
+    cur = analyze(inc).curated
+    frame = cur.frame
+    for problem in cur.problems:
+        print(f"warning: {problem}", file=sys.stderr)
     if args.output:
-        write_frame(tl.frame, args.output)
-        print(f"wrote {tl.frame.height:,} events ({tl.key().frame.height:,} key) to {args.output}")
+        write_frame(frame, args.output)
+        print(f"wrote {frame.height:,} events ({cur.kept().height:,} curated) to {args.output}")
         return 0
-    shown = tl if args.all else tl.key()
-    print(f"{inc.spec.id}: {shown.frame.height:,} {'events' if args.all else 'key events'} (UTC)")
-    for r in shown.frame.iter_rows(named=True):
-        msg = " ".join(r["message"].split())
-        if len(msg) > 110:
-            msg = msg[:107] + "..."
-        folded = f" (x{r['count']})" if r["count"] > 1 else ""
-        print(f"{r['ts']:%Y-%m-%d %H:%M:%S}  {r['source']:<14} {r['kind']:<6} {msg}{folded}")
+    if args.all:
+        shown, what = frame, "events"
+    elif args.ids:
+        shown, what = cur.candidates(), "key events (kept or left out)"
+    else:
+        shown, what = cur.kept(), "curated events"
+    print(f"{inc.spec.id}: {shown.height:,} {what} (UTC); window {cur.window_text()}")
+    if not args.all and not args.ids:
+        print("(`--all` prints every event, `--ids` the ids and why each key event is kept or left out)")
+    for r in shown.iter_rows(named=True):
+        line = r["line"]
+        if args.all and not args.ids:  # every event as it was logged, one line
+            line = " ".join(r["message"].split())
+            if len(line) > 110:
+                line = line[:107] + "..."
+        mark = "*" if r["star"] else " "
+        text = f"{r['ts']:%Y-%m-%d %H:%M:%S}{mark} {r['source']:<14} {r['kind']:<6} {line}"
+        if r["count"] > 1:
+            text += f" (x{r['count']})"
+        if r["note"]:
+            text += f" -- note: {r['note']}"
+        if args.ids:
+            text = f"{r['id']}\n    {text}\n    {'kept' if r['kept'] else 'left out'}: {r['why']}"
+        print(text)
     return 0
 
 

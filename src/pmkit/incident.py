@@ -7,6 +7,7 @@ runs each source's loader and keeps the results as plain polars frames
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -60,7 +61,29 @@ REPORT_SCHEMA = {
     "rejected": pl.Int64,
     "rows": pl.Int64,
     "notes": pl.String,
+    "outside": pl.Int64,
 }
+
+
+# The load window when incident.yaml has no `window:`: from the earliest milestone override less the lead
+# to the latest one plus the tail (enough before the impact for a baseline, and after it for the recovery).
+WINDOW_LEAD = dt.timedelta(hours=6)
+WINDOW_TAIL = dt.timedelta(hours=12)
+Window = tuple[dt.datetime, dt.datetime]
+
+
+def load_window(spec: IncidentSpec | None) -> Window | None:
+    """The window the sources are read in: ``window:`` of incident.yaml; else the milestone overrides
+    (impact_start, detected, acknowledged, declared, mitigated, resolved) from the earliest less
+    :data:`WINDOW_LEAD` to the latest plus :data:`WINDOW_TAIL`; else None (the whole files)."""
+    if spec is None:
+        return None
+    if spec.window is not None:
+        return (spec.window.start, spec.window.end)
+    times = [t for t in spec.milestones.model_dump().values() if isinstance(t, dt.datetime)]
+    if not times:
+        return None
+    return (min(times) - WINDOW_LEAD, max(times) + WINDOW_TAIL)
 
 
 def request_for(
@@ -70,11 +93,16 @@ def request_for(
     *,
     index: int | None = None,
     allow_outside: bool = False,
+    window: Window | bool | None = True,
 ) -> LoadRequest:
     """The :class:`LoadRequest` for a source of an incident folder (paths relative to the folder, and
-    contained in it unless the source or the caller allows reading outside)."""
+    contained in it unless the source or the caller allows reading outside). ``window``: True = the
+    incident's (:func:`load_window`), None = the whole files, a pair = that window."""
     path = src.path if Path(src.path).is_absolute() else str(root / src.path)
-    window = (spec.window.start, spec.window.end) if spec is not None and spec.window is not None else None
+    if window is True:
+        window = load_window(spec)
+    elif window is False:
+        window = None
     return LoadRequest(
         kind=src.kind,
         format=src.format or "",
@@ -109,6 +137,7 @@ def report_row(req: LoadRequest, res: LoadResult) -> dict[str, object]:
         "rejected": res.rejected,
         "rows": res.frame.height,
         "notes": "; ".join(res.notes),
+        "outside": res.outside,
     }
 
 
@@ -131,20 +160,30 @@ class Incident:
 
     @classmethod
     def load(
-        cls, path: str | Path, *, cache: bool = True, jobs: int | None = None, allow_outside: bool = False
+        cls,
+        path: str | Path,
+        *,
+        cache: bool = True,
+        jobs: int | None = None,
+        allow_outside: bool = False,
+        window: Window | bool | None = True,
     ) -> Incident:
         """Read ``incident.yaml`` in ``path`` and load every source it lists.
 
         Sources load in parallel threads (polars parses outside the GIL); with
         ``cache`` the parsed frames are kept as parquet in the user cache folder (:mod:`pmkit.cache`)
-        keyed by the files' content and the loader options, so a second load is instant.
+        keyed by the files' content, the loader options and the window, so a second load is instant.
+        ``window``: True (default) = the incident's (:func:`load_window`), None or False = the whole files,
+        ``(start, end)`` = that window; logs and metrics keep only what is inside it
+        (:mod:`pmkit.sources.window`).
         """
         root = Path(path)
         if root.is_file():
             root = root.parent
         spec = load_spec(root)
         reqs = [
-            request_for(src, root, spec, index=i, allow_outside=allow_outside) for i, src in enumerate(spec.sources)
+            request_for(src, root, spec, index=i, allow_outside=allow_outside, window=window)
+            for i, src in enumerate(spec.sources)
         ]
         workers = jobs or min(len(reqs), os.cpu_count() or 1, 4) or 1
         if workers > 1:
@@ -189,7 +228,7 @@ class Incident:
 
 def _load_one(req: LoadRequest, use_cache: bool) -> LoadResult:
     req.files()  # a path that is missing or leads outside the folder is the author's to fix: an error
-    if not use_cache:
+    if not use_cache or cache.max_bytes() <= 0:  # the cache off: no key to compute (it hashes every file)
         return _run_contained(req)
     key = cache.cache_key(req)
     hit = cache.read(key)

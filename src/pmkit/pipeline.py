@@ -9,6 +9,7 @@ wires them and chooses the SLI. ``Analysis.to_dict()`` is the JSON contract of
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from dataclasses import dataclass
@@ -16,24 +17,38 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from pmkit.analysis import changes, comms, gates, impact, severity, signatures, slo
+from pmkit.analysis import changes, claims, comms, gates, impact, severity, signatures, slo
+from pmkit.analysis.baseline import Rule, incident_run
+from pmkit.analysis.curate import CuratedTimeline, curate, curation_gate
 from pmkit.analysis.milestones import Milestones, find_milestones, first_firing, first_notice
 from pmkit.analysis.mttx import mttx, mttx_seconds
 from pmkit.analysis.sli import (
+    DEFAULT_GOOD,
     MINUTES_SCHEMA,
     ImpactWindow,
     detect_impact,
+    failing_sample,
     minutes_from_requests,
     minutes_from_series,
     request_frame,
 )
+from pmkit.analysis.sli_series import (
+    SeriesSli,
+    auto_series_sli,
+    fmt_seconds,
+    histogram_minutes,
+    latency_threshold,
+    series_sli,
+)
 from pmkit.analysis.whys import FiveWhys
+from pmkit.errors import SpecError
+from pmkit.spec import parse_duration
 from pmkit.timeline import Timeline, build_timeline
 from pmkit.timeutil import fmt_utc
 
 if TYPE_CHECKING:
     from pmkit.incident import Incident
-    from pmkit.spec import SloSpec
+    from pmkit.spec import IncidentSpec, SloSpec
 
 
 @dataclass(frozen=True)
@@ -44,28 +59,104 @@ class Sli:
     requests: pl.DataFrame | None
     source: str | None
     basis: str
+    reasons: tuple[str, ...] = ()  # why this SLI was chosen, one short sentence each
+    kind: str = "requests"  # requests (failures), latency-requests (slow or failed), series (minutes weigh 1)
+    bad_words: str = "failed"  # what a bad request is, for "Requests failed: ..."
+    indicator: str = "errors"  # what a bad event says: errors, latency, or mixed (series of both kinds)
 
     @property
     def name(self) -> str | None:
         """The SLI in a few words, for evidence labels: ``request log 'nginx'``, ``request-count metrics 'requests'``."""
         if self.source is None:
             return None
+        if self.kind == "series":
+            return f"metric series {self.source!r}"
         return f"{'request log' if self.requests is not None else 'request-count metrics'} {self.source!r}"
+
+    @property
+    def why(self) -> str:
+        """Which SLI was chosen and why, in one sentence (the document's Evidence line)."""
+        if not self.reasons:
+            return ""
+        return f"SLI: {self.basis}, chosen because " + "; ".join(self.reasons) + "."
+
+
+def _series(ss: SeriesSli, *reasons: str) -> Sli:
+    indicator = ss.kind if ss.kind in ("latency", "mixed") else "errors"
+    return Sli(ss.minutes, None, ss.source, ss.basis, (*reasons, *ss.reasons), "series", "bad", indicator)
+
+
+def slo_good(slo_spec: SloSpec | None) -> str | None:
+    """The SLO's ``good`` condition with its ``latency`` threshold added (``duration_s < t``)."""
+    if slo_spec is None:
+        return None
+    if slo_spec.latency is None:
+        return slo_spec.good
+    fast = f"duration_s < {slo_spec.latency.seconds!r}"
+    return f"({slo_spec.good}) and {fast}" if slo_spec.good else fast
+
+
+GOOD_COLUMNS = "status, method, path, user, tenant, service, level, duration_s, duration_ms, latency_ms"
 
 
 def choose_sli(inc: Incident, slo_spec: SloSpec | None = None) -> Sli:
-    """The SLI of an SLO (its ``source``), else the request log with the most requests, else request-count metrics."""
-    good = slo_spec.good if slo_spec else None
+    """:func:`_choose_sli`, with a ``good`` condition polars cannot evaluate reported as a spec error (key, columns)."""
+    try:
+        return _choose_sli(inc, slo_spec)
+    except pl.exceptions.PolarsError as exc:
+        if slo_spec is None or not (slo_spec.good or slo_spec.latency):
+            raise
+        i = inc.spec.slos.index(slo_spec) if slo_spec in inc.spec.slos else 0
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SpecError(
+            str(inc.root / "incident.yaml"),
+            [
+                f"slos[{i}].good: found {slo_spec.good!r}, which cannot be evaluated ({first}); expected a SQL "
+                f"condition over {GOOD_COLUMNS} (request logs) or status (request-count metrics), "
+                "e.g. 'status < 500 and duration_s < 0.3'"
+            ],
+        ) from None
+
+
+def _choose_sli(inc: Incident, slo_spec: SloSpec | None = None) -> Sli:
+    """The SLI of an SLO (its ``source``), else the request log with the most requests, else request-count metrics,
+    else latency and success/error-rate series read against their own baseline (:func:`auto_series_sli`)."""
+    good = slo_good(slo_spec)
     wanted = slo_spec.source if slo_spec else None
+    lat = slo_spec.latency if slo_spec else None
     series_sources = set(inc.series.get_column("source").unique().to_list()) if inc.series.height else set()
     if wanted is not None and wanted in series_sources:
-        m = minutes_from_series(
+        assert slo_spec is not None
+        named = f"the SLO {slo_spec.name!r} names source {wanted!r}"
+        m = pl.DataFrame(schema=MINUTES_SCHEMA)
+        if lat is None:  # request counts by status code (a latency SLO cannot be read from them)
+            m = minutes_from_series(inc.series, source=wanted, metric=slo_spec.metric, good=good, value=slo_spec.value)
+            if m.height:
+                return Sli(m, None, wanted, f"request-count metrics from source {wanted!r}", (named,))
+        else:
+            hist = histogram_minutes(
+                inc.series.filter(pl.col("source") == wanted),
+                threshold_s=lat.seconds,
+                metric=slo_spec.metric,
+                value=slo_spec.value,
+            )
+            if hist is not None:
+                hm, name, bound = hist
+                basis = f"histogram {name!r} of source {wanted!r}: requests slower than {fmt_seconds(bound)} are bad"
+                why = f"the SLO {slo_spec.name!r} asks for latency under {fmt_seconds(lat.seconds)} from source {wanted!r}"
+                if bound < lat.seconds:
+                    why += f" (the largest bucket bound at or below it is {fmt_seconds(bound)})"
+                words = f"slower than {fmt_seconds(bound)}"
+                return Sli(hm, None, wanted, basis, (why,), "latency-requests", words, "latency")
+        ss = series_sli(
             inc.series,
             source=wanted,
-            metric=slo_spec.metric if slo_spec else None,
-            good=good,
-            value=slo_spec.value if slo_spec else "count",
+            metric=slo_spec.metric,
+            threshold_s=lat.seconds if lat else None,
+            percentile=lat.percentile if lat else None,
         )
+        if ss is not None:
+            return _series(ss, named)
         return Sli(m, None, wanted, f"request-count metrics from source {wanted!r}")
     logs = inc.events.filter(pl.col("kind") == "log")
     if wanted is not None:
@@ -74,13 +165,81 @@ def choose_sli(inc: Incident, slo_spec: SloSpec | None = None) -> Sli:
     if req.height:
         req = req.join(logs.select("origin", "source"), on="origin", how="left")
         src = wanted or req.get_column("source").mode()[0]
+        n_logs = req.get_column("source").n_unique()
         req = req.filter(pl.col("source") == src)
-        return Sli(minutes_from_requests(req), req, src, f"request log {src!r} ({req.height:,} requests)")
+        basis = f"request log {src!r} ({req.height:,} requests)"
+        if wanted is not None and slo_spec is not None:
+            why = f"the SLO {slo_spec.name!r} names source {wanted!r} and counts a request good when {good or DEFAULT_GOOD}"
+        else:
+            which = "the only request log" if n_logs == 1 else "the request log with the most requests"
+            why = f"it is {which} (a request is good when {good or DEFAULT_GOOD})"
+        if lat is None:
+            return Sli(minutes_from_requests(req), req, src, basis, (why,))
+        words = f"failed or slower than {fmt_seconds(lat.seconds)}"
+        return Sli(minutes_from_requests(req), req, src, basis, (why,), "latency-requests", words, "latency")
     for src in sorted(series_sources):
+        if lat is not None:  # request counts cannot say how fast a request was
+            break
         m = minutes_from_series(inc.series, source=src, good=good)
         if m.height:
-            return Sli(m, None, src, f"request-count metrics from source {src!r}")
+            why = f"there are no request logs and source {src!r} holds request counts by status code"
+            return Sli(m, None, src, f"request-count metrics from source {src!r}", (why,))
+    if lat is not None:  # a latency SLO without a source: the first series source with a latency series
+        assert slo_spec is not None
+        for src in sorted(series_sources):
+            ss = series_sli(inc.series, source=src, threshold_s=lat.seconds, percentile=lat.percentile)
+            if ss is not None:
+                return _series(ss, f"the SLO {slo_spec.name!r} asks for latency and names no source")
+    auto = auto_series_sli(inc.series)
+    if auto is not None:
+        return _series(auto, "there are no request logs or request-count metrics")
     return Sli(pl.DataFrame(schema=MINUTES_SCHEMA), None, None, "no request logs or request-count metrics")
+
+
+def impact_window(sli: Sli) -> ImpactWindow:
+    """:func:`detect_impact` on the SLI's minutes, its method worded for what the SLI counts.
+
+    Latency time slices (every bad minute is 100% bad) need two bad minutes in a row to start an
+    impact, so one slow minute of a noisy series is not an incident."""
+    slices = sli.kind == "series" and sli.indicator != "errors"
+    window = detect_impact(sli.minutes, alone=1.01 if slices else 0.5)
+    if sli.kind == "requests" or window.start is None:
+        return window
+    if sli.kind == "latency-requests":
+        method = window.method.replace("error ratio", "share of slow or failed requests", 1)
+    elif slices:
+        method = f"{sli.basis}, two minutes running"
+    else:
+        method = window.method.replace("error ratio", "error fraction of the series", 1)
+    return dataclasses.replace(window, method=method)
+
+
+def latency_sli(inc: Incident, errors: Sli) -> Sli | None:
+    """The latency SLI tried when no SLO is stated and the error SLI never left its baseline.
+
+    With request logs that log durations: a request is good when ``status < 500`` and it is
+    faster than 2 x the baseline p99 of the durations (:func:`pmkit.analysis.sli_series.latency_threshold`).
+    Else the latency and rate series read against their own baseline (:func:`auto_series_sli`).
+    None when neither exists.
+    """
+    why = f"errors in the {errors.name or 'evidence'} never left their baseline"
+    req = errors.requests
+    if req is not None and req.get_column("duration_s").drop_nulls().len():
+        got = latency_threshold(req.get_column("duration_s"))
+        if got is not None and got[0] > 0:
+            thr, p99 = got
+            good = f"status < 500 and duration_s < {thr!r}"
+            req = req.with_columns(pl.sql_expr(good).fill_null(False).alias("ok"))
+            words = f"failed or slower than {fmt_seconds(thr)}"
+            rule = f"a request is good when status < 500 and faster than {fmt_seconds(thr)} (2 x the baseline p99 of {fmt_seconds(p99)})"
+            basis = f"{errors.basis}, failed or slower than {fmt_seconds(thr)}"
+            return Sli(
+                minutes_from_requests(req), req, errors.source, basis, (why, rule), "latency-requests", words, "latency"
+            )
+    auto = auto_series_sli(inc.series)
+    if auto is None or auto.kind in ("error-rate", "success-rate"):
+        return None
+    return _series(auto, why)
 
 
 @dataclass(frozen=True)
@@ -110,21 +269,68 @@ class Analysis:
         """The incident's timeline, built on first use (the documents need it; ``pmkit analyze``/``check`` do not)."""
         return build_timeline(self.incident.events)
 
+    @functools.cached_property
+    def figures(self) -> claims.Reconciliation:
+        """The figures stated in the narrative, the status updates and the declared severity, beside the
+        measured ones (:mod:`pmkit.analysis.claims`)."""
+        evidence = claims.Evidence(
+            impact=self.impact,
+            minutes=self.sli.minutes,
+            window=self.window,
+            requests=self.sli.requests,
+            events=self.incident.events,
+            sli_name=self.sli.name,
+            severity=self.severity,
+            resolved=self.milestones.times()["resolved"],
+            total_users=self.incident.spec.facts.total_users,
+        )
+        updates = comms.status_updates(self.incident.events)
+        return claims.reconcile_incident(self.incident.spec, updates, evidence)
+
+    @functools.cached_property
+    def curated(self) -> CuratedTimeline:
+        """The curated timeline (:mod:`pmkit.analysis.curate`): every event kept or dropped with why, and the
+        author's ``timeline:`` applied; the document, the notebook, the explorer and ``pmkit timeline`` list it."""
+        ms = self.milestones
+        return curate(
+            self.timeline.frame,
+            impact_start=ms.impact_start,
+            mitigated=ms.mitigated,
+            resolved=ms.resolved,
+            suspects=self.suspects,
+            services=self.incident.spec.services,
+            curation=self.incident.spec.timeline,
+            root=self.incident.root,
+        )
+
     def gates(self) -> gates.GateReport:
-        """The quality gates (``pmkit check``) on this incident's spec and evidence."""
-        return gates.check(
+        """The quality gates (``pmkit check``) on this incident's spec and evidence; with ``timeline:`` ids in
+        incident.yaml, also whether each names an event (``timeline_ids``)."""
+        report = gates.check(
             self.incident.spec,
             people=[],  # check() adds the participants of the events
             cadence=self.cadence,
             milestones=self.milestones.times(),
             events=self.incident.events,
+            load_report=self.incident.report,
+            series=self.incident.series,
+            folder=str(self.incident.root),
+            figures=self.figures,
         )
+        extra = curation_gate(self.incident.spec.timeline, self.curated)
+        return dataclasses.replace(report, gates=(*report.gates, extra)) if extra is not None else report
 
     def to_dict(self) -> dict[str, Any]:
         """The ``pmkit analyze --json`` document (see docs/analyze-json.md)."""
         spec = self.incident.spec
         doc = {
-            "incident": {"id": spec.id, "title": spec.title, "services": list(spec.services), "sli": self.sli.basis},
+            "incident": {
+                "id": spec.id,
+                "title": spec.title,
+                "services": list(spec.services),
+                "sli": self.sli.basis,
+                "sli_reasons": list(self.sli.reasons),
+            },
             "milestones": self.milestones.to_dict(),
             "mttx": mttx_seconds(self.milestones, self.convention),
             "impact": self.impact.to_dict(),
@@ -134,6 +340,7 @@ class Analysis:
             "rollback": _jsonable(self.rollback),
             "signatures": _jsonable(self.signatures.drop("origins", strict=False).to_dicts()),
             "cadence": self.cadence.to_dict(),
+            "figures": self.figures.to_dict(),
         }
         return _jsonable(doc)
 
@@ -161,16 +368,35 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
     services = list(spec.services)
     main_slo = spec.slos[0] if spec.slos else None
     sli = choose_sli(inc, main_slo)
-    window = detect_impact(sli.minutes)
+    window = impact_window(sli)
+    if window.start is None and main_slo is None:  # errors did not move: did latency?
+        slow = latency_sli(inc, sli)
+        slow_window = impact_window(slow) if slow is not None else None
+        if slow is not None and slow_window is not None and slow_window.start is not None:
+            sli, window = slow, slow_window
 
-    first_failure = None
+    rule = impact_rule(spec)
+    first_failure = last_failure = None
     if sli.requests is not None and window.start is not None:
-        failing = sli.requests.filter(
-            (pl.col("ts") >= window.start) & (pl.col("ts") < window.start + dt.timedelta(minutes=1)) & ~pl.col("ok")
-        ).sort("ts")
-        if failing.height:
-            first_failure = failing.row(0, named=True)
-    elif window.start is not None:  # metrics SLI: the first error logged in the onset minute, if any
+        # the incident's run: first and last failing request of an endpoint failing above its own baseline
+        run = incident_run(
+            sli.requests,
+            impact.endpoint_expr(),
+            start=window.start,
+            end=window.end or window.start + dt.timedelta(days=366),
+            rule=rule,
+        )
+        first_failure, last_failure = run.first, run.last
+    # a metrics SLI of errors: the first error logged in the onset minute, if any (a latency series is not refined)
+    elif window.start is not None and sli.indicator == "errors":
+        if window.end is not None and sli.source is not None:  # and the last failing sample
+            last_failure = failing_sample(
+                inc.series,
+                window.end,
+                source=sli.source,
+                metric=main_slo.metric if main_slo else None,
+                good=main_slo.good if main_slo else None,
+            )
         errors = events.filter(
             (pl.col("kind") == "log")
             & pl.col("level").is_in(["error", "critical"])
@@ -201,6 +427,7 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
         events,
         impact=window,
         first_failure=first_failure,
+        last_failure=last_failure,
         rollback=rollback,
         services=services,
         overrides=overrides,
@@ -211,7 +438,14 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
     page = first_notice(events, start=times["impact_start"], services=services, kinds=("page",))
     alert = first_notice(events, start=times["impact_start"], services=services, kinds=("alert",))
     imp = impact.assess(
-        sli.minutes, window, start=times["impact_start"], end=times["mitigated"], requests=sli.requests, events=events
+        sli.minutes,
+        window,
+        start=times["impact_start"],
+        end=times["mitigated"],
+        requests=sli.requests,
+        events=events,
+        rule=rule,
+        sli=sli.name,
     )
     # impact start to mitigated (else resolved): the SLO's and the signatures' window
     slo_end = times["mitigated"] or times["resolved"]
@@ -237,7 +471,12 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
         )
     violated = any((r.consumed or 0) > 1 for r in slo_results) if slo_results else None
     peak_service = services[0] if services else None
-    facts = severity.ImpactFacts.from_impact(imp, spec, service=peak_service, slo_violated=violated)
+    not_counts: dict[str, Any] = {}
+    if sli.indicator == "latency":  # slow is not down, and slow requests are not failed ones
+        not_counts = {"services_down": False, "failed_requests": None}
+    elif sli.kind == "series":  # a rate series' bad minutes are fractions of minutes, not requests
+        not_counts = {"failed_requests": None}
+    facts = severity.ImpactFacts.from_impact(imp, spec, service=peak_service, slo_violated=violated, **not_counts)
     sev = severity.classify(facts, spec.severity_policy, spec.severity)
     cad = comms.cadence(
         events,
@@ -273,6 +512,11 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
         whys=whys,
         convention=convention,
     )
+
+
+def impact_rule(spec: IncidentSpec) -> Rule:
+    """The baseline test's settings from ``impact:`` in incident.yaml (docs/incident-yaml.md)."""
+    return Rule(lookback=parse_duration(spec.impact.baseline), min_share=spec.impact.min_share, alpha=spec.impact.alpha)
 
 
 def _symptom(imp: impact.Impact, services: list[str]) -> str:

@@ -63,7 +63,11 @@ slos: []
 
 milestones: {{}}                # overrides, e.g. {{impact_start: 2025-06-15T14:18:00Z}}
 
-narrative: {{}}                 # summary, root_cause, went_well: [...], went_wrong, lucky, lessons
+narrative: {{}}                 # summary, leadup, root_cause, detection, response, recovery, went_well: [...], ...
+authors: []                   # who wrote the postmortem, e.g. ["@jane-doe"]
+# date: 2025-06-16            # the day it was written (published: the day it was circulated)
+tags: []                      # e.g. [payments, database]
+# display_timezone: Europe/Berlin   # times stay UTC and also read in this zone: "14:19 UTC (16:19 CEST)"
 five_whys: []                 # - why: "Why did payments fail?"\\n    answer: "..."
 action_items: []              # - action: "..."\\n    owner: "@team"\\n    due: 2025-06-22\\n    priority: P1
 """

@@ -110,6 +110,33 @@ class SourceSpec(_Strict):
         return self.name or Path(self.path.rstrip("/")).name.split(".")[0] or self.kind
 
 
+_LATENCY = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s)$")
+
+
+class LatencySpec(_Strict):
+    """A latency SLO: a request (or a minute of a latency series) is good when faster than ``threshold``."""
+
+    threshold: str = Field(description="a duration with its unit: 300ms, 0.3s, 1.5s")
+    percentile: float | None = Field(default=None, gt=0, lt=100, description="with a series: which quantile, e.g. 99")
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _with_unit(cls, v: Any) -> str:
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            raise ValueError(f"a latency threshold needs its unit: write {v}ms or {v}s")
+        m = _LATENCY.match(str(v).strip())
+        if not m or float(m.group(1)) <= 0:
+            raise ValueError("expected a positive duration in ms or s, e.g. 300ms or 0.3s")
+        return str(v).strip()
+
+    @property
+    def seconds(self) -> float:
+        """The threshold in seconds."""
+        m = _LATENCY.match(self.threshold)
+        assert m is not None  # checked by the validator
+        return float(m.group(1)) * (1e-3 if m.group(2) == "ms" else 1.0)
+
+
 class SloSpec(_Strict):
     """A service level objective the incident is measured against (see docs/analyses.md)."""
 
@@ -125,6 +152,7 @@ class SloSpec(_Strict):
     slice_threshold: float | None = None
     prior_consumed: float | None = Field(default=None, ge=0)
     declared_bad_minutes: float | None = Field(default=None, ge=0)
+    latency: LatencySpec | None = None
 
     @field_validator("period", "slice")
     @classmethod
@@ -137,6 +165,26 @@ class SloSpec(_Strict):
     def _one_minute(cls, v: str) -> str:
         if parse_duration(v) != dt.timedelta(minutes=1):
             raise ValueError("slices are one minute (the SLI is counted per minute): set 1m or leave it out")
+        return v
+
+
+class ImpactSpec(_Strict):
+    """How failing groups are told from background failures (docs/analyses.md, "Impact").
+
+    ``baseline``: the lookback before the impact start that gives each endpoint, service and tenant
+    its own error rate; ``min_share``: the least share of the impact's failures a failing group holds;
+    ``alpha``: the one-sided Poisson test's significance level.
+    """
+
+    baseline: str = "60m"
+    min_share: float = Field(default=0.01, ge=0, le=1)
+    alpha: float = Field(default=0.001, gt=0, lt=1)
+
+    @field_validator("baseline")
+    @classmethod
+    def _lookback(cls, v: str) -> str:
+        if parse_duration(v) <= dt.timedelta(0):
+            raise ValueError("the baseline lookback must be longer than 0, e.g. 60m")
         return v
 
 
@@ -154,6 +202,61 @@ class Milestones(_Strict):
     @classmethod
     def _utc(cls, v: dt.datetime | None) -> dt.datetime | None:
         return _aware(v)
+
+
+class Annotation(_Strict):
+    """A note the author adds to one event of the timeline (``id``: the event's id, see :class:`TimelineCuration`)."""
+
+    id: str
+    note: str
+
+    @field_validator("id", "note")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("is empty; write the event id (`pmkit timeline --ids DIR` lists them) and a note")
+        return v.strip()
+
+
+class TimelineCuration(_Strict):
+    """The author's say on the curated timeline (docs/incident-yaml.md, ``timeline:``).
+
+    An event id is the event's origin relative to the incident folder (``logs/app.log:1234``,
+    ``chat/inc/2025-06-15.json#12``), or its time to the second and its source
+    (``2025-06-15T14:35:50Z slack``, or ``14:35:50 slack`` on any day); ``pmkit timeline --ids DIR``
+    prints them. ``star`` keeps an event whatever the rules say, ``hide`` drops it, ``annotate``
+    adds a note to its line, ``margin`` is how long before impact start the window opens.
+    """
+
+    star: list[str] = Field(default_factory=list)
+    hide: list[str] = Field(default_factory=list)
+    annotate: list[Annotation] = Field(default_factory=list)
+    margin: str = "15m"
+
+    @field_validator("star", "hide")
+    @classmethod
+    def _ids(cls, v: list[str]) -> list[str]:
+        for x in v:
+            if not str(x).strip():
+                raise ValueError("holds an empty id; `pmkit timeline --ids DIR` lists the events' ids")
+        return [str(x).strip() for x in v]
+
+    @field_validator("margin")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+    @model_validator(mode="after")
+    def _not_both(self) -> TimelineCuration:
+        both = sorted(set(self.star) & set(self.hide))
+        if both:
+            raise ValueError(f"{', '.join(map(repr, both))} is both starred and hidden; keep it in one list:")
+        return self
+
+    @property
+    def margin_td(self) -> dt.timedelta:
+        return parse_duration(self.margin)
 
 
 class Window(_Strict):
@@ -201,6 +304,11 @@ class Narrative(_Strict):
     lucky: list[str] = Field(default_factory=list)
     lessons: list[str] = Field(default_factory=list)
     customer_impact: str | None = None
+    # the author's words above the measured facts of the Leadup, Detection, Response and Recovery sections
+    leadup: str | None = None
+    detection: str | None = None
+    response: str | None = None
+    recovery: str | None = None
 
 
 class Facts(_Strict):
@@ -214,6 +322,16 @@ class Facts(_Strict):
     workaround: bool | None = None
     revenue_impact: str | None = None
     user_facing: bool = True
+
+
+def _zone(v: str | None) -> str | None:
+    """``v`` if it names an IANA time zone (``Europe/Berlin``), else a ValueError that says what is expected."""
+    if v is not None:
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{v!r} is not an IANA time zone; expected a name such as UTC or Europe/Berlin") from None
+    return v
 
 
 class IncidentSpec(_Strict):
@@ -232,10 +350,56 @@ class IncidentSpec(_Strict):
     sources: list[SourceSpec] = Field(default_factory=list)
     slos: list[SloSpec] = Field(default_factory=list)
     milestones: Milestones = Field(default_factory=Milestones)
+    impact: ImpactSpec = Field(default_factory=ImpactSpec)
+    timeline: TimelineCuration = Field(default_factory=TimelineCuration)
     narrative: Narrative = Field(default_factory=Narrative)
     five_whys: list[Why] = Field(default_factory=list)
     action_items: list[ActionItem] = Field(default_factory=list)
     redaction: Redaction = Field(default_factory=Redaction)
+    # the document's header (seeds/000 "Authors", "Date"); tags for filing and search
+    authors: list[str] = Field(default_factory=list)
+    date: dt.date | None = None  # the day the postmortem was written (its draft)
+    published: dt.date | None = None  # the day it was published (circulated)
+    tags: list[str] = Field(default_factory=list)
+    # times in the document are UTC; with a zone they also read in local time: "14:19 UTC (16:19 CEST)"
+    display_timezone: str | None = None
+
+    @field_validator("authors", "tags", mode="before")
+    @classmethod
+    def _names(cls, v: Any) -> Any:
+        if isinstance(v, str):  # "authors: alice" is one author, not a list of letters
+            v = [v]
+        if isinstance(v, list):
+            for i, x in enumerate(v):
+                if not isinstance(x, str) or not x.strip():
+                    raise ValueError(f"item {i} is {x!r}; expected a list of non-empty names, e.g. [alice, '@bob']")
+        return v
+
+    @field_validator("display_timezone")
+    @classmethod
+    def _known_zone(cls, v: str | None) -> str | None:
+        return _zone(v)
+
+    @field_validator("date", "published", mode="before")
+    @classmethod
+    def _day(cls, v: Any) -> Any:
+        if isinstance(v, dt.datetime):
+            return v.date()
+        if isinstance(v, str):
+            try:
+                return dt.date.fromisoformat(v.strip())
+            except ValueError:
+                raise ValueError("expected a day written as 2025-06-15") from None
+        return v
+
+    @model_validator(mode="after")
+    def _published_after_date(self) -> IncidentSpec:
+        if self.date is not None and self.published is not None and self.published < self.date:
+            raise ValueError(
+                f"published {self.published.isoformat()} is before date {self.date.isoformat()}; "
+                "date is when the postmortem was written, published when it was circulated"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_names(self) -> IncidentSpec:

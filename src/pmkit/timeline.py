@@ -8,9 +8,10 @@ Definitions:
   first one; ``count`` says how many rows were folded. Rows without a dedup key fold only
   when kind, ts, service and message are all equal (the same line shipped twice).
 - **Key events** (``key`` = true) are what a postmortem timeline lists: alerts and pages,
-  deploys and changes, chat status updates, role changes and commands run, and the first
-  and last error of each log template (a template is the message with uuids, hex ids, words
-  holding a digit and quoted values masked).
+  deploys and changes, chat status updates, role changes, commands run and decisions (a person,
+  not a bot, saying the team rolls back, reverts, fails over, declares, escalates or pages:
+  ``pmkit.vocab.DECISION``), and the first and last error of each log template (a template is
+  the message with uuids, hex ids, words holding a digit and quoted values masked).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from pmkit import schema
-from pmkit.vocab import STATUS_UPDATE
+from pmkit.vocab import DECISION, DECISION_NOT, STATUS_UPDATE
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,6 +82,16 @@ def fold_duplicates(events: pl.DataFrame) -> pl.DataFrame:
     return with_key.join(counts, on=["_fold", "_row"], how="inner").sort("_row").drop("_row", "_fold")
 
 
+def decision_flags() -> pl.Expr:
+    """Chat messages that take a decision (``pmkit.vocab.DECISION`` and none of ``DECISION_NOT``), said by a person:
+    a bot's message (``attrs`` with ``bot_id`` or the ``bot_message`` subtype) announces, it does not decide."""
+    msg = pl.col("message")
+    bot = pl.col("attrs").str.contains(r'"bot_id"\s*:\s*"|"subtype"\s*:\s*"bot_message"').fill_null(False)
+    return ((pl.col("kind") == "chat") & msg.str.contains(DECISION) & ~msg.str.contains(DECISION_NOT) & ~bot).fill_null(
+        False
+    )
+
+
 def key_flags(events: pl.DataFrame) -> pl.Expr:
     """The ``key`` column's expression (see module docstring)."""
     msg = pl.col("message")
@@ -93,7 +104,9 @@ def key_flags(events: pl.DataFrame) -> pl.Expr:
         (pl.col("ts") == pl.col("ts").filter(is_err).min().over(tmpl))
         | (pl.col("ts") == pl.col("ts").filter(is_err).max().over(tmpl))
     )
-    return (pl.col("kind").is_in(["alert", "page", "deploy", "note"]) | chat_key | first_last).fill_null(False)
+    return (
+        pl.col("kind").is_in(["alert", "page", "deploy", "note"]) | chat_key | decision_flags() | first_last
+    ).fill_null(False)
 
 
 @dataclass(frozen=True)

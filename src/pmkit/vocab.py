@@ -143,3 +143,57 @@ MILESTONE_CHAT: dict[str, tuple[str, str]] = {
     "mitigated": (_any(*MITIGATE_WORDS), _any(*MITIGATE_TAKEN_BACK)),
     "resolved": (_any(*RESOLVE_WORDS), _any(*RESOLVE_TAKEN_BACK)),
 }
+
+# --- decisions taken in chat (the curated timeline keeps them) -------------------------------------------------
+# A decision is a person saying the team will now do one of the moves that change an incident's course: roll back,
+# revert, fail over, declare, escalate, page someone. It is said as a decision ("Decision: roll back to v2.14.2",
+# "we decided to revert"), a commitment ("let's roll back", "we'll fail over to eu-west", "I'm paging the DBA"), an
+# imperative opening a sentence ("Roll back now.", "Page the database on-call") or an action started ("rolling
+# back: `gh workflow run ...`", "we're failing over"). A question, a negation or a condition takes it back
+# ("should we roll back?", "not rolling back yet", "if it isn't back by 14:48 we'll roll back"), and so does the
+# move reported as a state ("rollback complete", "the revert is done"): that is an outcome, not a decision.
+# who is paged: a handle, a team or rota, someone ("page the DBA", "paging @db-oncall"), never "the status page"
+_PAGED = (
+    r"(?:in\s+|out\s+)?(?:@\S+|someone|somebody|them|(?:the\s+|an?\s+)?(?:[\w-]+\s+)?(?:on[-\s]?call|team|dba|sre|owner"
+    r"|lead|manager|ic|primary|secondary|expert|vendor|support|engineer)\b)"
+)
+_MOVE = (
+    r"(?:roll(?:ing|ed)?[\s-]*back|rollback|revert(?:ing|ed)?|fail(?:ing|ed)?[\s-]*over|failover|"
+    r"escalat(?:e|ing|ed)|pag(?:e|ing|ed)\s+"
+    + _PAGED
+    + r"|declar(?:e|ing|ed)|invok(?:e|ing)\s+(?:the\s+)?(?:dr|disaster)|"
+    r"freez(?:e|ing)\s+(?:all\s+)?(?:deploys|deployments|releases)|pull(?:ing)?\s+the\s+release)"
+)
+_MOVE_ACTION = (
+    r"(?:rolling[\s-]*back|reverting|failing[\s-]*over|escalating|paging\s+"
+    + _PAGED
+    + r"|declaring|invoking\s+(?:the\s+)?dr"
+    r"|freezing\s+(?:all\s+)?(?:deploys|deployments|releases))"
+)
+_MOVE_IMPERATIVE = (
+    r"(?:roll\s+(?:it\s+|this\s+|that\s+)?back|rollback|revert|fail\s*over|escalate|page\s+"
+    + _PAGED
+    + r"|declare|invoke\s+(?:the\s+)?dr"
+    r"|freeze\s+(?:all\s+)?(?:deploys|deployments|releases))"
+)
+DECISION_WORDS = (
+    r"\bdecision\s*[:\-—–]",
+    r"\b(?:decided|deciding|the\s+call\s+is|calling\s+it)\s*(?:to|:|,)?\s+(?:\w+\s+){0,2}?" + _MOVE,
+    rf"(?:\blet{_APOS}?s|\bwe{_APOS}ll|\bwe\s+will|\bwe\s+(?:are|{_APOS}re)\s+going\s+to|\bwe\s+need\s+to|\bi{_APOS}ll"
+    rf"|\bi\s+will|\bi{_APOS}m\s+going\s+to|\bgoing\s+to|\bgo(?:ing)?\s+ahead\s+(?:and|with)|\bproceed(?:ing)?\s+with"
+    rf"|\btime\s+to|\bplan\s+is\s+to|\bapproved?\s*:?)\s+(?:\w+\s+){{0,2}}?" + _MOVE,
+    rf"\b(?:we{_APOS}re|we\s+are|i{_APOS}m|i\s+am|now|starting|start)\s+(?:\w+\s+)?" + _MOVE_ACTION,
+    r"^\W*" + _MOVE_ACTION + r"\b",
+    r"(?:^|[.!;]\s+)\W*(?:please\s+|ok(?:ay)?[,.]?\s+)?" + _MOVE_IMPERATIVE + r"\b",
+)
+DECISION_TAKEN_BACK = (
+    _MOVE + _QUESTION,
+    r"\b(?:should|shall|could|can|do|would|must)\s+(?:we|i)\b[^\n?]*\?",
+    _NOT + _FILLER + r"(?:\w+\s+){0,2}?" + _MOVE,
+    rf"\b(?:don{_APOS}t|do\s+not|won{_APOS}t|no\s+need\s+to|hold\s+off\s+on|hold\s+off)\s+(?:\w+\s+){{0,2}}?" + _MOVE,
+    r"\b(?:if|unless|in\s+case|otherwise)\b[^.\n]*" + _MOVE,
+    _MOVE + r"\s+(?:\S+\s+){0,3}?(?:is|was|has\s+been|are)?\s*(?:complete|completed|done|finished|succeeded|"
+    r"successful|in\s+progress|progressing|safe|underway|rejected|failed)\b",
+)
+DECISION = _any(*DECISION_WORDS)
+DECISION_NOT = _any(*DECISION_TAKEN_BACK)

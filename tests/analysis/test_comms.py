@@ -228,8 +228,12 @@ def test_no_updates_is_one_silence_from_start_to_end() -> None:
     assert r.intervals.select("after", "before", "gap_minutes").rows() == [("start", "end", 60.0)]
     assert r.kept is False
     assert "no status updates between start and end" in r.notes
+    # a SEV1/SEV2 cadence (30 min or tighter) owes one update however short the window (issue 11: the gate
+    # passed a SEV1 with 0 updates); a 2 h cadence over 20 minutes owes none yet
     short = comms.cadence(events([]), dt.timedelta(minutes=30), t(14, 0), t(14, 20))
-    assert short.kept is True
+    assert short.kept is False
+    assert short.summary() == "not kept: no status updates between 14:00 and 14:20 UTC; one is required every 30 min"
+    assert comms.cadence(events([]), dt.timedelta(hours=2), t(14, 0), t(14, 20)).kept is True
 
 
 def test_no_required_cadence_is_always_kept() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pmkit.analysis import comms, gates
+from pmkit.analysis import claims, comms, gates
 from pmkit.report.notebook import to_html
 from pmkit.schema import EVENTS_SCHEMA
 from pmkit.spec import IncidentSpec, parse_spec
@@ -90,8 +90,21 @@ def spec_with(changes: dict[str, Any] | None = None, drop: tuple[str, ...] = ())
     return parse_spec(data)
 
 
+LOADED = pl.DataFrame(
+    {"source": ["slack"], "kind": ["chat"], "inputs": [6], "unit": ["messages"], "rejected": [0], "rows": [6]}
+)
+AGREED = claims.Reconciliation(())  # no figures stated
+
+
 def run(spec: IncidentSpec | None = None, **kw: Any) -> gates.GateReport:
-    args: dict[str, Any] = {"people": PEOPLE, "cadence": None, "milestones": MILESTONES, "events": EVERY_15}
+    args: dict[str, Any] = {
+        "people": PEOPLE,
+        "cadence": None,
+        "milestones": MILESTONES,
+        "events": EVERY_15,
+        "load_report": LOADED,
+        "figures": AGREED,
+    }
     args.update(kw)
     return gates.check(spec or spec_with(), **args)
 
@@ -102,6 +115,7 @@ def test_a_good_postmortem_passes_every_gate() -> None:
     assert report.failed == []
     assert report.to_text() == "\n".join(
         [
+            "PASS evidence: 6 events and 0 metric samples loaded from 1 of 1 sources",
             "PASS severity: SEV1 declared",
             "PASS utc_timeline: detected 14:23, declared 14:28, mitigated 14:42, resolved 15:47 UTC",
             "PASS action_items: 2 action items, each with an owner and a due date",
@@ -110,6 +124,7 @@ def test_a_good_postmortem_passes_every_gate() -> None:
             "PASS five_whys: 4 levels answered; root cause at level 4",
             "PASS cadence: kept: 6 status updates, largest gap 15 min within the required 15 min + 2 min grace",
             "PASS runbook: runbook noted: runbooks/payments-api.md",
+            "PASS figures_agree: no figures stated in the narrative, status updates or severity",
         ]
     )
 
@@ -287,13 +302,54 @@ def test_root_cause_missing_points_at_the_last_why() -> None:
 def test_root_cause_missing_without_whys() -> None:
     report = run(spec_with({"narrative.root_cause": None, "five_whys": []}))
     assert report["root_cause"].why == "narrative.root_cause is empty; write the root cause in incident.yaml"
-    assert report["five_whys"].why == ("no 5 Whys answered; answer at least 3 levels under five_whys: in incident.yaml")
+    assert report["five_whys"].why == (
+        "no 5 Whys written; the policy asks for 3 answered levels under five_whys: in incident.yaml"
+    )
 
 
 def test_too_few_whys() -> None:
     gate = the_one_failure(run(spec_with({"five_whys": GOOD["five_whys"][:2]})))
     assert gate.to_text() == (
-        "FAIL five_whys: only 2 of the 5 Whys answered; answer at least 3 (the first answers are symptoms)"
+        "FAIL five_whys: 2 of the 3 levels the policy asks for answered (1 missing; the first answers are symptoms); "
+        "the last answered why (level 2) is marked would_still_happen: true; dig deeper"
+    )
+
+
+def test_todo_answers_fail_the_gate() -> None:
+    """Five TODO answers are no answers: the gate once said 'PASS five_whys: 5 levels answered'."""
+    todo = [{"why": f"Why {i}?", "answer": "TODO", "would_still_happen": False} for i in range(1, 6)]
+    gate = the_one_failure(run(spec_with({"five_whys": todo})))
+    assert gate.to_text() == (
+        "FAIL five_whys: 0 of the 3 levels the policy asks for answered (3 missing; the first answers are "
+        "symptoms); levels 1, 2, 3, 4, 5 have no answer (empty or TODO)"
+    )
+
+
+@pytest.mark.parametrize("placeholder", ["TODO", "todo: ask the DBA", "TBD", "  ", "?", "N/A", "[fill in]", "..."])
+def test_a_placeholder_answer_in_the_middle_fails(placeholder: str) -> None:
+    whys = copy.deepcopy(GOOD["five_whys"])
+    whys[1]["answer"] = placeholder
+    gate = the_one_failure(run(spec_with({"five_whys": whys})))
+    assert gate.why == "level 2 has no answer (empty or TODO)"
+
+
+def test_the_policy_is_a_parameter() -> None:
+    report = run(min_whys=5)
+    assert report["five_whys"].why == (
+        "4 of the 5 levels the policy asks for answered (1 missing; the first answers are symptoms)"
+    )
+    assert run()["five_whys"].passed  # the same chain under the default policy of 3
+
+
+def test_placeholders_fail_the_other_written_gates() -> None:
+    assert not run(spec_with({"runbook": "TBD"}))["runbook"].passed
+    assert not run(spec_with({"narrative.root_cause": "TODO: write once the DBA replies"}))["root_cause"].passed
+    items = copy.deepcopy(GOOD["action_items"])
+    items[0]["action"] = "TODO"
+    items[1]["owner"] = "TBD"
+    assert run(spec_with({"action_items": items}))["action_items"].why == (
+        "action item 1 ('TODO') has no action written; action item 2 ('Add canary checking transaction success…') "
+        "has no owner"
     )
 
 
@@ -319,6 +375,19 @@ def test_cadence_with_a_silence_fails_with_the_summary() -> None:
         "FAIL cadence: not kept: largest gap 50 min (14:40-15:30 UTC, after update at 14:40) exceeds the required "
         "15 min + 2 min grace; 1 silence, 4 status updates"
     )
+
+
+def test_sev1_with_no_status_updates_fails_however_short() -> None:
+    """A 10-minute SEV1 with no update has no gap over 15 min, but it owes its stakeholders an update."""
+    short = {"detected": t(14, 23), "declared": t(14, 28), "mitigated": t(14, 35), "resolved": t(14, 38)}
+    gate = the_one_failure(run(milestones=short, events=chat([(t(14, 30), "looking at the db")])))
+    assert gate.to_text() == (
+        "FAIL cadence: not kept: no status updates between 14:28 and 14:38 UTC; one is required every 15 min"
+    )
+    sev2 = run(spec_with({"severity": "SEV2"}), milestones=short, events=chat([(t(14, 30), "on it")]))
+    assert sev2["cadence"].passed is False
+    sev3 = run(spec_with({"severity": "SEV3"}), milestones=short, events=chat([(t(14, 30), "on it")]))
+    assert sev3["cadence"].passed is True  # a 2 h cadence: a 10-minute SEV3 owes no update yet
 
 
 def test_cadence_result_passed_in_wins_over_events() -> None:
@@ -368,7 +437,7 @@ def test_report_outputs() -> None:
     assert (d["incident"], d["ok"], d["failed"]) == ("INC-2025-0142", False, ["runbook"])
     assert [g["id"] for g in d["gates"]] == list(gates.GATE_TITLES)
     out = to_html(report)
-    assert "1 of 8 gates fail" in out
+    assert "1 of 10 gates fail" in out
     with pytest.raises(KeyError, match="no gate 'nope'"):
         report["nope"]
 
@@ -385,3 +454,79 @@ def test_participants_from_chat_events() -> None:
     )
     assert gates.participants(frame) == ["Bob Smith", "Jane", "Jane Doe", "U123", "jane-doe"]
     assert gates.participants(pl.DataFrame(schema=EVENTS_SCHEMA)) == []
+
+
+# --- evidence --------------------------------------------------------------------------
+
+
+def test_no_sources_listed_fails_evidence_and_names_the_folder() -> None:
+    empty = pl.DataFrame(schema=EVENTS_SCHEMA)
+    report = run(spec_with(), events=empty, load_report=LOADED.clear(), folder="incidents/INC-9")
+    assert report["evidence"].to_text() == (
+        "FAIL evidence: no evidence loaded from incidents/INC-9: incident.yaml lists no sources; copy the evidence "
+        "into the folder and list it under sources: in incident.yaml"
+    )
+
+
+def test_sources_that_give_no_rows_fail_evidence() -> None:
+    spec = spec_with({"sources": [{"name": "app", "kind": "logs", "format": "logfmt", "path": "logs/app.log"}]})
+    rejected = pl.DataFrame(
+        {"source": ["app"], "kind": ["logs"], "inputs": [12], "unit": ["lines"], "rejected": [12], "rows": [0]}
+    )
+    gate = run(spec, events=pl.DataFrame(schema=EVENTS_SCHEMA), load_report=rejected, folder="x")["evidence"]
+    assert gate.to_text() == (
+        "FAIL evidence: no evidence loaded from x: app (12 lines, 12 rejected) gave no rows; check the paths and "
+        "formats under sources: (pmkit load)"
+    )
+
+
+def test_evidence_not_given_fails() -> None:
+    gate = run(events=None, load_report=None, cadence=comms.cadence(EVERY_15, None, None, None))["evidence"]
+    assert gate.passed is False
+
+
+# --- figures_agree ---------------------------------------------------------------------
+
+
+def _check(quantity: str, stated: str, agrees: bool | None, where: tuple[str, ...] = ("narrative.summary",)) -> Any:
+    return claims.FigureCheck(
+        quantity,
+        stated,
+        0.0,
+        "about",
+        where,
+        1.0,
+        "3,023 failed requests",
+        "request log 'nginx', 14:19:23-15:00:00 UTC",
+        agrees,
+        "within 20%",
+    )
+
+
+def test_a_disagreeing_figure_fails_and_names_both() -> None:
+    rec = claims.Reconciliation(
+        (
+            _check(
+                "failed_requests", "about 2,400 transactions", False, ("narrative.summary", "status update 15:14 UTC")
+            ),
+            _check("affected_users", "about 1,800 customers", True),
+        )
+    )
+    gate = the_one_failure(run(figures=rec))
+    assert gate.to_text() == (
+        "FAIL figures_agree: 1 stated figure disagrees with the evidence: narrative.summary (and 1 more) says "
+        "'about 2,400 transactions'; measured 3,023 failed requests (request log 'nginx', 14:19:23-15:00:00 UTC). "
+        "Correct the text or say why it differs (tolerances: docs/analyses.md)"
+    )
+
+
+def test_figures_agree_passes_and_counts() -> None:
+    rec = claims.Reconciliation((_check("affected_users", "1,800 users", True), _check("severity", "SEV1", None)))
+    assert run(figures=rec)["figures_agree"].why == (
+        "1 stated figure agrees with the evidence; 1 not measurable from the evidence"
+    )
+    unmeasured = claims.Reconciliation((_check("severity", "SEV1", None),))
+    assert run(figures=unmeasured)["figures_agree"].why == (
+        "nothing to compare: 1 stated figure, none measurable from the evidence"
+    )
+    assert run(figures=None)["figures_agree"].passed is False

@@ -190,3 +190,41 @@ def test_remaining_budget_uses_prior_burn() -> None:
     res = slo.evaluate(m, name="a", objective=99.9, type="time-slice", prior_consumed=0.5)
     assert res.consumed == pytest.approx(10 / 43.2)
     assert res.remaining == pytest.approx(1 - 0.5 - 10 / 43.2)
+
+
+def test_a_latency_time_slice_sli_feeds_budget_and_replay() -> None:
+    """A p90 series 100x slower for 20 minutes: 20 bad slices of weight 1, the same figure both ways."""
+    from pmkit.analysis.sli_series import latency_minutes
+
+    t0 = dt.datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
+    vals = [0.03] * 60 + [3.0] * 20 + [0.03] * 40
+    s = pl.DataFrame(
+        {
+            "ts": [t0 + dt.timedelta(minutes=i) for i in range(120)],
+            "source": "prom",
+            "metric": "http_p90_seconds",
+            "labels": "{}",
+            "value": vals,
+            "origin": "x",
+        },
+        schema={
+            "ts": pl.Datetime("us", "UTC"),
+            "source": pl.String,
+            "metric": pl.String,
+            "labels": pl.String,
+            "value": pl.Float64,
+            "origin": pl.String,
+        },
+    )
+    got = latency_minutes(s, metric="http_p90_seconds", threshold_s=0.3)
+    assert got is not None
+    minutes = got[0]
+    window = (t0 + dt.timedelta(minutes=60), t0 + dt.timedelta(minutes=80))
+    r = slo.evaluate(minutes, name="p90", objective=99.9, type="time-slice", window=window, impact_start=window[0])
+    assert r.time_slice["bad_minutes"] == 20
+    assert r.consumed == pytest.approx(20 / 43.2)
+    assert r.request_based["equivalent_bad_minutes"] == pytest.approx(20.0)  # one event per minute
+    # 20 of the last 60 minutes bad burns 333x a 99.9% budget: the 1 h alert judges once an hour is covered
+    first = r.alerts.filter(pl.col("alert") == "2% in 1h").row(0, named=True)
+    assert first["covered_from"] == t0 + dt.timedelta(minutes=59)
+    assert first["fired_at"] == window[0]

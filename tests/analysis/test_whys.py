@@ -101,10 +101,6 @@ def test_small_case_markdown_exact() -> None:
         "   - _If we fix this, would the incident still have happened?_ yes: dig deeper (this is not the root cause yet)\n"
         "   - _Evidence:_ change suspect: deploy v2.14.3 to payments-api at 14:18 UTC (5 min before impact)\n"
         "\n"
-        "3. **TODO: ask why the answer above happened**\n"
-        "   → TODO\n"
-        "   - _If we fix this, would the incident still have happened?_ TODO\n"
-        "\n"
         "> The last answer (level 2) would still have let the incident happen: dig deeper before calling it the "
         "root cause.\n"
         "\n"
@@ -216,4 +212,31 @@ def test_to_dict_and_html() -> None:
     assert "<b>pay</b>" not in out
     assert "<script>" not in out
     assert "&lt;b&gt;pay&lt;/b&gt;" in out
-    assert "1 of 5 answered" in out
+    assert "1 of 1 answered" in out
+
+
+def test_an_authored_chain_is_not_padded() -> None:
+    """A 3-level chain stays 3 levels (it was padded to 5 with "TODO: ask why"); the policy note says what is missing."""
+    whys = FiveWhys.scaffold("payments fail", authored=SEED_WHYS[:3])
+    assert len(whys.levels) == 3
+    md = whys_markdown(whys, min_levels=3)
+    assert "TODO" not in md.replace("dig deeper", "")
+    assert "\n4. " not in md
+    two = whys_markdown(FiveWhys.scaffold("payments fail", authored=SEED_WHYS[:2]), min_levels=3)
+    assert "> 2 of the 3 levels the policy asks for are answered (1 missing): `pmkit check` fails `five_whys`" in two
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["TODO", "todo", "TODO: ask the DBA", "TBD", "FIXME", "XXX", "N/A", "?", "...", "-", "[fill in]", "<answer>"],
+)
+def test_placeholder_answers_are_not_answers(answer: str) -> None:
+    whys = FiveWhys.scaffold("x", authored=[{"why": "Why?", "answer": answer}] * 5)
+    assert whys.answered == 0
+    assert whys.root_cause is None
+    assert len(whys.todo) == 10  # an answer and the check per level
+
+
+@pytest.mark.parametrize("answer", ["Todos were lost from the queue", "N/A values overflowed the parser", "TBDs"])
+def test_real_answers_that_start_like_a_placeholder(answer: str) -> None:
+    assert FiveWhys.scaffold("x", authored=[{"why": "Why?", "answer": answer}]).answered == 1

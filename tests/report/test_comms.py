@@ -72,12 +72,12 @@ def test_internal_update_carries_the_evidence(payments: Analysis) -> None:
     text = internal_update(payments)
     imp = payments.impact
     assert f"{imp.failed_requests:,.0f} of {imp.total_requests:,.0f} requests failed (65.5%)" in text
-    assert "between 14:19 UTC and 15:00 UTC (41 min); peak 100% at 14:25 UTC" in text
+    assert "between 14:19 UTC and 14:59 UTC (41 min); peak 100% at 14:25 UTC" in text
     assert f"Affected users: {imp.affected_users:,}" in text
     assert "POST /api/v1/payments" in text
     assert "- 14:38 UTC: rollback of payments-api to v2.14.2 started, undoing v2.14.3 deployed at 14:18 UTC" in text
     assert "- 14:42 UTC: rollback completed" in text
-    assert "- 15:00 UTC: error rate back at baseline (mitigated)" in text
+    assert "- 14:59 UTC: error rate back at baseline (mitigated)" in text
     assert "Error budget: 51.5% of availability (99.9% over 30d) consumed" in text
     assert "Revenue impact: Estimated $340K in delayed/lost transactions" in text
     # resolved: the author's narrative is told
@@ -102,7 +102,7 @@ def test_update_at_declaration_tells_only_what_was_known(payments: Analysis) -> 
     assert f"{failed:,} of " in text
     assert "between 14:19 UTC and 14:28 UTC (9 min)" in text
     assert "top change suspect from the evidence: payments-api v2.14.3 deployed at 14:18 UTC" in text
-    for later in ("rollback", "15:00 UTC", "15:47 UTC", "Error budget", "reduced the database connection pool"):
+    for later in ("rollback", "14:59 UTC", "15:47 UTC", "Error budget", "reduced the database connection pool"):
         assert later not in text
     assert "[TODO: what responders are doing now]" in text
     assert "**ETA to resolution:** [TODO: ETA]" in text
@@ -128,7 +128,7 @@ def test_next_update_uses_the_required_cadence(payments: Analysis) -> None:
     sev2 = dataclasses.replace(
         payments, severity=dataclasses.replace(payments.severity, final="SEV2", cadence=dt.timedelta(minutes=30))
     )
-    assert "**Next update:** 15:30 UTC or sooner" in internal_update(sev2, at="mitigated")
+    assert "**Next update:** 15:29 UTC or sooner" in internal_update(sev2, at="mitigated")
     assert "We will provide an update within 30 minutes." in status_page_update(sev2, at="mitigated")
     sev4 = dataclasses.replace(payments, severity=dataclasses.replace(payments.severity, final="SEV4", cadence=None))
     assert "**Next update:** as needed (SEV4 requires no fixed cadence)" in internal_update(sev4, at="mitigated")
@@ -165,7 +165,7 @@ def test_missing_facts_are_todo_markers_never_invented(payments: Analysis) -> No
     for marker in ("resolution time", "duration", "cause in customer terms", "resolution in customer terms"):
         assert f"[TODO: {marker}]" in resolution
     # measured impact stands in for the author's customer impact
-    assert "Between 14:19 UTC and 15:00 UTC, most requests were failing." in resolution
+    assert "Between 14:19 UTC and 14:59 UTC, most requests were failing." in resolution
 
 
 def test_no_measured_impact_is_a_todo(payments: Analysis) -> None:
@@ -187,9 +187,9 @@ def test_resolution_announcement_follows_the_seed(payments: Analysis, migration:
     for label in ("Issue", "Resolution", "Impact", "Next Steps"):
         assert f"**{label}:**" in text
     assert "We reverted a recent change. Connection pool restored to previous configuration." in text
-    assert "Service returned to normal at 15:00 UTC." in text
+    assert "Service returned to normal at 14:59 UTC." in text
     assert "about 2,400 failed transactions from about 1,800 unique customers" in text  # the author's words win
-    assert "at the worst. Customers were affected from 14:19 UTC to 15:00 UTC." in text
+    assert "at the worst. Customers were affected from 14:19 UTC to 14:59 UTC." in text
     assert text.rstrip().endswith("We apologize for the inconvenience.")
     # the root cause's first sentence names a version: the cause is left to the author
     assert "**Issue:** [TODO: cause in customer terms]" in text
@@ -339,7 +339,7 @@ def test_secrets_in_the_narrative_are_redacted(payments: Analysis) -> None:
 
 
 def test_drafts_for_a_moment(payments: Analysis) -> None:
-    at_mitigation = drafts(payments, at="2025-06-15T15:00:00Z")
+    at_mitigation = drafts(payments, at="2025-06-15T14:59:57Z")
     assert at_mitigation == drafts(payments, at="mitigated")
     assert "**Current status:** Monitoring" in at_mitigation["internal-update.md"]
     assert at_mitigation["resolution.md"] == resolution_announcement(payments)

@@ -364,6 +364,7 @@ def test_filters_update_count_table_and_figure(sample) -> None:
 def test_window_moves_the_figure_and_the_count(sample) -> None:
     inc, analysis = sample
     ex = Explorer(inc, analysis)
+    ex.whole.value = True  # the slider spans the incident window until "whole evidence" is ticked
     first, last = ex.bounds[0], ex.bounds[-1]
     ex.window.value = (first, last)
     assert ex.filtered.height == inc.events.height
@@ -446,3 +447,62 @@ def test_updates_are_fast_on_the_50k_sample() -> None:
     assert sum(len(t.x) for t in ex.figure.data) <= ex.max_points
     assert ex.table.value.count("<tr class=") == ex.rows
     assert per_update < 1.0, f"one update took {per_update:.2f}s on {inc.events.height:,} events"
+
+
+def test_curated_timeline_only_shows_the_documents_rows_and_the_table_says_why(sample) -> None:
+    inc, analysis = sample
+    ex = Explorer(inc, analysis)
+    assert "<th" in ex.table.value and ">timeline</th>" in ex.table.value
+    kept = analysis.curated.kept()
+    start, end = ex.window.value
+    # the explorer shows the events as loaded: a re-notified alert folded into a kept one shares its origin
+    listed = inc.events.filter(pl.col("origin").is_in(kept.get_column("origin").to_list()))
+    expected = listed.filter((pl.col("ts") >= start) & (pl.col("ts") < end)).height
+    ex.curated_only.value = True
+    assert 0 < ex.filtered.height == expected
+    assert set(ex.filtered.get_column("origin")) <= set(kept.get_column("origin"))
+    assert "in the document" in ex.table.value
+    assert ex.filters()["origins"] is not None
+    ex.reset.click()
+    assert ex.curated_only.value is False and ex.filters()["origins"] is None
+    ex.sources.value = ("deploys",)
+    assert "left out: an intermediate deployment status (in_progress)" in ex.table.value
+
+
+def test_the_slider_spans_the_incident_window_in_minutes(sample) -> None:
+    """Issue 11: the slider spanned the 4 days of evidence in 5-minute steps; it spans the incident window
+    (milestones padded 1 h before, 30 min after) in 1-minute steps, and "whole evidence" widens it."""
+    inc, analysis = sample
+    ex = Explorer(inc, analysis)
+    times = [t for t in analysis.milestones.times().values() if t is not None]
+    assert ex.step == 1 and ex.window.value == (ex.bounds[0], ex.bounds[-1]) == ex.initial_window
+    assert ex.bounds[0] == (min(times) - dt.timedelta(hours=1)).replace(second=0, microsecond=0)
+    assert max(times) + dt.timedelta(minutes=30) <= ex.bounds[-1] < max(times) + dt.timedelta(minutes=31)
+    assert ex.all_bounds[-1] - ex.all_bounds[0] > dt.timedelta(days=3) and not ex.whole.disabled
+    ex.whole.value = True
+    assert ex.bounds == ex.all_bounds and ex.step == ex.all_step
+    start, end = ex.window.value
+    assert start <= ex.initial_window[0] and end >= ex.initial_window[1]  # the window is kept, widened to steps
+    ex.window.value = (ex.bounds[0], ex.bounds[-1])
+    ex.reset.click()
+    assert not ex.whole.value and ex.window.value == ex.initial_window and ex.step == 1
+    assert ex.filtered.height == filter_events(inc.events, start=ex.initial_window[0], end=ex.initial_window[1]).height
+
+
+def test_the_bundle_carries_a_static_figure_for_exported_pages(sample) -> None:
+    """An exported notebook has no widget manager offline: the bundle carries the swimlane as plotly JSON."""
+    inc, analysis = sample
+    ex = Explorer(inc, analysis)
+    bundle = ex._repr_mimebundle_()
+    fig = bundle["application/vnd.plotly.v1+json"]
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert {t["name"] for t in fig["data"]} == {t.name for t in ex.figure.data}
+    assert sum(len(t["x"]) for t in fig["data"]) == sum(len(t.x) for t in ex.figure.data) > 0
+    start, end = (dt.datetime.fromisoformat(x) for x in fig["layout"]["xaxis"]["range"])
+    assert (start.replace(tzinfo=dt.UTC), end.replace(tzinfo=dt.UTC)) == ex.initial_window
+    assert "static copy" in fig["layout"]["title"]["subtitle"]["text"]
+    # the whole legend fits (a scrolled legend hid the last milestone): kinds drawn and milestone lines
+    from pmkit.report.figures import LEGEND_ROW
+
+    entries = len(fig["data"]) + sum(1 for s in fig["layout"]["shapes"] if s.get("showlegend"))
+    assert entries >= 11 and fig["layout"]["height"] >= 150 + LEGEND_ROW * entries

@@ -28,6 +28,7 @@ def results(a: Analysis) -> dict[str, object]:
         "Analysis": a,
         "Incident": a.incident,
         "Timeline": a.timeline,
+        "CuratedTimeline": a.curated,
         "Milestones": ms,
         "Impact": a.impact,
         "SloResult": a.slos[0],

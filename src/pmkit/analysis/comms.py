@@ -40,8 +40,11 @@ Definitions (also in docs/analyses.md):
   interval; the cadence is **kept** when ``largest_gap <= required + grace`` (``GRACE`` = 2
   minutes: a SEV1 update posted at 15:16 for a 15:00 one is on time). A **silence** is an
   interval longer than ``required + grace``; ``kept`` is "no silences", except that nothing
-  measured (no updates and no start/end) is not kept. With no required cadence (SEV4/P3)
-  every cadence is kept.
+  measured (no updates and no start/end) is not kept. With a required cadence of
+  ``UPDATES_REQUIRED_WITHIN`` (30 minutes) or tighter (SEV1/SEV2), no status update at all
+  between start and end is not kept either, however short the window: such an incident owes
+  its stakeholders at least one update. With no required cadence (SEV4/P3) every cadence is
+  kept.
 - **Promises**: every update with a ``next_update_at`` is paired with the next update after
   it; the promise is **broken** when that came later than promised + grace, or never came
   while the incident was still open at promised + grace.
@@ -60,6 +63,7 @@ from pmkit.timeutil import fmt_duration, fmt_utc
 from pmkit.vocab import PAGERDUTY_STATUS_UPDATE, STATUS_UPDATE, UPDATE_FORMS
 
 GRACE = dt.timedelta(minutes=2)
+UPDATES_REQUIRED_WITHIN = dt.timedelta(minutes=30)
 
 
 UPDATE_NO = r"(?i)\bupdate\s*(?:#|no\.?|number)\s*(\d+)"
@@ -206,6 +210,11 @@ class CadenceResult:
         n = self.updates.height
         if self.required is None:
             head = f"no cadence required; {n} status update{'s' * (n != 1)}"
+        elif n == 0 and self.start is not None and self.end is not None and not self.kept:
+            head = (
+                f"not kept: no status updates between {_hm(self.start)} and {_hm(self.end)} UTC; "
+                f"one is required every {_min(self.required)}"
+            )
         elif self.largest_gap is None:
             head = "not measured: no status updates and no start/end to measure a silence between"
         else:
@@ -328,6 +337,8 @@ def cadence(
         largest = dt.timedelta(minutes=float(intervals.get_column("gap_minutes").max()))  # type: ignore[arg-type]
     silences = intervals.filter(pl.col("silence"))
     kept = True if required is None else largest is not None and silences.height == 0
+    if required is not None and required <= UPDATES_REQUIRED_WITHIN and updates.height == 0:
+        kept = False  # a SEV1/SEV2 owes at least one update, however short
     return CadenceResult(
         updates=updates,
         intervals=intervals,

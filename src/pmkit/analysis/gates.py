@@ -1,7 +1,10 @@
 """Quality gates (``pmkit check``): seeds/004's Quality Gate, one pass/fail per rule, each saying why.
 
-Gates and their definitions (also in docs/analyses.md):
+Gates and their definitions (also in docs/analyses.md, where a table gives each rule):
 
+- ``evidence``: the incident folder loaded evidence: at least one event or metric sample from
+  the sources incident.yaml lists. None listed, or every source empty or rejected, fails and
+  names the folder (``pmkit render`` prints the same as a warning before rendering).
 - ``severity``: ``severity:`` is set to a level, ``SEV1``..``SEV4`` or ``P0``..``P3``.
 - ``utc_timeline``: the milestones detected, declared, mitigated and resolved are all known
   as time-zone-aware (UTC) times, and in order: detected and declared are not after
@@ -13,20 +16,28 @@ Gates and their definitions (also in docs/analyses.md):
   (questions and answers) name no person and use no blame phrasing; who counts as a person and
   what reads as blame is :mod:`pmkit.analysis.blameless`.
 - ``root_cause``: ``narrative.root_cause`` is written (not empty, not TODO/TBD).
-- ``five_whys``: at least ``MIN_WHYS`` (3) levels answered, and the last answered level is
-  not marked ``would_still_happen: true`` (that says: dig deeper). Three, because fewer rarely
-  gets past the symptom (seeds/002: "don't stop at the first why").
+- ``five_whys``: the policy asks for ``MIN_WHYS`` (3) levels: at least that many levels
+  answered, every written level answered (an empty or placeholder answer, ``TODO``, ``TBD``,
+  ``?``, is no answer: :func:`pmkit.analysis.whys.is_placeholder`), and the last answered level
+  not marked ``would_still_happen: true`` (that says: dig deeper). Fewer levels than the policy
+  asks is said with how many are missing. Three, because fewer rarely gets past the symptom
+  (seeds/002: "don't stop at the first why").
 - ``cadence``: the status-update cadence the severity requires was kept (see
   :mod:`pmkit.analysis.comms`). Given as ``cadence``, or measured here from ``events`` over
   [declared (else detected), resolved] with the declared severity's interval. No cadence is
-  required for SEV4/P3. Not measured (no cadence, no events) fails: the gate cannot vouch.
+  required for SEV4/P3. Not measured (no cadence, no events) fails: the gate cannot vouch. A
+  SEV1/SEV2 (a cadence of 30 minutes or tighter) with no status update at all fails, however
+  short the incident (:mod:`pmkit.analysis.comms`).
 - ``runbook``: ``runbook:`` names the runbook used or updated.
+- ``figures_agree``: every figure stated in the narrative, the status updates and the declared
+  severity that the evidence measures agrees with the measure within its tolerance
+  (:mod:`pmkit.analysis.claims`); each disagreement is named with both figures and the basis.
+  Not reconciled (no analysis given) fails.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,8 +45,9 @@ from typing import Any
 import polars as pl
 
 from pmkit.analysis import blameless, comms, severity
+from pmkit.analysis.claims import Reconciliation
 from pmkit.analysis.comms import CadenceResult
-from pmkit.analysis.whys import FiveWhys
+from pmkit.analysis.whys import FiveWhys, is_placeholder
 from pmkit.timeutil import fmt_utc
 
 MIN_ACTION_ITEMS = 2
@@ -49,9 +61,8 @@ MILESTONE_ORDER = (
     ("mitigated", "resolved"),
 )
 
-_PLACEHOLDER = re.compile(r"^\s*(?:todo|tbd|tba|n/?a|-+|\?+|\[.*\])\s*\.?\s*$", re.IGNORECASE)
-
 GATE_TITLES = {
+    "evidence": "Evidence loaded",
     "severity": "Severity declared",
     "utc_timeline": "Timeline milestones in UTC",
     "action_items": "At least two action items with owners and due dates",
@@ -60,6 +71,7 @@ GATE_TITLES = {
     "five_whys": "5 Whys answered",
     "cadence": "Status-update cadence kept",
     "runbook": "Runbook noted",
+    "figures_agree": "Stated figures agree with the evidence",
 }
 
 
@@ -138,7 +150,8 @@ def _hm(t: dt.datetime) -> str:
 
 
 def _blank(text: str | None) -> bool:
-    return text is None or not text.strip() or bool(_PLACEHOLDER.match(text))
+    """Empty or a placeholder (``TODO``, ``TODO: ...``, ``TBD``, ``N/A``, ``?``, ``[...]``): nothing written."""
+    return is_placeholder(text)
 
 
 # --- gates -------------------------------------------------------------------------
@@ -198,6 +211,8 @@ def _action_items_gate(spec: Any) -> Gate:
     problems = []
     for i, item in enumerate(items, start=1):
         lacks = []
+        if _blank(item.action):
+            lacks.append("no action written")
         if _blank(item.owner):
             lacks.append("no owner")
         if item.due is None:
@@ -233,28 +248,35 @@ def _root_cause_gate(spec: Any, whys: FiveWhys) -> Gate:
     return _gate("root_cause", False, f"narrative.root_cause is empty; write the root cause in incident.yaml{hint}")
 
 
-def _five_whys_gate(whys: FiveWhys) -> Gate:
+def _levels(numbers: list[int]) -> str:
+    return f"level{'s' * (len(numbers) != 1)} {', '.join(map(str, numbers))}"
+
+
+def _five_whys_gate(whys: FiveWhys, authored: int, min_whys: int = MIN_WHYS) -> Gate:
     answered = whys.answered
-    if answered == 0:
+    if authored == 0:
         return _gate(
             "five_whys",
             False,
-            f"no 5 Whys answered; answer at least {MIN_WHYS} levels under five_whys: in incident.yaml",
+            f"no 5 Whys written; the policy asks for {min_whys} answered levels under five_whys: in incident.yaml",
         )
-    if answered < MIN_WHYS:
-        return _gate(
-            "five_whys",
-            False,
-            f"only {answered} of the 5 Whys answered; answer at least {MIN_WHYS} (the first answers are symptoms)",
+    problems = []
+    empty = [lv.number for lv in whys.levels if not lv.answered]
+    if empty:
+        problems.append(f"{_levels(empty)} {'have' if len(empty) > 1 else 'has'} no answer (empty or TODO)")
+    if answered < min_whys:
+        missing = min_whys - answered
+        problems.insert(
+            0,
+            f"{answered} of the {min_whys} levels the policy asks for answered ({missing} missing; "
+            "the first answers are symptoms)",
         )
     last = whys.last_answered
+    if last is not None and whys.dig_deeper:
+        problems.append(f"the last answered why (level {last.number}) is marked would_still_happen: true; dig deeper")
+    if problems:
+        return _gate("five_whys", False, "; ".join(problems))
     assert last is not None
-    if whys.dig_deeper:
-        return _gate(
-            "five_whys",
-            False,
-            f"the last answered why (level {last.number}) is marked would_still_happen: true; dig deeper",
-        )
     return _gate("five_whys", True, f"{answered} levels answered; root cause at level {last.number}")
 
 
@@ -293,6 +315,81 @@ def _runbook_gate(spec: Any) -> Gate:
     return _gate("runbook", True, f"runbook noted: {_short(spec.runbook, 60)}")
 
 
+def evidence_gate(
+    spec: Any,
+    load_report: pl.DataFrame | None,
+    events: pl.DataFrame | None,
+    series: pl.DataFrame | None,
+    folder: str | None,
+) -> Gate:
+    """The ``evidence`` gate: something was loaded; else what the folder's sources gave (``pmkit render`` warns with it)."""
+    where = f" from {folder}" if folder else ""
+    n_events = events.height if events is not None else 0
+    n_series = series.height if series is not None else 0
+    if load_report is None and events is None and series is None:
+        return _gate("evidence", False, "no evidence given to check; load the incident folder (pmkit check DIR)")
+    rows = int(load_report.get_column("rows").sum()) if load_report is not None else n_events + n_series
+    if rows:
+        of = ""
+        if load_report is not None:
+            of = f" from {load_report.filter(pl.col('rows') > 0).height} of {load_report.height} sources"
+        what = (
+            f"{n_events:,} events and {n_series:,} metric samples"
+            if events is not None or series is not None
+            else f"{rows:,} rows"
+        )
+        return _gate("evidence", True, f"{what} loaded{of}")
+    if not list(getattr(spec, "sources", [])) and (load_report is None or load_report.height == 0):
+        return _gate(
+            "evidence",
+            False,
+            f"no evidence loaded{where}: incident.yaml lists no sources; copy the evidence into the folder "
+            "and list it under sources: in incident.yaml",
+        )
+    detail = ""
+    if load_report is not None and load_report.height:
+        parts = [
+            f"{r['source']} ({r['inputs']:,} {r['unit']}, {r['rejected']:,} rejected)"
+            for r in load_report.iter_rows(named=True)
+        ]
+        detail = ": " + ", ".join(parts) + " gave no rows"
+    return _gate(
+        "evidence", False, f"no evidence loaded{where}{detail}; check the paths and formats under sources: (pmkit load)"
+    )
+
+
+def _figures_gate(figures: Reconciliation | None) -> Gate:
+    if figures is None:
+        return _gate("figures_agree", False, "stated figures not reconciled: no analysis given (run pmkit check DIR)")
+    wrong = figures.disagreements
+    if wrong:
+        n = len(wrong)
+        return _gate(
+            "figures_agree",
+            False,
+            f"{n} stated figure{'s' * (n != 1)} disagree{'s' * (n == 1)} with the evidence: "
+            + "; ".join(f.finding() for f in wrong)
+            + ". Correct the text or say why it differs (tolerances: docs/analyses.md)",
+        )
+    measured = len(figures.measured)
+    if not figures.rows:
+        return _gate("figures_agree", True, "no figures stated in the narrative, status updates or severity")
+    n = len(figures.rows)
+    if measured == 0:
+        return _gate(
+            "figures_agree",
+            True,
+            f"nothing to compare: {n} stated figure{'s' * (n != 1)}, none measurable from the evidence",
+        )
+    unmeasured = n - measured
+    tail = f"; {unmeasured} not measurable from the evidence" if unmeasured else ""
+    return _gate(
+        "figures_agree",
+        True,
+        f"{measured} stated figure{'s' * (measured != 1)} agree{'s' * (measured == 1)} with the evidence{tail}",
+    )
+
+
 def check(
     spec: Any,
     *,
@@ -300,25 +397,34 @@ def check(
     cadence: CadenceResult | None = None,
     milestones: Mapping[str, dt.datetime | None] | None = None,
     events: pl.DataFrame | None = None,
+    load_report: pl.DataFrame | None = None,
+    series: pl.DataFrame | None = None,
+    folder: str | None = None,
+    figures: Reconciliation | None = None,
+    min_whys: int = MIN_WHYS,
 ) -> GateReport:
     """Run every quality gate on an :class:`~pmkit.spec.IncidentSpec` (see module docstring).
 
     ``people``: handles and names of the people involved (``participants(events)`` is added when
     ``events`` is given); ``cadence``: the comms result, else measured from ``events``;
-    ``milestones``: the inferred milestone times (spec overrides win).
+    ``milestones``: the inferred milestone times (spec overrides win); ``load_report``, ``series``
+    and ``folder``: the incident's load report, metric samples and folder (the ``evidence`` gate);
+    ``figures``: the stated figures reconciled (``figures_agree``); ``min_whys``: the 5 Whys policy.
     """
     times = _resolved_milestones(spec, milestones)
     if events is not None:
         people = [*people, *participants(events)]
     whys = FiveWhys.scaffold(spec.title or spec.id, authored=spec.five_whys)
     gates = (
+        evidence_gate(spec, load_report, events, series, folder),
         _severity_gate(spec),
         _timeline_gate(times),
         _action_items_gate(spec),
         _blameless_gate(spec, people),
         _root_cause_gate(spec, whys),
-        _five_whys_gate(whys),
+        _five_whys_gate(whys, len(list(spec.five_whys)), min_whys),
         _cadence_gate(spec, cadence, times, events),
         _runbook_gate(spec),
+        _figures_gate(figures),
     )
     return GateReport(incident=spec.id, gates=gates)

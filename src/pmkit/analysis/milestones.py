@@ -13,8 +13,11 @@ Definitions (also in docs/analyses.md), all times UTC:
 - **declared**: the first declaration after detection: a chat message declaring the
   incident or its severity ("declaring a SEV2", "this is a P0", "I'm IC", "starting an
   incident"), or a page priority/severity update, whichever is first.
-- **mitigated**: the SLI back to baseline and staying there (the end of the impact window);
-  without an SLI, the completion of the rollback, else a chat message saying so
+- **mitigated**: the last failing request of the incident's run (a failing request of an
+  endpoint whose error rate rose above its baseline, :func:`pmkit.analysis.baseline.incident_run`,
+  in the SLI's impact window; background failures after recovery do not extend it); with a
+  metrics SLI, the time of the last failing sample (the end of the impact window: the SLI back to
+  baseline and staying there); without an SLI, the completion of the rollback, else a chat message saying so
   ("mitigated by ...", "we're back to normal", "error rate back to baseline", "recovered").
 - **resolved**: the page resolved; else a chat message resolving or closing the incident
   ("resolved. postmortem owner: carol", "all clear", "closing the incident"); else the last
@@ -176,6 +179,7 @@ def find_milestones(
     *,
     impact: ImpactWindow | None = None,
     first_failure: dict[str, Any] | None = None,
+    last_failure: dict[str, Any] | None = None,
     rollback: dict[str, Any] | None = None,
     services: list[str] | None = None,
     overrides: dict[str, dt.datetime | None] | None = None,
@@ -184,7 +188,8 @@ def find_milestones(
     """Infer the milestones from events and the SLI's impact window, then apply overrides.
 
     ``first_failure``: the first failing request row of the impact start minute (from the
-    request logs), used as impact start evidence. ``rollback``: the rollback found by
+    request logs), used as impact start evidence. ``last_failure``: the last failing request of
+    the incident's run, which sets mitigated (else the impact window's end). ``rollback``: the rollback found by
     :func:`pmkit.analysis.changes.find_rollback` (mitigation fallback). ``sli`` names the SLI
     for the evidence ("request log 'nginx'").
     """
@@ -201,6 +206,7 @@ def find_milestones(
         if first_failure is not None and first_failure["ts"] >= impact.start - dt.timedelta(minutes=1):
             ts = first_failure["ts"]
             ev = _evidence(first_failure)
+            ev["failure"] = "first"
         ev["sli"] = sli_name
         found["impact_start"] = Milestone("impact_start", ts, f"SLI: {impact.method}", ev)
     else:
@@ -240,7 +246,21 @@ def find_milestones(
     found["declared"] = _from_row("declared", row, method)
 
     # mitigated
-    if impact is not None and impact.end is not None:
+    if impact is not None and impact.end is not None and last_failure is not None and last_failure["ts"] <= impact.end:
+        sample = "value" in last_failure  # a metrics sample: its time is the end of the last bad step
+        found["mitigated"] = Milestone(
+            "mitigated",
+            last_failure["ts"],
+            f"last failing {'sample' if sample else 'request'} of the incident (SLI back to baseline and staying "
+            "there after it)",
+            {
+                **_evidence(last_failure),
+                "failure": "last sample" if sample else "last",
+                "method_detail": impact.method,
+                "sli": sli_name,
+            },
+        )
+    elif impact is not None and impact.end is not None:
         found["mitigated"] = Milestone(
             "mitigated",
             impact.end,
@@ -358,7 +378,11 @@ def evidence_label(m: Milestone) -> str:
     if "sli" in ev:
         text = f"the SLI ({ev['sli']})"
         if ev.get("origin"):
-            text += f", first failure logged by {ev.get('source') or 'the evidence'} at {when}"
+            if ev.get("failure") == "last sample":
+                text += f", last failing sample of {ev.get('source') or 'the evidence'}, the minute ending {when}"
+            else:
+                which = "last" if ev.get("failure") == "last" else "first"
+                text += f", {which} failure logged by {ev.get('source') or 'the evidence'} at {when}"
         return text
     if kind == "rollback":
         what = f"rollback of {ev.get('service') or 'the service'}"

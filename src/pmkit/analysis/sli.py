@@ -28,7 +28,18 @@ MINUTES_SCHEMA = pl.Schema({"ts": UTC_TS, "total": pl.Float64(), "bad": pl.Float
 DEFAULT_GOOD = "status < 500"
 USER_FIELDS = ("user", "user_id", "customer_id", "uid")  # attrs that name a request's user, first found wins
 TENANT_FIELDS = ("tenant", "tenant_id")
-_REQUEST_KEYS = ("status", "method", "path", *USER_FIELDS, *TENANT_FIELDS, "duration_s")
+# request durations as logs name them: (attrs key, factor to seconds), first found wins
+DURATION_FIELDS = (
+    ("duration_s", 1.0),
+    ("request_time", 1.0),  # nginx $request_time
+    ("latency_s", 1.0),
+    ("response_time_s", 1.0),
+    ("duration_ms", 1e-3),
+    ("latency_ms", 1e-3),
+    ("response_time_ms", 1e-3),
+    ("elapsed_ms", 1e-3),
+)
+_REQUEST_KEYS = ("status", "method", "path", *USER_FIELDS, *TENANT_FIELDS, *(k for k, _ in DURATION_FIELDS))
 
 
 def decoded_ids(attrs: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -41,7 +52,14 @@ def request_frame(events: pl.DataFrame, *, source: str | None = None, good: str 
     """One row per request event: ``ts``, ``ok``, ``status``, ``path``, ``user``, ``tenant``, ``duration_s``, ``service``, ``origin``.
 
     A request event is a log event whose attrs carry an HTTP ``status``. ``good`` is a
-    SQL condition over attrs fields (and the columns ``service``, ``level``).
+    SQL condition over these columns (``status``, ``method``, ``path``, ``user``, ``tenant``,
+    ``service``, ``level``) and the request's duration as ``duration_s``, ``duration_ms`` or
+    ``latency_ms`` (one value, read from the first of :data:`DURATION_FIELDS` the attrs carry:
+    ``duration_s``, ``request_time``, ``latency_s``, ``response_time_s`` in seconds, ``duration_ms``,
+    ``latency_ms``, ``response_time_ms``, ``elapsed_ms`` in milliseconds). A request for which the
+    condition is null (no duration logged and the condition asks for one) is not good. The user is
+    the first of :data:`USER_FIELDS` in attrs, else the first of them in the path's query string
+    (``?q=shoes&uid=u_42``); the tenant likewise.
     """
     ev = events.filter((pl.col("kind") == "log") & pl.col("attrs").str.contains('"status"', literal=True))
     if source is not None:
@@ -59,14 +77,26 @@ def request_frame(events: pl.DataFrame, *, source: str | None = None, good: str 
             f("status").cast(pl.Int64, strict=False).alias("status"),
             f("method").alias("method"),
             f("path").alias("path"),
-            pl.coalesce(*(_id(f(k)) for k in USER_FIELDS)).alias("user"),
-            pl.coalesce(*(_id(f(k)) for k in TENANT_FIELDS)).alias("tenant"),
-            f("duration_s").cast(pl.Float64, strict=False).alias("duration_s"),
+            pl.coalesce(*(_id(f(k)) for k in USER_FIELDS), *(_query(f("path"), k) for k in USER_FIELDS)).alias("user"),
+            pl.coalesce(*(_id(f(k)) for k in TENANT_FIELDS), *(_query(f("path"), k) for k in TENANT_FIELDS)).alias(
+                "tenant"
+            ),
+            pl.coalesce(*(f(k).cast(pl.Float64, strict=False) * factor for k, factor in DURATION_FIELDS)).alias(
+                "duration_s"
+            ),
         )
         .filter(pl.col("status").is_not_null())
+        .with_columns(
+            (pl.col("duration_s") * 1000).alias("duration_ms"), (pl.col("duration_s") * 1000).alias("latency_ms")
+        )
     )
     cond = pl.sql_expr(good or DEFAULT_GOOD)
     return df.with_columns(cond.fill_null(False).alias("ok"))
+
+
+def _query(path: pl.Expr, key: str) -> pl.Expr:
+    """The value of ``key`` in a request path's query string (``/search?q=x&uid=u_42`` gives ``u_42``), or null."""
+    return _id(path.str.extract(rf"\?(?:[^#]*&)?{key}=([^&#\s]*)", 1))
 
 
 def _id(expr: pl.Expr) -> pl.Expr:
@@ -123,6 +153,32 @@ def minutes_from_series(
     return _regular(out.with_columns(pl.col("total").cast(pl.Float64), pl.col("bad").cast(pl.Float64)), every)
 
 
+def failing_sample(
+    series: pl.DataFrame,
+    at: dt.datetime,
+    *,
+    source: str | None = None,
+    metric: str | None = None,
+    good: str | None = None,
+) -> dict[str, object] | None:
+    """The sample at ``at`` (the end of its step) that counts bad requests (``good`` false, value > 0), most
+    requests first: with ``at`` = the impact window's end, the last failing sample of the incident (mitigated's
+    evidence with a metrics SLI)."""
+    s = series.filter(pl.col("ts") == at)
+    if source is not None:
+        s = s.filter(pl.col("source") == source)
+    if metric is not None:
+        s = s.filter(pl.col("metric") == metric)
+    code = pl.coalesce(
+        pl.col("labels").str.json_path_match("$.code"), pl.col("labels").str.json_path_match("$.status")
+    ).str.slice(0, 3)
+    s = s.with_columns(code.cast(pl.Int64, strict=False).alias("status")).filter(pl.col("status").is_not_null())
+    if s.height == 0:
+        return None
+    bad = s.filter(~pl.sql_expr(good or DEFAULT_GOOD).fill_null(False) & (pl.col("value") > 0))
+    return bad.sort(["value", "origin"], descending=[True, False]).row(0, named=True) if bad.height else None
+
+
 def _step_seconds(s: pl.DataFrame) -> float:
     diffs = s.select(pl.col("ts").unique().sort().diff().dt.total_microseconds().drop_nulls().median()).item()
     return float(diffs) / 1e6 if diffs else 60.0
@@ -164,6 +220,7 @@ def detect_impact(
     baseline: tuple[dt.datetime, dt.datetime] | None = None,
     stay: int = 10,
     floor: float = 0.01,
+    alone: float = 0.5,
 ) -> ImpactWindow:
     """Find the impact window in per-minute SLI counts.
 
@@ -172,7 +229,8 @@ def detect_impact(
     3 x the baseline ratio, the baseline ratio + 4 binomial standard deviations at the
     baseline's median traffic per minute (so 1 failure in 10 requests is not an incident),
     and ``floor`` (1%). A minute is bad when its ratio exceeds the threshold. The incident
-    starts at the first run of 2 bad minutes (or one minute at >= 50%), takes in later bad
+    starts at the first run of 2 bad minutes (or one minute at >= ``alone``, 50%; a time-slice SLI,
+    whose bad minutes are all 100%, passes more than 1 so it always needs two), takes in later bad
     minutes until ``stay`` good minutes follow in a row, and ends at the first minute after
     its last bad minute (the SLI back to baseline and staying there).
     """
@@ -198,7 +256,7 @@ def detect_impact(
     ts = m.get_column("ts").to_list()
     start_i = None
     for i, bad in enumerate(flags):  # per minute, not per log line: a few hundred iterations
-        if bad and ((i + 1 < len(flags) and flags[i + 1]) or ratios[i] >= 0.5):
+        if bad and ((i + 1 < len(flags) and flags[i + 1]) or ratios[i] >= alone):
             start_i = i
             break
     peak_i = max(range(len(ratios)), key=lambda i: ratios[i])

@@ -2,10 +2,14 @@
 
 Definitions (also in docs/analyses.md):
 
-- **Levels**: five, or as many as the author wrote if more. Level 1's question is
-  ``Why did <symptom>?`` unless the author wrote one; every other question and every answer
-  comes from ``five_whys:`` in incident.yaml. An empty slot is a marked ``TODO``: pmkit never
-  writes an answer.
+- **Levels**: the levels the author wrote under ``five_whys:`` in incident.yaml, as many as
+  there are (a 3-level chain stays 3 levels: how many the policy asks for is the ``five_whys``
+  gate's finding, not padding). With none written, the scaffold has five empty levels to fill.
+  Level 1's question is ``Why did <symptom>?`` unless the author wrote one; every other question
+  and every answer comes from incident.yaml. pmkit never writes an answer.
+- **Answered**: an answer that is neither empty nor a placeholder (:func:`is_placeholder`:
+  ``TODO``, ``TODO: ...``, ``TBD``, ``FIXME``, ``XXX``, ``N/A``, ``?``, ``...``, ``-``, ``[fill in]``,
+  ``<answer>``) answers its level.
 - **Evidence hints**: the top three log signatures (new or surging during the impact) are
   attached to level 1, where the first answer usually lies; the top change suspect to level 2
   (what changed). Hints are evidence to weigh, not answers.
@@ -32,6 +36,15 @@ from typing import Any
 DEPTH = 5
 CHECK_QUESTION = "If we fix this, would the incident still have happened?"
 TODO = "TODO"
+PLACEHOLDER = re.compile(
+    r"^\s*(?:(?:todo|tbd|tba|fixme|xxx)\b.*|n/?a|-+|\?+|\.{2,}|…|\[[^\]]*\]|<[^>]*>)\s*\.?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def is_placeholder(text: str | None) -> bool:
+    """Nothing written: empty, or a placeholder (``TODO``, ``TODO: ask ops``, ``TBD``, ``N/A``, ``?``, ``[fill in]``)."""
+    return text is None or not text.strip() or bool(PLACEHOLDER.match(text))
 
 
 # Whole-word, case-insensitive regex fragments; a trailing \w* lets a stem match its forms.
@@ -172,7 +185,8 @@ class WhyLevel:
 
     @property
     def answered(self) -> bool:
-        return bool(self.answer and self.answer.strip())
+        """An answer is written: not empty and not a placeholder such as ``TODO``."""
+        return not is_placeholder(self.answer)
 
     def check_text(self, last: bool) -> str:
         """The check's answer in words."""
@@ -213,14 +227,15 @@ class FiveWhys:
         *,
         depth: int = DEPTH,
     ) -> FiveWhys:
-        """Pre-fill the chain (see module docstring).
+        """Pre-fill the chain (see module docstring): the authored levels, never padded; ``depth`` empty levels
+        when nothing is authored.
 
         ``authored`` holds ``five_whys`` items from incident.yaml (``pmkit.spec.Why`` or mappings
         with ``why``, ``answer``, ``would_still_happen``), in order. ``signatures`` and
         ``suspects`` are readable one-line descriptions, best first.
         """
         written = list(authored or [])
-        n = max(depth, len(written))
+        n = len(written) or depth  # the author's levels as written; the empty scaffold has ``depth``
         hints: dict[int, tuple[str, ...]] = {
             1: tuple(f"log signature: {s}" for s in (signatures or [])[:3]),
             2: tuple(f"change suspect: {s}" for s in (suspects or [])[:1]),
@@ -229,7 +244,7 @@ class FiveWhys:
         for i in range(1, n + 1):
             item = written[i - 1] if i <= len(written) else None
             question = _field(item, "why") if item is not None else None
-            question = question.strip() if isinstance(question, str) and question.strip() else None
+            question = question.strip() if isinstance(question, str) and not is_placeholder(question) else None
             prefilled = False
             if i == 1 and question is None and symptom.strip():
                 question, prefilled = _question(symptom), True

@@ -64,6 +64,25 @@ def _missing_extra(exc: MissingExtraError) -> int:
     return exc.exit_code
 
 
+def evidence_warnings(dirs: list[str] | list[Path]) -> list[str]:
+    """One warning per incident folder that loads no evidence (the ``evidence`` gate failing), said before
+    rendering: such a document has no measured figure. A folder that does not load at all is left to the
+    render, which reports its error."""
+    from pmkit.analysis.gates import evidence_gate
+    from pmkit.incident import Incident
+
+    out = []
+    for d in dirs:
+        try:
+            inc = Incident.load(d)
+        except Exception:  # the render reports this folder's error with its failing cell
+            continue
+        gate = evidence_gate(inc.spec, inc.report, inc.events, inc.series, None)
+        if not gate.passed:
+            out.append(f"pmkit: warning: {d}: {gate.why}; the document will have no measured figures")
+    return out
+
+
 def _cmd_render(args: argparse.Namespace) -> int:
     try:
         require("pmkit render")
@@ -73,6 +92,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from pmkit.report.render import render
 
     params = {"convention": args.convention} if args.convention else None
+    for line in evidence_warnings(args.incidents):
+        print(line, file=sys.stderr)
     out = Path(args.output)
     results = render(
         args.incidents,

@@ -175,9 +175,10 @@ def _impact_lines(analysis: Analysis, m: Moment) -> list[str]:
     lines.append(f"- Affected users: {users}")
     if imp.affected_tenants is not None:
         lines.append(f"- Affected tenants: {imp.affected_tenants:,}")
-    if imp.affected_endpoints:
-        shown = ", ".join(imp.affected_endpoints[:5])
-        more = f" and {len(imp.affected_endpoints) - 5} more" if len(imp.affected_endpoints) > 5 else ""
+    failing = imp.failing_endpoints  # above their own baseline; background failures are not the incident's
+    if failing:
+        shown = ", ".join(failing[:5])
+        more = f" and {len(failing) - 5} more" if len(failing) > 5 else ""
         lines.append(f"- Affected endpoints: {shown}{more}")
     if reached(m.times["mitigated"], m.at):
         for slo in analysis.slos:

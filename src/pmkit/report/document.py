@@ -25,22 +25,32 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from pmkit.analysis import claims
+from pmkit.analysis.curate import WIDTH, clean_one
+from pmkit.analysis.gates import MIN_WHYS
 from pmkit.analysis.milestones import evidence_label
 from pmkit.analysis.whys import CHECK_QUESTION, TODO, FiveWhys
 from pmkit.redaction import redact, redact_frame
+from pmkit.report import sections
 from pmkit.report.present import author_md, code, esc, table
 from pmkit.timeutil import fmt_duration, fmt_utc
 
 if TYPE_CHECKING:
+    from pmkit.analysis.claims import FigureCheck
     from pmkit.analysis.milestones import Milestone
     from pmkit.analysis.slo import SloResult
     from pmkit.pipeline import Analysis
 
 SECTION_ORDER = (
     "title",
+    "byline",
     "summary",
     "metadata",
+    "leadup",
     "impact",
+    "detection",
+    "response",
+    "recovery",
     "timeline",
     "root_cause",
     "contributing",
@@ -48,8 +58,8 @@ SECTION_ORDER = (
     "action_items",
     "lessons",
     "supporting",
+    "chat",
 )
-MAX_TIMELINE_ROWS = 40
 
 
 def todo(what: str) -> str:
@@ -147,6 +157,10 @@ def _metadata(a: Analysis) -> str:
     fields = table(
         "metadata", spec=spec, severity=sev_text, start=ms.impact_start, mitigated=ms.mitigated, resolved=ms.resolved
     )
+    zone = spec.display_timezone
+    if zone and zone != "UTC":  # the local reading of the impact and resolution times (display_timezone)
+        impact = f"{sections.clock(ms.impact_start, zone)} → {sections.clock(ms.mitigated, zone)}"
+        fields += f"\n| Local time ({esc(zone)}) | impact {impact}; resolved {sections.clock(ms.resolved, zone)} |"
     return f"## Metadata\n\n{fields}"
 
 
@@ -157,25 +171,12 @@ def _impact(a: Analysis) -> str:
     if imp.start is None:
         parts.append(todo("no impact was found in the SLI; describe the impact, or set `milestones.impact_start`."))
     else:
-        before = a.impact.phases.filter(pl.col("phase") == "before").to_dicts()
-        during = a.impact.phases.filter(pl.col("phase") == "during").to_dicts()
-        lines = [
-            f"- Duration: {fmt_duration(imp.end - imp.start) if imp.end else 'ongoing'} "
-            f"({hm(imp.start)}–{hm(imp.end)} UTC), {imp.impact_minutes} minutes above the error threshold",
-            f"- Requests failed: {_num(imp.failed_requests)} of {_num(imp.total_requests)} ({_pct(imp.error_ratio)}); "
-            f"peak {_pct(imp.peak_error_ratio, 0)} at {hm(imp.peak_at)} UTC",
-            f"- Users affected: {_num(imp.affected_users)}"
-            + (f" of {spec.facts.total_users:,} active" if spec.facts.total_users else ""),
-        ]
-        if imp.affected_tenants:
-            lines.append(f"- Tenants affected: {imp.affected_tenants:,}")
-        if imp.affected_endpoints:
-            lines.append("- Endpoints failing: " + ", ".join(code(e, 80) for e in imp.affected_endpoints[:5]))
-        if before and during and during[0].get("p95_ms") is not None:
-            lines.append(f"- Latency p95: {before[0]['p95_ms']:,.0f} ms before, {during[0]['p95_ms']:,.0f} ms during")
+        lines = impact_lines(a)
         if spec.facts.revenue_impact:
             lines.append(f"- Revenue: {author_md(spec.facts.revenue_impact, 300)}")
         lines.append(f"- Evidence: {esc(a.sli.basis)}; {esc(imp.basis)}")
+        if a.sli.why:
+            lines.append(f"- {esc(a.sli.why)}")
         parts.append("\n".join(lines))
     parts.append("### Customer impact")
     parts.append(
@@ -183,6 +184,7 @@ def _impact(a: Analysis) -> str:
         if spec.narrative.customer_impact
         else todo("describe what customers experienced under `narrative.customer_impact`.")
     )
+    parts.append(figures_markdown(a))
     parts.append("### SLO status")
     if not a.slos:
         parts.append(todo("no SLO is defined; add one under `slos:` to see the error budget consumed."))
@@ -195,7 +197,8 @@ def _impact(a: Analysis) -> str:
                 if r.type == "request" and r.request_based.get("equivalent_bad_minutes") is not None
                 else ""
             ),
-            f"- Bad minutes (error ratio above {r.time_slice['threshold']:.2%}): {r.time_slice['bad_minutes']:.0f} "
+            f"- Bad minutes ({'error ratio' if a.sli.kind == 'requests' else 'bad share'} above "
+            f"{r.time_slice['threshold']:.2%}): {r.time_slice['bad_minutes']:.0f} "
             f"= {_pct(r.time_slice['consumed'])} of the budget",
         ]
         if r.remaining is not None:
@@ -214,6 +217,133 @@ def _impact(a: Analysis) -> str:
         lines += replay_lines(r)
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
+
+
+def _hms(t: dt.datetime | None) -> str:
+    return fmt_utc(t, "hms", missing="unknown")
+
+
+def _groups_line(frame: pl.DataFrame, column: str, limit: int = 5) -> str:
+    """``POST /x` 2,362 of 3,074 (baseline 3 of 2,886)`` for the failing rows of a baseline test frame."""
+    rows = frame.filter(pl.col("failing")).head(limit).iter_rows(named=True)
+    return "; ".join(
+        f"{code(r[column], 80)} {r['failed']:,} of {r['total']:,} (baseline {r['baseline_failed']:,} of "
+        f"{r['baseline_total']:,})"
+        for r in rows
+    )
+
+
+def impact_lines(a: Analysis) -> list[str]:
+    """The Quantitative bullets of the Impact section: every count with its population and window
+    (docs/analyses.md, "Impact")."""
+    imp = a.impact
+    spec = a.incident.spec
+    assert imp.start is not None
+    phases = {r["phase"]: r for r in imp.phases.iter_rows(named=True)}
+    exact = a.sli.requests is not None
+    span = f"{_hms(imp.start)}–{_hms(imp.end)} UTC"
+    how = (
+        f"from the first to the last {'failing' if a.sli.indicator == 'errors' else 'slow or failing'} request"
+        if exact
+        else "from the impact start to the end of the SLI's last bad minute"
+    )
+    lines = [
+        f"- Duration: {fmt_duration(imp.end - imp.start, 'human') if imp.end else 'ongoing'} ({span}, {how}), "
+        f"{imp.impact_minutes} minutes above the "
+        + ("error threshold" if a.sli.kind == "requests" else "SLI's threshold"),
+        _bad_line(a)
+        if a.sli.kind == "series"
+        else f"- Requests {a.sli.bad_words}: {_num(imp.failed_requests)} of {_num(imp.total_requests)} "
+        f"({_pct(imp.error_ratio)}) ({esc(imp.counted)}); peak {_pct(imp.peak_error_ratio, 0)} at {hm(imp.peak_at)} "
+        f"UTC (per-minute {'error' if a.sli.indicator == 'errors' else 'bad'} ratio)",
+        f"- Users affected: {_num(imp.affected_users)}"
+        + (f" of {spec.facts.total_users:,} active" if spec.facts.total_users else "")
+        + (f" ({esc(imp.basis)}, {span})" if imp.affected_users is not None else ""),
+    ]
+    if imp.affected_tenants:
+        lines.append(f"- Tenants affected: {imp.affected_tenants:,} ({span})")
+    lookback = fmt_duration(imp.rule.lookback, "compact")
+    if imp.failing_endpoints:
+        lines.append(
+            f"- Endpoints {_failing(a)} ({'error' if a.sli.indicator == 'errors' else 'bad'} rate significantly above their own baseline of the {lookback} before "
+            f"{_hms(imp.start)}; failed of requests, {span}): {_groups_line(imp.endpoints, 'endpoint')}"
+            + (f"; and {len(imp.failing_endpoints) - 5} more" if len(imp.failing_endpoints) > 5 else "")
+        )
+    bg = imp.background
+    if bg["endpoints"]:
+        lines.append(
+            f"- Background: {bg['endpoints']} endpoint{'s' if bg['endpoints'] != 1 else ''}, "
+            f"{bg['failures']:,} failure{'s' if bg['failures'] != 1 else ''}, at their baseline rate or too few to "
+            f"count ({', '.join(code(e, 60) for e in bg['which'][:5])})"
+        )
+    if imp.services.height > 1 and imp.services.get_column("failing").any():
+        lines.append(f"- Services failing: {_groups_line(imp.services, 'group')}")
+    if imp.tenants.height and imp.tenants.get_column("failing").any():
+        n = int(imp.tenants.get_column("failing").sum())
+        lines.append(f"- Tenants failing above their baseline: {n:,} ({_groups_line(imp.tenants, 'group', 3)})")
+    before, during = phases.get("before", {}), phases.get("during", {})
+    if before.get("p95_ms") is not None and during.get("p95_ms") is not None:
+        lines.append(
+            f"- Latency p95 (every request of the {esc(a.sli.name or 'SLI')}, all endpoints): "
+            f"{before['p95_ms']:,.0f} ms before ({_hms(before['start'])}–{_hms(before['end'])} UTC), "
+            f"{during['p95_ms']:,.0f} ms during ({span})"
+        )
+    return lines
+
+
+def _failing(a: Analysis) -> str:
+    """What the SLI's bad requests are: ``failing``, or ``slow or failing`` with a latency SLI."""
+    return "slow or failing" if a.sli.indicator == "latency" else "failing"
+
+
+def _bad_line(a: Analysis) -> str:
+    """The bad-events bullet: failed requests, slow-or-failed requests, or bad minutes of a series SLI."""
+    imp = a.impact
+    if a.sli.kind == "series":  # every minute weighs 1: bad is minutes (latency) or summed error fractions
+        return (
+            f"- Minutes bad by the SLI: {_num(imp.failed_requests)} of {_num(imp.total_requests)} minutes with samples "
+            f"({_pct(imp.error_ratio)}); worst minute {_pct(imp.peak_error_ratio, 0)} bad at {hm(imp.peak_at)} UTC"
+        )
+    return (
+        f"- Requests {a.sli.bad_words}: {_num(imp.failed_requests)} of {_num(imp.total_requests)} ({_pct(imp.error_ratio)}); "
+        f"peak {_pct(imp.peak_error_ratio, 0)} at {hm(imp.peak_at)} UTC"
+    )
+
+
+def _places(where: tuple[str, ...], shown: int = 3) -> str:
+    more = len(where) - shown
+    return "; ".join(where[:shown]) + (f"; and {more} more" if more > 0 else "")
+
+
+def _verdict(r: FigureCheck) -> str:
+    if r.agrees is None:
+        return "not measured"
+    return f"yes ({r.tolerance})" if r.agrees else f"**no** (not {r.tolerance})"
+
+
+def figures_markdown(a: Analysis) -> str:
+    """The figures people stated (narrative, status updates, declared severity) beside the measured ones,
+    each with its basis; what disagrees is named (``pmkit check``'s ``figures_agree``)."""
+    rec = a.figures
+    head = "### Stated figures and the evidence"
+    if not rec.rows:
+        return f"{head}\n\nNo figures are stated in the narrative, the status updates or the declared severity."
+    wrong = len(rec.disagreements)
+    lead = (
+        "Figures written in the narrative, the status updates and the declared severity, beside what the evidence "
+        "measures (an update posted during the impact is measured up to its time). Tolerances: counts within "
+        f"{claims.COUNT_TOLERANCE:.0%}, durations within {claims.DURATION_TOLERANCE_MIN:g} min or "
+        f"{claims.DURATION_TOLERANCE:.0%}, error ratios within {claims.RATIO_TOLERANCE * 100:g} points of the peak or "
+        "the mean (docs/analyses.md)."
+    )
+    verdict = (
+        f"**{wrong} stated figure{'s' * (wrong != 1)} disagree{'s' * (wrong == 1)} with the evidence.**"
+        if wrong
+        else "Every measured figure agrees with the evidence."
+        if rec.measured
+        else "None of them can be measured from the evidence."
+    )
+    return "\n\n".join([head, f"{lead} {verdict}", table("figures", rows=rec.rows, places=_places, verdict=_verdict)])
 
 
 def _span(td: dt.timedelta) -> str:
@@ -286,25 +416,20 @@ def replay_lines(r: SloResult) -> list[str]:
 
 
 def timeline_rows(a: Analysis) -> pl.DataFrame:
-    """The key events to list in the document: milestones and key events from 1 h before impact to resolution."""
+    """The document's timeline: the milestones, and the events the curated timeline keeps
+    (:mod:`pmkit.analysis.curate`: the window, the rules, the author's ``timeline:``), one clean line each.
+
+    An event that is a milestone's evidence is listed once, as the milestone (in bold). A starred
+    event is marked ★; the author's note follows its line in italics.
+    """
     ms = a.milestones
-    start = ms.impact_start or ms.detected
-    end = ms.resolved or ms.mitigated
-    tl = a.timeline.key().frame
-    if start is not None:
-        tl = tl.filter(pl.col("ts") >= start - dt.timedelta(hours=1))
-    if end is not None:
-        tl = tl.filter(pl.col("ts") <= end + dt.timedelta(minutes=5))
-    # one row per deployment state is noise: keep created/success/failure and rollbacks
-    state = pl.col("attrs").str.json_path_match("$.state")
-    tl = tl.filter(
-        (pl.col("kind") != "deploy") | state.is_in(["created", "success", "failure", "error"]) | state.is_null()
-    )
     rows = [
         {
             "ts": m.ts,
             "what": f"**{m.name.replace('_', ' ').capitalize()}**",
-            "detail": esc(m.method if m.overridden else redact(m.evidence.get("message") or m.method)),
+            "detail": esc(
+                m.method if m.overridden else clean_one(redact(m.evidence.get("message") or m.method), WIDTH)
+            ),
             "source": "incident.yaml" if m.overridden else m.evidence.get("source") or "",
         }
         for m in ms.items
@@ -313,31 +438,50 @@ def timeline_rows(a: Analysis) -> pl.DataFrame:
     milestone_frame = pl.DataFrame(
         rows, schema={"ts": pl.Datetime("us", "UTC"), "what": pl.String, "detail": pl.String, "source": pl.String}
     )
-    evidence = [m.evidence.get("origin") for m in ms.items if m.evidence.get("origin")]
-    tl = redact_frame(tl.filter(~pl.col("origin").is_in(evidence)), ["message"])  # milestones are listed already
-    events = tl.select(
+    evidence = [m.evidence.get("origin") for m in ms.items if m.evidence.get("origin") and not m.overridden]
+    kept = a.curated.kept().filter(~pl.col("origin").is_in(evidence))  # milestones are listed already
+    kept = redact_frame(kept, ["line", "note"])
+    events = kept.select(
         "ts",
-        pl.col("kind").alias("what"),
-        pl.col("message").map_elements(lambda s: esc(s, 160), return_dtype=pl.String).alias("detail"),
+        pl.when(pl.col("star"))
+        .then(pl.concat_str([pl.lit("★ "), pl.col("kind")]))
+        .otherwise(pl.col("kind"))
+        .alias("what"),
+        pl.struct("line", "note", "also")
+        .map_elements(lambda r: _event_detail(r["line"], r["note"], r["also"]), return_dtype=pl.String)
+        .alias("detail"),
         "source",
     )
-    out = pl.concat([milestone_frame, events]).sort("ts", maintain_order=True)
-    if out.height > MAX_TIMELINE_ROWS:  # keep milestones, thin the rest evenly
-        is_m = pl.col("what").str.starts_with("**")
-        rest = out.filter(~is_m)
-        step = max(1, rest.height // (MAX_TIMELINE_ROWS - milestone_frame.height))
-        out = pl.concat([out.filter(is_m), rest.gather_every(step)]).sort("ts", maintain_order=True)
-    return out
+    return pl.concat([milestone_frame, events]).sort("ts", maintain_order=True)
+
+
+def _event_detail(line: str, note: str | None, also: str | None) -> str:
+    """One event's cell: its clean line (escaped), where else it was said, the author's note in italics."""
+    text = esc(line, 400)
+    if also:
+        text += f" ({esc(also, 200)})"
+    if note:
+        text += f" — _{esc(note, 400)}_"
+    return text
 
 
 def _timeline(a: Analysis) -> str:
     rows = timeline_rows(a)
+    cur = a.curated
     day = rows.get_column("ts").min()
     when = f" on {fmt_utc(day, 'date')}" if isinstance(day, dt.datetime) else ""
-    return (
-        f"## Timeline\n\nAll times UTC{when}. Milestones in bold; the swimlane figure shows every source.\n\n"
-        + table("timeline", rows=rows.iter_rows(named=True))
+    if isinstance(day, dt.datetime):  # the local offset that day (display_timezone)
+        when += sections.zone_note(day, a.incident.spec.display_timezone)
+    other = [e for e, p in cur.environments.items() if not p]
+    envs = f", deploys to production only ({esc(', '.join(other))} left out)" if other else ""
+    listed, key = cur.kept().height, cur.candidates().height
+    intro = (
+        f"All times UTC{when}. Milestones in bold. Key events from {esc(cur.window_text())}{envs}: {listed} of "
+        f'{key} key events listed, the others left out by the rules in docs/analyses.md ("Curated timeline"). '
+        "The swimlane figure shows every key event of each source, the explorer every event."
     )
+    problems = "".join(f"\n\n{todo(esc(p, 400))}" for p in cur.problems)
+    return f"## Timeline\n\n{intro}{problems}\n\n" + table("timeline", rows=rows.iter_rows(named=True))
 
 
 def _root_cause(a: Analysis) -> str:
@@ -353,7 +497,13 @@ def _root_cause(a: Analysis) -> str:
     if n.resolution:
         parts.append(f"**Resolution:** {author_md(n.resolution, 2000)}")
     parts.append(
-        whys_markdown(a.whys, heading="### 5 Whys", text=lambda s: esc(s, 2000), prose=lambda s: author_md(s, 2000))
+        whys_markdown(
+            a.whys,
+            heading="### 5 Whys",
+            text=lambda s: esc(s, 2000),
+            prose=lambda s: author_md(s, 2000),
+            min_levels=MIN_WHYS,
+        )
     )
     return "\n\n".join(parts)
 
@@ -371,6 +521,7 @@ def whys_markdown(
     category: bool = True,
     text: Callable[[str], str] = str,
     prose: Callable[[str], str] | None = None,
+    min_levels: int | None = None,
 ) -> str:
     """A 5 Whys chain as Markdown in the form of seeds/004's "5 Whys Analysis"; TODO marks what is left to write.
 
@@ -379,7 +530,8 @@ def whys_markdown(
     ``text`` is applied to every evidence hint and to a question pmkit wrote from the evidence
     (a document passes its escaping: hints quote log templates such as ``Get <STR>:``, which HTML
     would take for a tag); ``prose`` (default: ``text``) to what the author wrote, the questions
-    and answers (a document passes its author-Markdown rewrite).
+    and answers (a document passes its author-Markdown rewrite). ``min_levels``: the levels the policy asks
+    for (the ``five_whys`` gate's); fewer answered is said under the chain, with how many are missing.
     :meth:`pmkit.analysis.whys.FiveWhys.to_markdown` is this function.
     """
     last = whys.last_answered
@@ -398,6 +550,12 @@ def whys_markdown(
         parts.append(
             f"> The last answer (level {last.number}) would still have let the incident happen: "
             "dig deeper before calling it the root cause."
+        )
+    if min_levels is not None and whys.answered < min_levels:
+        missing = min_levels - whys.answered
+        parts.append(
+            f"> {whys.answered} of the {min_levels} levels the policy asks for {'is' if whys.answered == 1 else 'are'} "
+            f"answered ({missing} missing): `pmkit check` fails `five_whys` until they are written."
         )
     if category and whys.answered:
         parts.append(f"**Root cause category (suggested):** {whys.category or TODO}")
@@ -452,6 +610,11 @@ def where(a: Analysis, origin: str | None) -> str:
     return origin
 
 
+def _when(t: dt.datetime | None, zone: str | None) -> str:
+    """A milestone table time: ``2025-06-15 14:19``, with ``display_timezone`` ``2025-06-15 14:19 (16:19 CEST)``."""
+    return sections.clock(t, zone, style="minute").replace(" UTC", "", 1) if t else "unknown"
+
+
 def _label(m: Milestone) -> str:
     """A milestone's evidence label (the explorer's words), redacted like every text the document quotes."""
     return redact(evidence_label(m))
@@ -467,7 +630,13 @@ def _supporting(a: Analysis) -> str:
         f"MTTD = detected − impact start; MTTA = acknowledged − detected; MTTM and MTTR measured from {conv} "
         "to mitigated and resolved (docs/analyses.md).",
         "### Milestones and their evidence",
-        table("milestones", milestones=a.milestones.items, where=functools.partial(where, a), label=_label),
+        table(
+            "milestones",
+            milestones=a.milestones.items,
+            where=functools.partial(where, a),
+            label=_label,
+            when=functools.partial(_when, zone=a.incident.spec.display_timezone),
+        ),
     ]
     if a.suspects.height:
         parts.append("### Change suspects")
@@ -502,6 +671,12 @@ _BUILDERS: dict[str, Callable[[Analysis], str]] = {
     "action_items": _action_items,
     "lessons": _lessons,
     "supporting": _supporting,
+    "byline": sections.byline,
+    "leadup": sections.leadup,
+    "detection": sections.detection,
+    "response": sections.response,
+    "recovery": sections.recovery,
+    "chat": sections.chat_appendix,
 }
 _TITLES = {
     "title": "Title",
@@ -515,6 +690,12 @@ _TITLES = {
     "action_items": "Action items",
     "lessons": "Lessons learned",
     "supporting": "Supporting data",
+    "byline": "Authors, dates and tags",
+    "leadup": "Leadup",
+    "detection": "Detection",
+    "response": "Response",
+    "recovery": "Recovery",
+    "chat": "Appendix: incident chat",
 }
 
 
@@ -540,7 +721,7 @@ def _incident_md(a: Analysis) -> str:
             "## Impact",
             f"- Users Affected: {_num(imp.affected_users)}",
             f"- Requests Failed: {_num(imp.failed_requests)}",
-            f"- Services Down: {esc(', '.join(spec.services)) or 'unknown'}",
+            *_services_down(a),
             f"- Revenue Impact: {author_md(spec.facts.revenue_impact, 300) if spec.facts.revenue_impact else 'unknown'}",
             "",
             "## Timeline",
@@ -551,6 +732,20 @@ def _incident_md(a: Analysis) -> str:
             "",
         ]
     )
+
+
+def _services_down(a: Analysis) -> list[str]:
+    """The "Services Down" line, only when the analysis found a complete outage (severity's services down:
+    peak per-minute error ratio >= 95% on a user-facing service); the failing services of the SLI if known."""
+    facts = a.severity.facts
+    if not facts.services_down:
+        return []
+    failing = a.impact.services.filter(pl.col("failing")).get_column("group").to_list()
+    names = failing or list(a.incident.spec.services)
+    return [
+        f"- Services Down: {esc(', '.join(names)) or 'unknown'} (peak error ratio {_pct(a.impact.peak_error_ratio, 0)} "
+        f"at {hm(a.impact.peak_at)} UTC, {esc(a.sli.name or 'the SLI')})"
+    ]
 
 
 def _action_items_md(a: Analysis) -> str:

@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from pmkit.analysis.milestones import evidence_label
-from pmkit.report.explore_filters import MAX_POINTS, counts_by_source, filter_events, slider_bounds, thin_for_plot
+from pmkit.report.explore_filters import (
+    MAX_POINTS,
+    counts_by_source,
+    curation_marks,
+    filter_events,
+    slider_bounds,
+    thin_for_plot,
+)
 from pmkit.report.explore_html import MAX_ROWS, TS_FORMAT, events_table_html, evidence_html, swimlane_traces
 from pmkit.schema import LEVELS
 from pmkit.timeutil import as_utc
@@ -96,6 +103,12 @@ class Explorer:
         self.rows = rows
         self.max_points = max_points
         self.milestones: Milestones | None = analysis.milestones if analysis is not None else None
+        # the curated timeline: the table says what it did with each event; a checkbox shows only its rows
+        curated = analysis.curated.frame if analysis is not None else None
+        self.marks: dict[str, str] | None = curation_marks(curated) if curated is not None else None
+        self.curated_origins: list[str] | None = (
+            curated.filter(pl.col("kept")).get_column("origin").to_list() if curated is not None else None
+        )
         self.filtered = self.events
         self._hold = False
 
@@ -106,11 +119,22 @@ class Explorer:
             )
         else:
             bounds, self.step = [dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=m) for m in (0, 1)], 1
-        self.bounds = bounds
-        self.initial_window = self._initial_window()
+        # the slider spans the incident window (1-minute steps) unless "whole evidence" is ticked: a slider over
+        # days of deploys moves in coarse steps and opens on a window a few pixels wide
+        self.all_bounds, self.all_step = bounds, self.step
+        self.bounds, self.step = self._incident_bounds()
+        self.initial_window = (self.bounds[0], self.bounds[-1])
         wide = widgets.Layout(width="98%")
+        days = (self.all_bounds[-1] - self.all_bounds[0]) / dt.timedelta(days=1)
+        self.whole = widgets.Checkbox(
+            value=False,
+            description=f"whole evidence ({days:.1f} days)" if days >= 1 else "whole evidence",
+            disabled=self.bounds == self.all_bounds,
+            indent=False,
+            layout=widgets.Layout(width="auto"),
+        )
         self.window = widgets.SelectionRangeSlider(
-            options=[(_label(b), b) for b in bounds],
+            options=[(_label(b), b) for b in self.bounds],
             value=self.initial_window,
             description="UTC window",
             continuous_update=False,
@@ -127,6 +151,12 @@ class Explorer:
             continuous_update=False,
             layout=widgets.Layout(width="360px"),
         )
+        self.curated_only = widgets.Checkbox(
+            value=False,
+            description="curated timeline only (the document's rows)",
+            disabled=self.curated_origins is None,
+            indent=False,
+        )
         self.reset = widgets.Button(description="reset filters", icon="undo", tooltip="all sources, services, levels")
         self.count = widgets.HTML(layout=wide)
         self.table = widgets.HTML(layout=wide)
@@ -136,20 +166,26 @@ class Explorer:
         self.milestone_buttons = self._milestone_buttons()
         self.figure = self._figure()
 
-        for w in (self.window, self.sources, self.services, self.levels, self.search):
+        for w in (self.window, self.sources, self.services, self.levels, self.search, self.curated_only):
             w.observe(self._on_change, names="value")
+        self.whole.observe(self._on_whole, names="value")
         self.reset.on_click(self._on_reset)
 
         hint = widgets.HTML("<small>none selected = all; ctrl/shift-click to select several</small>")
         filters = widgets.HBox(
-            [self.sources, self.services, self.levels, widgets.VBox([self.search, self.reset, hint])],
+            [
+                self.sources,
+                self.services,
+                self.levels,
+                widgets.VBox([self.search, self.curated_only, self.reset, hint]),
+            ],
             layout=widgets.Layout(flex_flow="row wrap"),
         )
         title = widgets.HTML(
             _CSS + f"<h3>{html.escape(incident.spec.id)}: {html.escape(incident.spec.title)}</h3>"
             "<small>All times UTC. The swimlane and the table follow the filters.</small>"
         )
-        parts: list[widgets.Widget] = [title, self.window, filters, self.count]
+        parts: list[widgets.Widget] = [title, widgets.HBox([self.window, self.whole], layout=wide), filters, self.count]
         if self.milestone_buttons:
             parts += [
                 widgets.HBox(
@@ -176,16 +212,21 @@ class Explorer:
             layout=widgets.Layout(width="240px"),
         )
 
-    def _initial_window(self) -> tuple[dt.datetime, dt.datetime]:
-        """The milestones padded by an hour before and half an hour after; else every event."""
-        first, last = self.bounds[0], self.bounds[-1]
+    def _incident_bounds(self) -> tuple[list[dt.datetime], int]:
+        """The slider's boundaries over the incident window: the milestones padded by :data:`WINDOW_BEFORE` and
+        :data:`WINDOW_AFTER`, on whole minutes, inside the evidence; every event's span without milestones."""
+        first, last = self.all_bounds[0], self.all_bounds[-1]
         times = [as_utc(t) for t in (self.milestones.times().values() if self.milestones else ()) if t is not None]
         if not times:
-            return first, last
-        lo, hi = min(times) - WINDOW_BEFORE, max(times) + WINDOW_AFTER
-        start = max((b for b in self.bounds if b <= lo), default=first)
-        end = min((b for b in self.bounds if b >= hi), default=last)
-        return start, end
+            return self.all_bounds, self.all_step
+        minute = dt.timedelta(minutes=1)
+        lo = max(first, (min(times) - WINDOW_BEFORE).replace(second=0, microsecond=0))
+        hi = min(
+            last, (max(times) + WINDOW_AFTER + minute - dt.timedelta(microseconds=1)).replace(second=0, microsecond=0)
+        )
+        if hi <= lo:
+            return self.all_bounds, self.all_step
+        return slider_bounds(lo, hi - minute)  # its last boundary is hi
 
     def _milestone_buttons(self) -> list[widgets.Button]:
         import ipywidgets as widgets
@@ -208,7 +249,7 @@ class Explorer:
         """An empty swimlane: one fixed lane per source, the milestones as lines, its traces set by ``update``."""
         import plotly.graph_objects as go
 
-        from pmkit.report.figures import swimlane
+        from pmkit.report.figures import LEGEND_ROW, swimlane
 
         try:
             fw = go.FigureWidget()
@@ -219,7 +260,11 @@ class Explorer:
             ) from err
         lanes = sorted(self.events.get_column("source").unique().to_list()) if self.events.height else []
         fw.layout = swimlane(self.events.clear(), self.milestones, key_only=False).layout
-        fw.update_layout(height=160 + 40 * max(1, len(lanes)), showlegend=True, uirevision="pmkit-explorer")
+        kinds = self.events.get_column("kind").n_unique() if self.events.height else 0
+        marks = sum(1 for t in (self.milestones.times().values() if self.milestones else ()) if t is not None)
+        # tall enough for the lanes and for the whole legend (kinds and milestone lines; a scrolled legend hides some)
+        height = max(160 + 40 * max(1, len(lanes)), 150 + LEGEND_ROW * (kinds + marks))
+        fw.update_layout(height=height, showlegend=True, uirevision="pmkit-explorer")
         fw.update_yaxes(type="category", categoryorder="array", categoryarray=lanes, range=[-0.5, len(lanes) - 0.5])
         fw.add_class("pmkit-swimlane")
         return fw
@@ -236,6 +281,7 @@ class Explorer:
             "services": list(self.services.value) or None,
             "levels": list(self.levels.value) or None,
             "text": self.search.value or None,
+            "origins": self.curated_origins if self.curated_only.value else None,
         }
 
     def update(self) -> None:
@@ -249,7 +295,7 @@ class Explorer:
             + (f"; the table shows the first {shown:,}" if n > shown else "")
             + f" <small>(window {_label(f['start'])} to {_label(f['end'])} UTC, {self.step}-minute steps)</small>"
         )
-        self.table.value = events_table_html(self.filtered, limit=self.rows, text=f["text"])
+        self.table.value = events_table_html(self.filtered, limit=self.rows, text=f["text"], marks=self.marks)
         self._redraw(f["start"], f["end"])
 
     def _redraw(self, start: dt.datetime, end: dt.datetime) -> None:
@@ -275,14 +321,36 @@ class Explorer:
         if not self._hold:
             self.update()
 
+    def _on_whole(self, change: dict[str, Any]) -> None:
+        """Widen the slider to every event (keeping the window), or narrow it back to the incident window."""
+        start, end = self.window.value
+        if change["new"]:
+            self.bounds, self.step = self.all_bounds, self.all_step
+            start = max((b for b in self.bounds if b <= start), default=self.bounds[0])
+            end = min((b for b in self.bounds if b >= end), default=self.bounds[-1])
+        else:
+            self.bounds, self.step = self._incident_bounds()
+            start, end = self.initial_window
+        held, self._hold = self._hold, True
+        try:
+            self.window.options = [(_label(b), b) for b in self.bounds]
+            self.window.value = (start, end)
+        finally:
+            self._hold = held
+        if not held:
+            self.update()
+
     def _on_reset(self, _button: widgets.Button | None = None) -> None:
         self._hold = True
         try:
+            if self.whole.value:
+                self.whole.value = False  # back to the incident window's slider (its handler redraws)
             self.window.value = self.initial_window
             self.sources.value = ()
             self.services.value = ()
             self.levels.value = ()
             self.search.value = ""
+            self.curated_only.value = False
         finally:
             self._hold = False
         self.update()
@@ -320,8 +388,32 @@ class Explorer:
                     lines.append(f"  {'':<13} origin: {m.evidence['origin']}")
         return "\n".join(lines)
 
+    def static_figure(self) -> dict[str, Any]:
+        """The swimlane as it is drawn now, as plotly JSON: what a page without a kernel shows instead of the
+        widgets (an exported notebook cannot run them)."""
+        import json
+
+        import plotly.graph_objects as go
+        import plotly.io as pio
+
+        fig = go.Figure(self.figure)
+        start, end = self.window.value
+        fig.update_layout(
+            title={
+                "text": f"Events by source, {_label(start)} to {_label(end)} UTC",
+                "subtitle": {"text": "a static copy of the explorer's swimlane: run the notebook for the widgets"},
+            },
+            margin={"t": 70},
+            height=(fig.layout.height or 450) + 20,  # room for the subtitle
+        )
+        spec: dict[str, Any] = json.loads(pio.to_json(fig, validate=False))
+        return spec
+
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """The widgets, with a static plotly copy of the swimlane beside them: Jupyter shows the widgets (their
+        renderer ranks first); an exported HTML page, which has no widget manager offline, draws the figure."""
         bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        bundle["application/vnd.plotly.v1+json"] = self.static_figure()
         bundle["text/plain"] = f"Explorer({self.incident.spec.id}: {self.events.height:,} events)"
         return bundle
 

@@ -42,9 +42,12 @@ def filter_expr(
     services: Collection[str | None] | None = None,
     levels: Collection[str | None] | None = None,
     text: str | None = None,
+    origins: Collection[str] | None = None,
 ) -> pl.Expr:
     """The predicate of :func:`filter_events` as one polars expression (see there for the rules)."""
     expr = pl.lit(True)
+    if origins is not None:
+        expr = expr & pl.col("origin").is_in(list(origins)).fill_null(False)
     if start is not None:
         expr = expr & (pl.col("ts") >= as_utc(start))
     if end is not None:
@@ -72,6 +75,7 @@ def filter_events(
     services: Collection[str | None] | None = None,
     levels: Collection[str | None] | None = None,
     text: str | None = None,
+    origins: Collection[str] | None = None,
 ) -> pl.DataFrame:
     """The events that pass every filter given, in their original order.
 
@@ -79,9 +83,13 @@ def filter_events(
     ``services`` and ``levels`` keep rows whose value is in the collection; ``None`` in
     ``services`` or ``levels`` keeps rows where that column is null. A filter left at
     ``None`` keeps everything; an empty collection keeps nothing. ``text`` keeps rows whose
-    ``message`` or ``attrs`` contain it, case-insensitively and literally (no regex).
+    ``message`` or ``attrs`` contain it, case-insensitively and literally (no regex). ``origins`` keeps
+    the events with one of these origins (the explorer's "curated timeline only": the kept events'
+    origins, :attr:`pmkit.pipeline.Analysis.curated`).
     """
-    pred = filter_expr(start=start, end=end, sources=sources, services=services, levels=levels, text=text)
+    pred = filter_expr(
+        start=start, end=end, sources=sources, services=services, levels=levels, text=text, origins=origins
+    )
     return events.lazy().filter(pred).collect()
 
 
@@ -144,6 +152,28 @@ def thin_for_plot(events: pl.DataFrame, *, max_points: int = MAX_POINTS) -> tupl
         .drop("_bucket", "_rank", "_n")
     )
     return pl.concat([others, picked]).sort("ts", maintain_order=True), chosen
+
+
+def curation_marks(curated: pl.DataFrame) -> dict[str, str]:
+    """What the explorer's table says about an event the curated timeline decided on (``CuratedTimeline.frame``):
+    ``★ starred``, ``hidden by the author``, ``listed`` or the author's note, by origin; only events the document
+    lists, the author marked, or that are key events (the rest need no word)."""
+    marked = curated.filter(pl.col("kept") | pl.col("star") | pl.col("note").is_not_null() | pl.col("key"))
+    text = (
+        pl.when(pl.col("why").str.starts_with("hidden"))
+        .then(pl.lit("hidden by the author"))
+        .when(pl.col("star"))
+        .then(pl.lit("★ starred"))
+        .when(pl.col("kept"))
+        .then(pl.lit("in the document"))
+        .otherwise(pl.concat_str([pl.lit("left out: "), pl.col("why")]))
+    )
+    text = (
+        pl.when(pl.col("note").is_not_null())
+        .then(pl.concat_str([text, pl.lit("; note: "), pl.col("note")]))
+        .otherwise(text)
+    )
+    return dict(marked.select("origin", text.alias("mark")).iter_rows())
 
 
 def counts_by_source(events: pl.DataFrame) -> pl.DataFrame:

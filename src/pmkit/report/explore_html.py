@@ -68,13 +68,24 @@ def _highlight(text: str, pattern: re.Pattern[str] | None) -> str:
     return "".join(out)
 
 
-def events_table_html(events: pl.DataFrame, *, limit: int = MAX_ROWS, text: str | None = None, width: int = 300) -> str:
+def events_table_html(
+    events: pl.DataFrame,
+    *,
+    limit: int = MAX_ROWS,
+    text: str | None = None,
+    width: int = 300,
+    marks: dict[str, str] | None = None,
+) -> str:
     """The first ``limit`` events as an HTML table, every value escaped, ``text`` matches marked.
 
-    Messages longer than ``width`` characters are cut (the full text stays in the frame).
+    Messages longer than ``width`` characters are cut (the full text stays in the frame). ``marks``
+    (origin to text, :func:`pmkit.report.explore_filters.curation_marks`) adds a "timeline" column:
+    what the curated timeline and the author's ``timeline:`` did with each event.
     """
     pattern = re.compile(re.escape(text), re.IGNORECASE) if text else None
-    head = ("time (UTC)", "source", "kind", "service", "level", "message", "origin")
+    head: tuple[str, ...] = ("time (UTC)", "source", "kind", "service", "level", "message", "origin")
+    if marks is not None:
+        head = (*head, "timeline")
     rows = []
     for r in events.head(limit).iter_rows(named=True):
         msg = r["message"] if len(r["message"]) <= width else r["message"][:width] + "…"
@@ -84,7 +95,9 @@ def events_table_html(events: pl.DataFrame, *, limit: int = MAX_ROWS, text: str 
             f"<td>{r['ts']:%Y-%m-%d %H:%M:%S}.{r['ts'].microsecond // 1000:03d}</td>"
             f"<td>{html.escape(r['source'])}</td><td>{html.escape(r['kind'])}</td>"
             f"<td>{html.escape(r['service'] or '')}</td><td>{html.escape(level)}</td>"
-            f"<td>{_highlight(msg, pattern)}</td><td>{html.escape(r['origin'])}</td></tr>"
+            f"<td>{_highlight(msg, pattern)}</td><td>{html.escape(r['origin'])}</td>"
+            + (f"<td>{html.escape(marks.get(r['origin'], ''))}</td>" if marks is not None else "")
+            + "</tr>"
         )
     if not rows:
         return '<p class="pmkit-empty">No events match these filters.</p>'

@@ -3,6 +3,12 @@
 Every function takes frames (or analysis results) and returns a ``plotly.graph_objects.Figure``;
 nothing is shown or written here. Times are UTC on every axis.
 
+Legible by rule (tests/report/test_figures.py checks each): every line of a plot is in the legend (the
+milestone, change, rollback, threshold, replayed-alert and first-page lines are shapes named with their
+time, never rotated labels, which collided when milestones were minutes apart); colours come from the
+Okabe-Ito palette (:data:`OKABE_ITO`), one per line, a burn rate's long window solid and its short window
+dotted; a latency axis starts at 0 in ms; the swimlane is tall enough for its whole legend.
+
 Plotly reads a subset of HTML in its text (``<br>``, ``<a href>``, ``<span style>``, ``<b>``,
 ``<i>``, ``<sub>``, ``<sup>``): every text that comes from the evidence or the spec (hover text,
 lane and trace names, annotations, titles) goes through :func:`pmkit.report.present.plotly_text`,
@@ -13,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import plotly.graph_objects as go
 import polars as pl
@@ -21,67 +27,96 @@ import polars as pl
 from pmkit.analysis.milestones import Milestones
 from pmkit.analysis.slo import SloResult
 from pmkit.report.present import plotly_text
+from pmkit.timeutil import fmt_utc
 
 if TYPE_CHECKING:
     from pmkit.pipeline import Analysis
 
+# Okabe & Ito's colour-blind-safe palette (https://jfly.uni-koeln.de/color/): the milestone, change and burn-rate
+# lines take one colour each from it, so no two lines of a figure differ by a shade a reader cannot tell apart
+OKABE_ITO = {
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+    "black": "#000000",
+}
 KIND_COLORS = {
-    "log": "#7f8c8d",
-    "metric": "#16a085",
-    "deploy": "#2980b9",
-    "chat": "#8e44ad",
-    "alert": "#e67e22",
-    "page": "#c0392b",
-    "note": "#2c3e50",
+    "log": "#7f7f7f",
+    "metric": OKABE_ITO["bluish_green"],
+    "deploy": OKABE_ITO["blue"],
+    "chat": OKABE_ITO["reddish_purple"],
+    "alert": OKABE_ITO["orange"],
+    "page": OKABE_ITO["vermillion"],
+    "note": OKABE_ITO["black"],
 }
 MILESTONE_COLORS = {
-    "impact_start": "#c0392b",
-    "detected": "#e67e22",
-    "acknowledged": "#f1c40f",
-    "declared": "#8e44ad",
-    "mitigated": "#27ae60",
-    "resolved": "#2c3e50",
+    "impact_start": OKABE_ITO["vermillion"],
+    "detected": OKABE_ITO["orange"],
+    "acknowledged": OKABE_ITO["sky_blue"],
+    "declared": OKABE_ITO["reddish_purple"],
+    "mitigated": OKABE_ITO["bluish_green"],
+    "resolved": OKABE_ITO["black"],
 }
-_LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b": 40}, "hovermode": "closest"}
+# the burn-rate windows: a long window solid, its short window dotted, each pair in its own colours
+BURN_STYLES = {
+    "burn_1h": (OKABE_ITO["vermillion"], "solid"),
+    "burn_5m": (OKABE_ITO["reddish_purple"], "dot"),
+    "burn_6h": (OKABE_ITO["blue"], "solid"),
+    "burn_30m": (OKABE_ITO["bluish_green"], "dot"),
+}
+CHANGE_COLOR = "#555555"  # neutral: a change is context, the coloured lines are the incident's
+ROLLBACK_COLOR = OKABE_ITO["bluish_green"]
+LEGEND_ROW = 22  # pixels per legend entry (font 12, no group gaps), for figures sized to their legend
+_LAYOUT = {
+    "template": "plotly_white",
+    "margin": {"l": 60, "r": 20, "t": 50, "b": 40},
+    "hovermode": "closest",
+    "legend": {"tracegroupgap": 4},
+}
+
+
+def _vline(x: dt.datetime, name: str, color: str, dash: str, *, group: str, width: float = 1.5) -> dict[str, Any]:
+    """A vertical line across the plot, named in the legend (a shape with ``showlegend``): labels on the plot
+    collide when lines are minutes apart; legend entries never do."""
+    return {
+        "type": "line",
+        "xref": "x",
+        "yref": "paper",
+        "x0": x,
+        "x1": x,
+        "y0": 0,
+        "y1": 1,
+        "line": {"width": width, "dash": dash, "color": color},
+        "name": name,
+        "showlegend": True,
+        "legendgroup": group,
+    }
 
 
 def _milestone_lines(fig: go.Figure, milestones: Milestones | None, *, labels: bool = True) -> None:
-    """Dashed vertical lines (and labels) at the milestones, added in one layout update (add_vline is slow)."""
+    """Dashed vertical lines at the milestones, each named with its time in the legend (added in one layout
+    update: add_vline is slow). ``labels=False`` keeps the lines out of the legend (a figure that shows them
+    elsewhere)."""
     if milestones is None:
         return
-    shapes, notes = [], []
+    shapes = []
     for m in milestones.items:
         if m.ts is None:
             continue
-        color = MILESTONE_COLORS[m.name]
-        shapes.append(
-            {
-                "type": "line",
-                "xref": "x",
-                "yref": "paper",
-                "x0": m.ts,
-                "x1": m.ts,
-                "y0": 0,
-                "y1": 1,
-                "line": {"width": 1, "dash": "dash", "color": color},
-            }
+        line = _vline(
+            m.ts,
+            f"{m.name.replace('_', ' ')} {fmt_utc(m.ts, 'hm')}",
+            MILESTONE_COLORS[m.name],
+            "dash",
+            group="milestones",
         )
-        if labels:
-            notes.append(
-                {
-                    "x": m.ts,
-                    "y": 1.0,
-                    "xref": "x",
-                    "yref": "paper",
-                    "text": m.name.replace("_", " "),
-                    "showarrow": False,
-                    "textangle": -90,
-                    "xanchor": "right",
-                    "yanchor": "top",
-                    "font": {"size": 10, "color": color},
-                }
-            )
-    fig.update_layout(shapes=[*fig.layout.shapes, *shapes], annotations=[*fig.layout.annotations, *notes])
+        line["showlegend"] = labels
+        shapes.append(line)
+    fig.update_layout(shapes=[*fig.layout.shapes, *shapes])
 
 
 def swimlane(timeline: pl.DataFrame, milestones: Milestones | None = None, *, key_only: bool = True) -> go.Figure:
@@ -120,7 +155,10 @@ def swimlane(timeline: pl.DataFrame, milestones: Milestones | None = None, *, ke
             )
         )
     _milestone_lines(fig, milestones)
-    fig.update_layout(title="Timeline by source (UTC)", height=120 + 40 * max(1, tl["source"].n_unique()), **_LAYOUT)
+    entries = len(fig.data) + sum(1 for m in (milestones.items if milestones else ()) if m.ts is not None)
+    # tall enough for every lane and for the whole legend (a scrolled legend hides its last entries)
+    height = max(120 + 40 * max(1, tl["source"].n_unique()), 90 + LEGEND_ROW * entries)
+    fig.update_layout(title="Timeline by source (UTC)", height=height, **_LAYOUT)
     fig.update_yaxes(type="category", title=None)
     fig.update_xaxes(title="UTC")
     if milestones is not None:  # open on the incident (older deploys stay a pan or zoom-out away)
@@ -128,6 +166,22 @@ def swimlane(timeline: pl.DataFrame, milestones: Milestones | None = None, *, ke
         if times:
             fig.update_xaxes(range=[min(times) - dt.timedelta(hours=1), max(times) + dt.timedelta(minutes=15)])
     return fig
+
+
+def _latency_axis() -> dict[str, Any]:
+    """The p95 latency axis: from 0 (a latency is never negative; autorange alone padded it to "-0.56k"), in ms
+    with round ticks."""
+    return {
+        "title": None,  # the ticks say ms and the trace's legend entry says "right axis"
+        "overlaying": "y",
+        "side": "right",
+        "showgrid": False,
+        "rangemode": "tozero",
+        "tickmode": "auto",  # round values of its own, not ticks synced to the error-ratio grid (7,488 ms)
+        "nticks": 6,
+        "tickformat": ",.0f",
+        "ticksuffix": " ms",
+    }
 
 
 def error_ratio(
@@ -138,14 +192,20 @@ def error_ratio(
     latency: pl.DataFrame | None = None,
     milestones: Milestones | None = None,
 ) -> go.Figure:
-    """Per-minute error ratio (and p95 latency when given: ``ts``, ``p95_ms``), impact shaded, deploys marked."""
+    """Per-minute error ratio (and p95 latency when given: ``ts``, ``p95_ms``), impact shaded, changes and
+    milestones as vertical lines named in the legend (``deploys``: ``ts``, ``label``; a label starting with
+    "rollback" is drawn as the rollback)."""
     m = minutes.with_columns(
         pl.when(pl.col("total") > 0).then(pl.col("bad") / pl.col("total")).otherwise(None).alias("ratio")
     )
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
-            x=m["ts"].to_list(), y=m["ratio"].to_list(), name="error ratio", mode="lines", line={"color": "#c0392b"}
+            x=m["ts"].to_list(),
+            y=m["ratio"].to_list(),
+            name="error ratio",
+            mode="lines",
+            line={"color": OKABE_ITO["vermillion"], "width": 2},
         )
     )
     if latency is not None and latency.height:
@@ -153,75 +213,82 @@ def error_ratio(
             go.Scatter(
                 x=latency["ts"].to_list(),
                 y=latency["p95_ms"].to_list(),
-                name="p95 latency (ms)",
+                name="p95 latency (ms, right axis)",
                 yaxis="y2",
                 mode="lines",
-                line={"color": "#2980b9", "dash": "dot"},
+                line={"color": OKABE_ITO["blue"], "dash": "dot"},
             )
         )
-        fig.update_layout(yaxis2={"title": "p95 latency (ms)", "overlaying": "y", "side": "right", "showgrid": False})
+        fig.update_layout(yaxis2=_latency_axis())
+    shapes: list[dict[str, Any]] = []
     if impact and impact[0] is not None:
-        end = impact[1] or (m["ts"].max() if m.height else impact[0])
-        fig.add_vrect(x0=impact[0], x1=end, fillcolor="#c0392b", opacity=0.08, line_width=0, annotation_text="impact")
+        last = m.select(pl.col("ts").max()).item() if m.height else None
+        end = impact[1] or (last if isinstance(last, dt.datetime) else impact[0])
+        shapes.append(_impact_rect(impact[0], end))
     if deploys is not None and deploys.height:
-        rows = list(deploys.iter_rows(named=True))
-        fig.update_layout(
-            shapes=[
-                *fig.layout.shapes,
-                *(
-                    {
-                        "type": "line",
-                        "xref": "x",
-                        "yref": "paper",
-                        "x0": r["ts"],
-                        "x1": r["ts"],
-                        "y0": 0,
-                        "y1": 1,
-                        "line": {"width": 1, "color": KIND_COLORS["deploy"]},
-                    }
-                    for r in rows
-                ),
-            ],
-            annotations=[
-                *fig.layout.annotations,
-                *(
-                    {
-                        "x": r["ts"],
-                        "y": 0,
-                        "xref": "x",
-                        "yref": "paper",
-                        "text": plotly_text(str(r.get("label") or "deploy")[:30]),
-                        "showarrow": False,
-                        "textangle": -90,
-                        "xanchor": "left",
-                        "yanchor": "bottom",
-                        "font": {"size": 9},
-                    }
-                    for r in rows
-                ),
-            ],
-        )
-    _milestone_lines(fig, milestones, labels=False)
-    fig.update_layout(title="Error ratio per minute (UTC)", height=380, **_LAYOUT)
+        for r in deploys.iter_rows(named=True):
+            label = str(r.get("label") or "deploy")[:40]
+            rollback = label.startswith("rollback")
+            shapes.append(
+                _vline(
+                    r["ts"],
+                    plotly_text(f"{'' if rollback else 'change '}{label} {fmt_utc(r['ts'], 'hm')}"),
+                    ROLLBACK_COLOR if rollback else CHANGE_COLOR,
+                    "dashdot" if rollback else "solid",
+                    group="changes",
+                    width=1,
+                )
+            )
+    fig.update_layout(shapes=[*fig.layout.shapes, *shapes])
+    _milestone_lines(fig, milestones)
+    fig.update_layout(title="Error ratio per minute (UTC)", height=420, **_LAYOUT)
     fig.update_layout(yaxis={"tickformat": ".0%", "title": "error ratio", "rangemode": "tozero"})
+    if latency is not None and latency.height:
+        fig.update_layout(legend={"x": 1.1, "xanchor": "left"})  # clear of the right axis's tick labels
     return fig
 
 
+def _impact_rect(x0: dt.datetime, x1: dt.datetime, opacity: float = 0.08) -> dict[str, Any]:
+    """The impact window shaded, named in the legend."""
+    return {
+        "type": "rect",
+        "xref": "x",
+        "yref": "paper",
+        "x0": x0,
+        "x1": x1,
+        "y0": 0,
+        "y1": 1,
+        "fillcolor": OKABE_ITO["vermillion"],
+        "opacity": opacity,
+        "line": {"width": 0},
+        "layer": "below",
+        "name": f"impact {fmt_utc(x0, 'hm')}–{fmt_utc(x1, 'hm')}",
+        "showlegend": True,
+        "legendgroup": "impact",
+    }
+
+
 def slo_burn(result: SloResult, *, window: tuple[dt.datetime, dt.datetime] | None = None) -> go.Figure:
-    """Budget burn-down (share of the period's budget left) and burn rates against the workbook thresholds."""
+    """Budget burn-down (share of the period's budget left) and burn rates against the workbook thresholds.
+
+    Every line is named in the legend: the burn rates (a long window solid, its short window dotted, in
+    colours of :data:`OKABE_ITO`), the alert thresholds, when a replayed alert would have fired, and the
+    first page."""
     from plotly.subplots import make_subplots
 
     burn = result.burn
-    allowed = 1 - result.objective / 100
     fig = make_subplots(
         rows=2,
         cols=1,
         shared_xaxes=True,
-        vertical_spacing=0.08,
-        subplot_titles=("Error budget left (share of the period's budget)", "Burn rate"),
+        vertical_spacing=0.1,
+        subplot_titles=("Error budget left (share of the period's budget)", "Burn rate (x the budget rate, log scale)"),
     )
+    shapes: list[dict[str, Any]] = []
+    fired: list[dict[str, Any]] = []
     if burn.height:
         rate = result.request_based.get("mean_requests_per_minute") or 1.0
+        allowed = 1 - result.objective / 100
         spent = burn.with_columns((pl.col("bad").cum_sum() / (rate * result.budget_minutes)).alias("spent"))
         if result.type == "time-slice":
             ratio = pl.when(pl.col("total") > 0).then(pl.col("bad") / pl.col("total")).otherwise(0.0)
@@ -237,63 +304,81 @@ def slo_burn(result: SloResult, *, window: tuple[dt.datetime, dt.datetime] | Non
                 y=(start_left - spent["spent"]).to_list(),
                 name="budget left",
                 mode="lines",
-                line={"color": "#27ae60"},
+                line={"color": OKABE_ITO["black"], "width": 2},
             ),
             row=1,
             col=1,
         )
-        for col, color in (
-            ("burn_5m", "#e74c3c"),
-            ("burn_1h", "#c0392b"),
-            ("burn_30m", "#e67e22"),
-            ("burn_6h", "#d35400"),
-        ):
+        for col, (color, dash) in BURN_STYLES.items():
             if col in burn.columns:
                 # null while the window reaches before the evidence (analysis.slo.burn_rate_series)
-                short_of_history = burn.height > 0 and burn[col].null_count() == burn.height
+                short_of_history = burn[col].null_count() == burn.height
                 fig.add_trace(
                     go.Scatter(
                         x=burn["ts"].to_list(),
                         y=burn[col].to_list(),
-                        name=col.replace("burn_", "burn ") + (" (not enough history)" if short_of_history else ""),
+                        name=col.replace("burn_", "burn rate ") + (" (not enough history)" if short_of_history else ""),
                         mode="lines",
-                        line={"color": color, "width": 1},
+                        line={"color": color, "width": 1.5, "dash": dash},
                     ),
                     row=2,
                     col=1,
                 )
         for r in result.alerts.iter_rows(named=True):
             if r["long_window"] in ("1h", "6h"):
-                fig.add_hline(
-                    y=r["factor"],
-                    line_dash="dot",
-                    line_width=1,
-                    row=2,
-                    col=1,
-                    annotation_text=plotly_text(f"{r['alert']}: {r['factor']:g}x"),
-                    annotation_font_size=9,
+                shapes.append(
+                    {
+                        "type": "line",
+                        "xref": "x2 domain",
+                        "yref": "y2",
+                        "x0": 0,
+                        "x1": 1,
+                        "y0": r["factor"],
+                        "y1": r["factor"],
+                        "line": {
+                            "width": 1,
+                            "dash": "dot",
+                            "color": OKABE_ITO["black"] if r["long_window"] == "1h" else "#777777",
+                        },
+                        "name": plotly_text(f"threshold {r['factor']:g}x ({r['alert']})"),
+                        "showlegend": True,
+                        "legendgroup": "thresholds",
+                    }
                 )
             if r["fired_at"] is not None:
-                fig.add_vline(x=r["fired_at"], line_dash="dash", line_color="#e67e22", line_width=1)
+                fired.append(
+                    _vline(
+                        r["fired_at"],
+                        plotly_text(f"{r['alert']} would have fired {fmt_utc(r['fired_at'], 'hm')}"),
+                        OKABE_ITO["orange"],
+                        "dash",
+                        group="replay",
+                        width=1,
+                    )
+                )
+    shapes += fired  # after the thresholds, so the legend lists them together
     if result.first_page is not None:
-        fig.add_vline(
-            x=result.first_page,
-            line_color="#c0392b",
-            line_width=1,
-            annotation_text="first page",
-            annotation_font_size=9,
+        shapes.append(
+            _vline(
+                result.first_page,
+                f"first page {fmt_utc(result.first_page, 'hm')}",
+                OKABE_ITO["sky_blue"],
+                "solid",
+                group="page",
+            )
         )
     if window:
-        fig.add_vrect(x0=window[0], x1=window[1], fillcolor="#c0392b", opacity=0.06, line_width=0)
+        shapes.append(_impact_rect(window[0], window[1], 0.06))
+    fig.update_layout(shapes=[*fig.layout.shapes, *shapes])
     peak = 1.0
-    for col in ("burn_5m", "burn_1h", "burn_30m", "burn_6h"):
+    for col in BURN_STYLES:
         if col in burn.columns and burn.height:
             peak = max(peak, float(burn.select(pl.col(col).max()).item() or 0.0))
     # log axis from 0.1x to above the peak (zeros would stretch it to nothing)
     fig.update_yaxes(type="log", range=[-1, math.log10(peak * 2)], row=2, col=1, title="x budget rate")
     fig.update_yaxes(tickformat=".0%", row=1, col=1)
     fig.update_layout(
-        title=plotly_text(f"SLO {result.name}: {result.objective}% over {result.period}"), height=560, **_LAYOUT
+        title=plotly_text(f"SLO {result.name}: {result.objective}% over {result.period}"), height=600, **_LAYOUT
     )
     return fig
 

@@ -22,6 +22,7 @@ from pmkit.report.present import view
 if TYPE_CHECKING:
     from pmkit.analysis.changes import ChangeReport
     from pmkit.analysis.comms import CadenceResult
+    from pmkit.analysis.curate import CuratedTimeline
     from pmkit.analysis.gates import GateReport
     from pmkit.analysis.impact import Impact
     from pmkit.analysis.milestones import Milestones
@@ -80,6 +81,13 @@ def timeline_html(timeline: Timeline) -> str:
     return view("timeline", total=frame.height, shown=shown, key_only=key_only)
 
 
+def curated_html(curated: CuratedTimeline) -> str:
+    rows = list(curated.candidates().iter_rows(named=True))
+    return view(
+        "curated", window=curated.window_text(), kept=curated.kept().height, rows=rows, problems=curated.problems
+    )
+
+
 def incident_html(incident: Incident) -> str:
     return view("incident", spec=incident.spec, summary=incident.summary(), rows=incident.report.iter_rows(named=True))
 
@@ -99,6 +107,7 @@ def analysis_html(analysis: Analysis) -> str:
 VIEWS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("pmkit.analysis.changes", "ChangeReport"): change_report_html,
     ("pmkit.analysis.comms", "CadenceResult"): cadence_html,
+    ("pmkit.analysis.curate", "CuratedTimeline"): curated_html,
     ("pmkit.analysis.gates", "GateReport"): gates_html,
     ("pmkit.analysis.impact", "Impact"): impact_html,
     ("pmkit.analysis.milestones", "Milestones"): milestones_html,

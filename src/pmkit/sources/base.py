@@ -3,7 +3,7 @@
 A loader is a plain function ``LoadRequest -> LoadResult``. :func:`run` calls it,
 fills the ``source`` column, checks the frame against its contract and checks the
 rule that nothing is lost: input units (lines or records) = units that went into
-parsed rows + rejected units.
+parsed rows + rejected units + units outside the incident window (:mod:`pmkit.sources.window`).
 """
 
 from __future__ import annotations
@@ -139,6 +139,10 @@ class LoadResult:
     notes: tuple[str, ...] = ()
     table: str = "events"
     format: str = ""
+    # inputs outside the request's window: counted, not parsed (the prefilter) or dropped after parsing
+    outside: int = 0
+    # of ``outside``, the inputs the loader parsed before its own exact window filter dropped them
+    outside_parsed: int = 0
 
     @property
     def parsed(self) -> int:
@@ -174,12 +178,16 @@ def dedupe_notes(notes: Iterable[str]) -> tuple[str, ...]:
 
 
 def load_files(
-    req: LoadRequest, per_file: Callable[[Path], tuple[pl.DataFrame, pl.DataFrame, int, int, list[str]]]
+    req: LoadRequest,
+    per_file: Callable[[Path], tuple[pl.DataFrame, pl.DataFrame, int, int, list[str]]],
+    outside: Callable[[Path], tuple[int, int]] | None = None,
 ) -> LoadResult:
     """Run a per-file parser ``path -> (events, rejects, inputs, parsed_inputs, notes)`` over every file of the
-    source and sum the counts (the grok, log4j and syslog loaders)."""
+    source and sum the counts (the grok, log4j and syslog loaders). ``outside(path)``, called after the
+    file's parse, gives the lines outside the window (counted in ``inputs``): dropped by the prefilter,
+    and dropped after parsing."""
     events, rejects, notes = [], [], []
-    inputs = parsed = 0
+    inputs = parsed = n_pre = n_post = 0
     for path in req.files():
         ev, rj, n_in, n_ok, nt = per_file(path)
         events.append(ev)
@@ -187,12 +195,16 @@ def load_files(
         inputs += n_in
         parsed += n_ok
         notes += nt
+        pre, post = outside(path) if outside is not None else (0, 0)
+        n_pre, n_post = n_pre + pre, n_post + post
     return LoadResult(
         frame=pl.concat(events) if events else schema.empty("events"),
         rejects=pl.concat(rejects) if rejects else schema.empty("rejects"),
         inputs=inputs,
         parsed_inputs=parsed,
         notes=dedupe_notes(notes),
+        outside=n_pre + n_post,
+        outside_parsed=n_post,
     )
 
 
@@ -244,13 +256,17 @@ def run(req: LoadRequest) -> LoadResult:
         "rejects",
     )
     frame, rejects, parsed = _reject_out_of_range(frame, rejects, result.parsed_inputs, info.table)
+    frame, parsed, outside, window_notes = _exact_window(
+        req, frame, parsed, result.outside, result.unit, result.outside_parsed
+    )
     frame, rejects, redacted = _redact(frame, rejects, info.table, req.redaction)
     where = f"loader {req.kind}/{req.format} on {req.path}"
     schema.validate(frame, info.table, where=where)
     schema.validate(rejects, "rejects", where=where)
-    if parsed + rejects.height != result.inputs:
+    if parsed + rejects.height + outside != result.inputs:
         raise SchemaError(
             f"{where} lost input: {result.inputs} {result.unit} read, {parsed} parsed + {rejects.height} rejected"
+            f" + {outside} outside the window"
         )
     return replace(
         result,
@@ -259,8 +275,52 @@ def run(req: LoadRequest) -> LoadResult:
         parsed_inputs=parsed,
         table=info.table,
         format=req.format,
-        notes=sniffed + tuple(result.notes) + redacted,
+        notes=sniffed + tuple(result.notes) + window_notes + redacted,
+        outside=outside,
+        outside_parsed=outside - result.outside + result.outside_parsed,
     )
+
+
+# The kinds whose loaders are windowed: the large ones. Deploys, alerts and chat are read whole (small, and
+# change suspects look back before the incident).
+WINDOWED_KINDS = ("logs", "metrics")
+
+
+def _exact_window(
+    req: LoadRequest, frame: pl.DataFrame, parsed: int, outside: int, unit: str, outside_parsed: int = 0
+) -> tuple[pl.DataFrame, int, int, tuple[str, ...]]:
+    """The exact window filter after parsing: rows of a windowed kind whose ``ts`` is outside the request's
+    window are dropped and counted as outside, where one row is one input; returns the frame, the parsed
+    and outside counts and the note that states the window."""
+    from pmkit.sources import window as win
+
+    if req.window is None or req.kind not in WINDOWED_KINDS:
+        return frame, parsed, outside, ()
+    said = win.describe(req.window)
+    before = outside - outside_parsed
+    if frame.height == parsed and frame.height:
+        out = win.exact_mask(frame, req.window)
+        n = int(out.sum())
+        frame, parsed, outside = frame.filter(~out), parsed - n, outside + n
+    elif frame.height:
+        n = int(win.exact_mask(frame, req.window).sum())
+        if n:
+            return (
+                frame,
+                parsed,
+                outside,
+                (
+                    f"window {said}: {outside:,} {unit} outside it (counted, not parsed); {n:,} rows outside it "
+                    "kept (their rows do not map one to one to inputs)",
+                ),
+            )
+    after = outside - before  # dropped after parsing, by the loader or here
+    how = (
+        f"{before:,} counted, not parsed; {after:,} dropped after parsing"
+        if before and after
+        else ("dropped after parsing" if after else "counted, not parsed")
+    )
+    return frame, parsed, outside, (f"window {said}: {outside:,} {unit} outside it ({how})",)
 
 
 # The text columns evidence reaches the analyses and every output through.
@@ -314,6 +374,8 @@ def _file_by_file(func: Callable[[LoadRequest], LoadResult], req: LoadRequest, f
         rejects=pl.concat([*(r.rejects for r in results), rejects], how="diagonal_relaxed"),
         inputs=sum(r.inputs for r in results) + len(broken),
         parsed_inputs=sum(r.parsed_inputs for r in results),
+        outside=sum(r.outside for r in results),
+        outside_parsed=sum(r.outside_parsed for r in results),
         unit=unit,
         notes=dedupe_notes(
             [

@@ -8,6 +8,7 @@ one in batches for files larger than memory.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,6 +47,11 @@ def scan_lines(path: Path) -> pl.LazyFrame:
     """
     if is_gzip(path) or path.stat().st_size == 0 or not textio.line_endings(path)[1]:
         return textio.read_lines(path).lazy()  # gzip, empty, lone CRs or UTF-16: cut as textio cuts
+    return _csv_lines(path)
+
+
+def _csv_lines(path: Path) -> pl.LazyFrame:
+    """:func:`scan_lines` of a plain file (LF or CRLF line ends), without checking that it is one."""
     return pl.scan_csv(path, **textio.LINES_AS_CSV, row_index_name="line_no", row_index_offset=1).with_columns(
         pl.col("line").fill_null("")
     )
@@ -108,14 +114,53 @@ def stream_lines(path: Path, batch_bytes: int = 1 << 20) -> pl.LazyFrame:
     return register_io_source(source, schema={"line_no": pl.UInt32, "line": pl.String}, explain_name="pmkit lines")
 
 
+def windowed_lines(
+    path: Path, cheap_ts: pl.Expr, window: tuple[dt.datetime, dt.datetime], margin: dt.timedelta | None = None
+) -> tuple[pl.DataFrame, int]:
+    """The lines of ``path`` whose cheap time (``cheap_ts`` over ``line``) is inside the window with its margin
+    (``margin``, default :data:`pmkit.sources.window.MARGIN`) or unreadable
+    (:func:`pmkit.sources.window.lazy_prefilter`), and how many lines were dropped as outside.
+
+    The kept lines are read in one streamed scan (memory follows the lines kept, not the file); the
+    file's line count comes from counting its line ends (:func:`textio.line_endings`, bytes only) where
+    the file is plain, else from the lines read."""
+    from pmkit.sources.window import MARGIN, lazy_prefilter
+
+    def kept_and_total(lines: pl.LazyFrame) -> tuple[pl.DataFrame, int]:
+        kept = (
+            lazy_prefilter(lines, cheap_ts, window, MARGIN if margin is None else margin)
+            .filter(~pl.col("_outside"))
+            .drop("_outside")
+            .collect(engine="streaming")
+        )
+        if plain:
+            return kept, n_lines
+        return kept, int(lines.select(pl.len()).collect(engine="streaming").item())
+
+    n_lines, plain = (0, False) if is_gzip(path) or path.stat().st_size == 0 else textio.line_endings(path)
+    try:
+        kept, total = kept_and_total(_csv_lines(path) if plain else scan_lines(path))
+    except pl.exceptions.PolarsError:  # a 0x1F byte: read the lines as textio does
+        kept, total = kept_and_total(textio.read_lines(path).lazy())
+    return kept, total - kept.height
+
+
 def collect_lines(
-    files: Sequence[Path], build: Callable[[pl.LazyFrame, Path], pl.LazyFrame], *, streaming: bool = True
+    files: Sequence[Path],
+    build: Callable[[pl.LazyFrame, Path], pl.LazyFrame],
+    *,
+    streaming: bool = True,
+    lines_of: Callable[[Path], pl.LazyFrame] | None = None,
 ) -> pl.DataFrame:
-    """Run ``build(lines, path)`` over every file as one lazy query (regexes compiled once)."""
+    """Run ``build(lines, path)`` over every file as one lazy query (regexes compiled once); ``lines_of``
+    gives a file's lines when they were read already (the window's prefilter)."""
     engine: EngineType = "streaming" if streaming else "auto"
 
     def plan(eager: bool) -> pl.LazyFrame:
-        parts = [build(textio.read_lines(f).lazy() if eager else scan_lines(f), f) for f in files]
+        parts = [
+            build(lines_of(f) if lines_of else textio.read_lines(f).lazy() if eager else scan_lines(f), f)
+            for f in files
+        ]
         return parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical")
 
     try:

@@ -156,8 +156,9 @@ def line_endings(path: Path, chunk: int = 1 << 22) -> tuple[int, bool]:
                 return len(read_lines(path)), False
             first = False
             n += block.count(b"\n")
-            cr += block.count(b"\r")
-            crlf += block.count(b"\r\n") + (prev == b"\r" and block[:1] == b"\n")
+            if prev == b"\r" or b"\r" in block:  # most files hold no CR: one fast scan decides
+                cr += block.count(b"\r")
+                crlf += block.count(b"\r\n") + (prev == b"\r" and block[:1] == b"\n")
             prev = last = block[-1:]
     if cr == crlf:
         return n + (last != b"\n" and last != b""), True

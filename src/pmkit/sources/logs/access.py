@@ -37,7 +37,7 @@ from pmkit.errors import SourceError
 from pmkit.sources import textio
 from pmkit.sources.base import LoadRequest, LoadResult, origin_expr, rejects_frame
 from pmkit.sources.jsonattrs import CTRL_CHARS, CTRL_ESCAPES, Member, json_str, members_json_object, unescape_log
-from pmkit.sources.linescan import collect_lines, scan_lines, share, stream_lines
+from pmkit.sources.linescan import collect_lines, scan_lines, share, stream_lines, windowed_lines
 from pmkit.sources.registry import register
 
 
@@ -338,9 +338,42 @@ def _sample_keys(files: Sequence[Path], fmt: str, n: int = 10_000) -> list[str]:
     return sorted(keys)
 
 
+def access_cheap_ts(ts_format: str | None = None, timezone: str | None = None, *, naive: bool = False) -> pl.Expr:
+    """The window prefilter's time of an access-log line: its first ``[...]`` bracket (the time's, as the
+    line's grammar allows no ``[`` before it) read with the loader's own time expression; null where there
+    is none or it does not read, so the line goes to the full parser.
+
+    Without ``ts_format`` the bracket is cut by position (found with a literal search, checked to close
+    where expected) and read in one format: ``15/Jun/2025:14:19:23 +0000``, or with ``naive``
+    ``15/Jun/2025:14:19:23`` in ``timezone``. Five times cheaper than a regex and the loader's two formats.
+    """
+    line = pl.col("line")
+    if ts_format:
+        return _access_ts(line.str.extract(r"\[([^\]]*)\]", 1), ts_format, timezone)
+    start = line.str.find("[", literal=True) + 1
+    width, fmt = (20, "%d/%b/%Y:%H:%M:%S") if naive else (26, _ACCESS_TS_FORMAT)
+    text = pl.when(line.str.slice(start + width, 1) == "]").then(line.str.slice(start, width))
+    return timeutil.ts_expr(text, fmt, timezone, normalised=False)
+
+
+_NAIVE_BRACKET = re.compile(r"\[[0-9]{2}/[A-Za-z]{3}/[0-9]{4}:[0-9:]{8}\]")
+
+
+def _naive_brackets(path: Path) -> bool:
+    """Whether the file's first lines write times without an offset (``[15/Jun/2025:14:19:23]``)."""
+    return bool(_NAIVE_BRACKET.search(textio.head(path, 5)))
+
+
 def _load_access(req: LoadRequest, fmt: str) -> LoadResult:
     files = req.files()
     keys = _sample_keys(files, fmt)
+    kept: dict[Path, pl.DataFrame] = {}
+    outside = 0
+    if req.window is not None:
+        for f in files:
+            cheap = access_cheap_ts(req.ts_format, req.timezone, naive=_naive_brackets(f))
+            kept[f], n = windowed_lines(f, cheap, req.window, margin=dt.timedelta(0))  # the loader's own time
+            outside += n
 
     def run_with(keys: Sequence[str]) -> pl.DataFrame:
         return collect_lines(
@@ -348,6 +381,7 @@ def _load_access(req: LoadRequest, fmt: str) -> LoadResult:
             lambda lines, path: access_plan(
                 lines, path, fmt, keys, ts_format=req.ts_format, timezone=req.timezone, check_keys=True
             ),
+            lines_of=(lambda f: kept[f].lazy()) if kept else None,
         )
 
     df = run_with(keys)
@@ -358,7 +392,9 @@ def _load_access(req: LoadRequest, fmt: str) -> LoadResult:
     notes: list[str] = []
     if req.ts_format and not timeutil.is_aware(req.ts_format) and req.timezone is None:
         notes.append(f"ts_format {req.ts_format!r} has no UTC offset; times read as UTC (set timezone)")
-    return LoadResult(events, rejects, inputs=df.height, parsed_inputs=events.height, notes=tuple(notes))
+    return LoadResult(
+        events, rejects, inputs=df.height + outside, parsed_inputs=events.height, notes=tuple(notes), outside=outside
+    )
 
 
 def scan_access_log(

@@ -36,7 +36,7 @@ from pathlib import Path
 import polars as pl
 
 from pmkit import schema, timeutil
-from pmkit.sources import multiline, textio
+from pmkit.sources import multiline, textio, window
 from pmkit.sources.base import LoadRequest, LoadResult, load_files, origin_expr
 from pmkit.sources.jsonattrs import polars_json_object
 from pmkit.sources.levels import level_expr
@@ -123,10 +123,21 @@ def _times(values: pl.Series, req: LoadRequest, label: str) -> tuple[pl.Series, 
     return out, notes
 
 
-def load_log4j_file(path: Path, req: LoadRequest) -> tuple[pl.DataFrame, pl.DataFrame, int, int, list[str]]:
-    """Parse one file: (events, rejects, inputs, parsed_inputs, notes)."""
+_CHEAP_TS = r"^\[?(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[,.]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?)"
+
+
+def load_log4j_file(
+    path: Path, req: LoadRequest, outside: dict[Path, tuple[int, int]] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, int, int, list[str]]:
+    """Parse one file: (events, rejects, inputs, parsed_inputs, notes); with the request's window, the lines of
+    records outside it are counted into ``outside[path]`` (a head's cheap ISO time decides before parsing,
+    its continuation lines follow it; the exact time after) and are not in ``parsed_inputs``."""
     origin = str(path)
     lines = textio.read_lines(path)
+    n_lines, n_out, n_pre = lines.height, 0, 0
+    if req.window is not None and not req.ts_format:
+        cheap = window.iso_cheap(pl.col("line").str.extract(_CHEAP_TS, 1), req.timezone)
+        lines, n_pre = window.prefilter(lines, cheap, req.window, head=pl.col("line").str.contains(HEAD))
     labelled = multiline.label_records(lines, pl.col("line").str.contains(HEAD))
     rejects = [
         multiline.line_rejects(
@@ -141,6 +152,12 @@ def load_log4j_file(path: Path, req: LoadRequest) -> tuple[pl.DataFrame, pl.Data
     )
     rejects.append(multiline.record_rejects(labelled, bad, origin))
     records = records.filter(pl.col("t").is_not_null())
+    if req.window is not None:  # the exact filter, here where a record's line count is known
+        out = ~window.inside(pl.col("t"), req.window)
+        n_out += int(records.filter(out).get_column("n_lines").sum() or 0)
+        records = records.filter(~out)
+    if outside is not None:
+        outside[path] = (n_pre, n_out)
     tail_logger = pl.col("last_line").str.extract(r"^\s*\(([\w.$-]+)\)\s*$")
     logger = pl.coalesce(pl.col("logger"), pl.when(pl.col("n_lines") > 1).then(tail_logger))
     level = level_expr(pl.col("level"))
@@ -160,7 +177,7 @@ def load_log4j_file(path: Path, req: LoadRequest) -> tuple[pl.DataFrame, pl.Data
         origin_expr(origin).alias("origin"),
     )
     n_ok = int(records.get_column("n_lines").sum() or 0)
-    return schema.conform(events, "events"), pl.concat(rejects), lines.height, n_ok, notes
+    return schema.conform(events, "events"), pl.concat(rejects), n_lines, n_ok, notes
 
 
 def sniff(head: str) -> bool:
@@ -181,4 +198,5 @@ def sniff(head: str) -> bool:
 )
 def load_log4j(req: LoadRequest) -> LoadResult:
     """The ``log4j`` logs format."""
-    return load_files(req, lambda p: load_log4j_file(p, req))
+    outside: dict[Path, tuple[int, int]] = {}
+    return load_files(req, lambda p: load_log4j_file(p, req, outside), outside=lambda p: outside.get(p, (0, 0)))

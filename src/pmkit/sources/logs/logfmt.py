@@ -9,11 +9,12 @@ columns and ``attrs`` by the rules of :mod:`pmkit.sources.fieldmap`.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 
-from pmkit.sources import textio
+from pmkit.sources import textio, window
 from pmkit.sources.base import LoadRequest, LoadResult
 from pmkit.sources.fieldmap import finish_records, line_origins, load_records
 from pmkit.sources.linescan import BLANK, in_line_order, share
@@ -59,8 +60,30 @@ def _logfmt_records(lines: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
     return wide, reason
 
 
-def _load_logfmt_file(path: Path, req: LoadRequest, notes: list[str]) -> tuple[pl.DataFrame, pl.DataFrame, int, int]:
+_TS_KEYS = ("ts", "time", "timestamp", "@timestamp", "t", "date")  # fieldmap's ts candidates
+
+
+def logfmt_cheap_ts(req: LoadRequest) -> pl.Expr:
+    """The window prefilter's time of a logfmt line: the value of the ``ts`` field (``fields: {ts: ...}``, else
+    the one candidate key the line holds; null when it holds several) read as ISO 8601."""
+    given = req.fields.get("ts")
+    keys = [given] if given else list(_TS_KEYS)
+    alt = "|".join(re.escape(k) for k in keys)
+    pair = r"(?:^|\s)(?:" + alt + r')=(?:"([^"\\]*)"|([^\s"]*))'
+    line = pl.col("line")
+    value = pl.coalesce(line.str.extract(pair, 1), line.str.extract(pair, 2))
+    one = line.str.count_matches(r"(?:^|\s)(?:" + alt + ")=") == 1
+    return pl.when(one).then(window.iso_cheap(value, req.timezone))
+
+
+def _load_logfmt_file(
+    path: Path, req: LoadRequest, notes: list[str], outside: list[int] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, int, int]:
     lines = textio.read_lines(path)
+    every_text = lines.get_column("line")  # by line number, for the raw text of rejects found later
+    if req.window is not None and outside is not None:
+        lines, n_out = window.prefilter(lines, logfmt_cheap_ts(req), req.window)
+        outside.append(n_out)
     texts = lines.get_column("line")
     records, reason = _logfmt_records(lines)
     ok = reason.is_null()
@@ -77,7 +100,7 @@ def _load_logfmt_file(path: Path, req: LoadRequest, notes: list[str]) -> tuple[p
         lines.get_column("line_no").filter(ok),
         req,
         notes,
-        lambda nos: texts.gather(nos.cast(pl.Int64) - 1),
+        lambda nos: every_text.gather(nos.cast(pl.Int64) - 1),
     )
     return events, in_line_order(pl.concat([rejects, more])), lines.height, events.height
 
@@ -100,4 +123,6 @@ def _sniff_logfmt(head: str) -> bool:
 )
 def load_logfmt(req: LoadRequest) -> LoadResult:
     """logfmt lines: one event per line of ``key=value`` pairs."""
-    return load_records(req, _load_logfmt_file)
+    outside: list[int] = []
+    res = load_records(req, lambda path, r, notes: _load_logfmt_file(path, r, notes, outside))
+    return replace(res, inputs=res.inputs + sum(outside), outside=sum(outside))

@@ -22,13 +22,14 @@ from pathlib import Path
 import polars as pl
 
 from pmkit import timeutil
-from pmkit.sources import textio
+from pmkit.sources import textio, window
 from pmkit.sources.base import LoadRequest, LoadResult, origin_expr, rejects_frame
 from pmkit.sources.jsonattrs import Member, json_str, members_json_object, unescape_log
 from pmkit.sources.levels import LEVEL_NAMES
 from pmkit.sources.linescan import BLANK, in_line_order, share
 from pmkit.sources.registry import register
 
+_TS_FORMAT = "%Y/%m/%d %H:%M:%S"
 _Q = r'"((?:[^"\\]|\\.)*)"'
 _NGINX_HEAD = r"^[0-9]{4}/[0-9]{2}/[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} "
 _NGINX_REGEX = (
@@ -43,8 +44,9 @@ _NGINX_CONTEXT = (
 _NGINX_PY = re.compile(_NGINX_HEAD + r"\[(?:emerg|alert|crit|error|warn|notice|info|debug)\] [0-9]+#[0-9]+: ")
 
 
-def _nginx_file(lines: pl.DataFrame, path: Path, req: LoadRequest) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-    """Events, rejects and the number of lines in events, for one nginx error log."""
+def _nginx_file(lines: pl.DataFrame, path: Path, req: LoadRequest) -> tuple[pl.DataFrame, pl.DataFrame, int, int]:
+    """Events, rejects, the number of lines in events and the number of lines of entries outside the
+    request's window, for one nginx error log."""
     col = pl.col
     df = lines.with_columns(_blank=BLANK, _head=col("line").str.contains(_NGINX_HEAD))
     df = df.with_columns(_gid=(col("_head") & ~col("_blank")).cast(pl.UInt32).cum_sum())
@@ -65,7 +67,7 @@ def _nginx_file(lines: pl.DataFrame, path: Path, req: LoadRequest) -> tuple[pl.D
     entries = entries.with_columns(_full=full)
     names = ["msg", "client", "server", "request", "subrequest", "upstream", "host", "referrer"]
     ctx = col("_full").str.extract_groups(_NGINX_CONTEXT).struct.rename_fields(names)
-    fmt = req.ts_format or "%Y/%m/%d %H:%M:%S"
+    fmt = req.ts_format or _TS_FORMAT
     entries = entries.with_columns(_c=ctx, _ts=timeutil.ts_expr(col("ts"), fmt, req.timezone))
     c = col("_c").struct.field
     msg = c("msg").str.extract(r"^([^\n]*)", 1).str.strip_suffix("\r")
@@ -94,6 +96,11 @@ def _nginx_file(lines: pl.DataFrame, path: Path, req: LoadRequest) -> tuple[pl.D
     )
     good = entries.filter(col("reason").is_null())
     bad = entries.filter(col("reason").is_not_null())
+    n_out = 0
+    if req.window is not None:  # the exact window filter, here where an entry's line count is known
+        out = ~window.inside(col("_ts"), req.window)
+        n_out = int(good.filter(out).get_column("n").sum() or 0)
+        good = good.filter(~out)
     bad_lines = bad.select("line_nos", "lines", "reason", first=col("line_no")).explode("line_nos", "lines")
     bad_lines = bad_lines.with_columns(
         reason=pl.when(col("line_nos") == col("first"))
@@ -117,7 +124,7 @@ def _nginx_file(lines: pl.DataFrame, path: Path, req: LoadRequest) -> tuple[pl.D
         ]
     )
     events = good.select("ts", "kind", "level", "message", "attrs", "origin")
-    return events, rejects, int(good.get_column("n").sum() or 0)
+    return events, rejects, int(good.get_column("n").sum() or 0), n_out
 
 
 @register(
@@ -131,14 +138,18 @@ def _nginx_file(lines: pl.DataFrame, path: Path, req: LoadRequest) -> tuple[pl.D
 )
 def load_nginx_error(req: LoadRequest) -> LoadResult:
     """nginx error logs: one event per entry, continuation lines joined."""
-    events, rejects, inputs, parsed = [], [], 0, 0
+    events, rejects, inputs, parsed, outside, after = [], [], 0, 0, 0, 0
+    cheap = timeutil.ts_expr(pl.col("line").str.slice(0, 19), req.ts_format or _TS_FORMAT, req.timezone)
     for path in req.files():
         lines = textio.read_lines(path)
-        ev, rj, n = _nginx_file(lines, path, req)
+        inputs += lines.height
+        lines, n_pre = window.prefilter(lines, cheap, req.window, head=pl.col("line").str.contains(_NGINX_HEAD))
+        ev, rj, n, n_out = _nginx_file(lines, path, req)
         events.append(ev)
         rejects.append(rj)
-        inputs += lines.height
         parsed += n
+        outside += n_pre + n_out
+        after += n_out
     frame = pl.concat(events)
     rej = pl.concat([in_line_order(r) for r in rejects])
     notes = []
@@ -150,4 +161,6 @@ def load_nginx_error(req: LoadRequest) -> LoadResult:
         inputs=inputs,
         parsed_inputs=parsed,
         notes=tuple(notes),
+        outside=outside,
+        outside_parsed=after,
     )

@@ -41,7 +41,7 @@ from pathlib import Path
 import polars as pl
 
 from pmkit import schema, timeutil
-from pmkit.sources import multiline, textio
+from pmkit.sources import multiline, textio, window
 from pmkit.sources.base import LoadRequest, LoadResult, load_files, origin_expr
 from pmkit.sources.jsonattrs import polars_json_object, polars_json_value
 from pmkit.sources.registry import register
@@ -265,12 +265,25 @@ def _times(records: pl.DataFrame, req: LoadRequest, label: str) -> tuple[pl.Seri
     return t, notes
 
 
-def load_syslog_file(path: Path, req: LoadRequest) -> tuple[pl.DataFrame, pl.DataFrame, int, int, list[str]]:
-    """Parse one file: (events, rejects, inputs, parsed_inputs, notes)."""
+# the ISO time of an RFC 5424 or ISO 8601-stamped line, for the window's prefilter (RFC 3164 times are year-less:
+# those lines are kept for the full parser, which reads their year from the file's span)
+_CHEAP_TS = r"^(?:<\d{1,3}>\d{1,2} )?(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)\s"
+
+
+def load_syslog_file(
+    path: Path, req: LoadRequest, outside: dict[Path, tuple[int, int]] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, int, int, list[str]]:
+    """Parse one file: (events, rejects, inputs, parsed_inputs, notes); with the request's window, the lines of
+    records outside it are counted into ``outside[path]`` (ISO-stamped heads decide before parsing, their
+    continuation lines follow; the exact time after parsing) and are not in ``parsed_inputs``."""
     origin = str(path)
     lines = textio.read_lines(path)
-    parsed = parse_lines(lines)
+    n_lines, n_out, n_pre = lines.height, 0, 0
     is_cont = pl.col("line").str.contains(r"^[ \t]+\S")
+    if req.window is not None:
+        cheap = window.iso_cheap(pl.col("line").str.extract(_CHEAP_TS, 1), req.timezone)
+        lines, n_pre = window.prefilter(lines, cheap, req.window, head=~is_cont)
+    parsed = parse_lines(lines)
     labelled = multiline.label_records(parsed, pl.col("form").is_not_null())
     bad = labelled.filter(~pl.col(multiline.HEAD) & ~is_cont)
     rejects = [
@@ -298,6 +311,12 @@ def load_syslog_file(path: Path, req: LoadRequest) -> tuple[pl.DataFrame, pl.Dat
     )
     rejects.append(multiline.record_rejects(labelled, no_ts, origin))
     records = records.filter(pl.col("t").is_not_null())
+    if req.window is not None:  # the exact filter, here where a record's line count is known
+        out = ~window.inside(pl.col("t"), req.window)
+        n_out += int(records.filter(out).get_column("n_lines").sum() or 0)
+        records = records.filter(~out)
+    if outside is not None:
+        outside[path] = (n_pre, n_out)
     records = records.join(_sd_json(records), on="_i", how="left", maintain_order="left")
     pri = pl.col("pri").cast(pl.Int32, strict=False)
     valid_pri = pl.when(pri <= 191).then(pri)
@@ -328,7 +347,7 @@ def load_syslog_file(path: Path, req: LoadRequest) -> tuple[pl.DataFrame, pl.Dat
         origin_expr(origin).alias("origin"),
     )
     n_ok = int(records.get_column("n_lines").sum() or 0)
-    return schema.conform(events, "events"), pl.concat(rejects), lines.height, n_ok, notes
+    return schema.conform(events, "events"), pl.concat(rejects), n_lines, n_ok, notes
 
 
 _SNIFF = [re.compile(rx) for rx in (RX_5424, RX_REPEAT, RX_3164, RX_ISO)]
@@ -352,4 +371,5 @@ def sniff(head: str) -> bool:
 )
 def load_syslog(req: LoadRequest) -> LoadResult:
     """The ``syslog`` logs format."""
-    return load_files(req, lambda p: load_syslog_file(p, req))
+    outside: dict[Path, tuple[int, int]] = {}
+    return load_files(req, lambda p: load_syslog_file(p, req, outside), outside=lambda p: outside.get(p, (0, 0)))
