@@ -202,7 +202,7 @@ def test_explore_notebook_renders_in_jupyterlab(chromium, lab: Lab, tmp_path: Pa
             # the plotly figure is drawn: its SVG, the milestone lines, and markers in the lanes
             expect(explorer.locator(".pmkit-swimlane .main-svg").first).to_be_visible()
             expect(explorer.locator(".pmkit-swimlane .scatterlayer .point").first).to_be_attached()
-            expect(explorer.locator(".pmkit-count")).to_contain_text("33,287 of 35,222 events match")
+            expect(explorer.locator(".pmkit-count")).to_contain_text("32,869 of 35,222 events match")
             expect(explorer.locator("table.pmkit-events tbody tr")).to_have_count(200)
             # the printed summary is the stored, nbval-checked one
             expect(page.locator(".jp-OutputArea-output pre").first).to_contain_text("nginx           log        24,466")

@@ -131,15 +131,7 @@ def minutes_from_series(
     column ``status``); default ``status < 500``. Samples whose value covers the step that
     ends at ``ts`` are attributed to the slice that step belongs to.
     """
-    s = series
-    if source is not None:
-        s = s.filter(pl.col("source") == source)
-    if metric is not None:
-        s = s.filter(pl.col("metric") == metric)
-    code = pl.coalesce(
-        pl.col("labels").str.json_path_match("$.code"), pl.col("labels").str.json_path_match("$.status")
-    ).str.slice(0, 3)
-    s = s.with_columns(code.cast(pl.Int64, strict=False).alias("status")).filter(pl.col("status").is_not_null())
+    s = _by_status(series, source=source, metric=metric)
     if s.height == 0:
         return pl.DataFrame(schema=MINUTES_SCHEMA)
     s = s.sort("ts")
@@ -164,15 +156,7 @@ def failing_sample(
     """The sample at ``at`` (the end of its step) that counts bad requests (``good`` false, value > 0), most
     requests first: with ``at`` = the impact window's end, the last failing sample of the incident (mitigated's
     evidence with a metrics SLI)."""
-    s = series.filter(pl.col("ts") == at)
-    if source is not None:
-        s = s.filter(pl.col("source") == source)
-    if metric is not None:
-        s = s.filter(pl.col("metric") == metric)
-    code = pl.coalesce(
-        pl.col("labels").str.json_path_match("$.code"), pl.col("labels").str.json_path_match("$.status")
-    ).str.slice(0, 3)
-    s = s.with_columns(code.cast(pl.Int64, strict=False).alias("status")).filter(pl.col("status").is_not_null())
+    s = _by_status(series.filter(pl.col("ts") == at), source=source, metric=metric)
     if s.height == 0:
         return None
     bad = s.filter(~pl.sql_expr(good or DEFAULT_GOOD).fill_null(False) & (pl.col("value") > 0))
@@ -286,3 +270,16 @@ def detect_impact(
         peak_at=ts[peak_in],
         method=f"error ratio above {threshold:.2%} (baseline {p:.3%})",
     )
+
+
+def _by_status(series: pl.DataFrame, *, source: str | None, metric: str | None) -> pl.DataFrame:
+    """The samples of one source/metric that carry a status code (label ``code`` or ``status``), as ``status``."""
+    s = series
+    if source is not None:
+        s = s.filter(pl.col("source") == source)
+    if metric is not None:
+        s = s.filter(pl.col("metric") == metric)
+    code = pl.coalesce(
+        pl.col("labels").str.json_path_match("$.code"), pl.col("labels").str.json_path_match("$.status")
+    ).str.slice(0, 3)
+    return s.with_columns(code.cast(pl.Int64, strict=False).alias("status")).filter(pl.col("status").is_not_null())

@@ -55,6 +55,15 @@ def inside(ts: pl.Expr, window: Window, margin: dt.timedelta = dt.timedelta(0)) 
     return ts.is_between(pl.lit(start - margin), pl.lit(end + margin), closed="both")
 
 
+def drop_outside_records(records: pl.DataFrame, window: Window | None) -> tuple[pl.DataFrame, int]:
+    """Multi-line records (``t``, ``n_lines``) inside the window, and how many input lines the dropped ones held:
+    the exact filter, where a record's line count is known (log4j, syslog, nginx error)."""
+    if window is None:
+        return records, 0
+    out = ~inside(pl.col("t"), window)
+    return records.filter(~out), int(records.filter(out).get_column("n_lines").sum() or 0)
+
+
 def prefilter(
     lines: pl.DataFrame,
     cheap_ts: pl.Expr,

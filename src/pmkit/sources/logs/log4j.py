@@ -152,10 +152,8 @@ def load_log4j_file(
     )
     rejects.append(multiline.record_rejects(labelled, bad, origin))
     records = records.filter(pl.col("t").is_not_null())
-    if req.window is not None:  # the exact filter, here where a record's line count is known
-        out = ~window.inside(pl.col("t"), req.window)
-        n_out += int(records.filter(out).get_column("n_lines").sum() or 0)
-        records = records.filter(~out)
+    records, dropped = window.drop_outside_records(records, req.window)
+    n_out += dropped
     if outside is not None:
         outside[path] = (n_pre, n_out)
     tail_logger = pl.col("last_line").str.extract(r"^\s*\(([\w.$-]+)\)\s*$")
