@@ -10,9 +10,15 @@ or slow: the generator's own knowledge, never pmkit's answer).
 Definitions written to ``expected.yaml`` (data/samples/README.md has the table):
 
 - ``impact_start``: the first request the incident made bad (failed, or slower than the
-  latency threshold for a latency phase), at the precision of the evidence it is in.
-- ``mitigated``: the start of the minute after the last minute holding such a request.
-- ``impact.window``: ``[floor to the minute of impact_start, mitigated)``; every count uses it.
+  latency threshold for a latency phase), at the precision of the evidence it is in (the
+  request log's second; without a request log, the app's error line, 1 ms later).
+- ``mitigated``: with a request log, the last request the incident made bad (its second, as the
+  log writes it); without one (per-minute request metrics), the end of the last minute holding
+  such a request (the time of the last failing sample).
+- ``impact.window``: with a request log ``[impact_start, mitigated]``, both ends included at the
+  log's one-second precision; without one the whole minutes ``[floor(impact_start), mitigated)``.
+  Every count uses it, over the SLI's population: every request of the request log (load-balancer
+  health checks included, as docs/analyses.md counts them), else the requests the metrics count.
 """
 
 from __future__ import annotations
@@ -672,21 +678,31 @@ def ground_truth(
 ) -> dict[str, Any]:
     """``expected.yaml``: milestones, impact, culprit and the rest, from the records as written."""
     api = [r for r in reqs if r.path != "/healthz"]
+    sli_reqs = reqs if sc.request_log else api  # the SLI's population: every line of the request log, else the metrics'
     bad = [r for r in api if r.incident]
-    start = bad[0].ms
-    if not sc.request_log:  # the first evidence of it is the app's error line, 1 ms later, with ms precision
-        start += 1
-    mitigated = floor_minute(bad[-1].ms) + MINUTE
-    lo = floor_minute(start)
-    win = [r for r in reqs if lo <= r.ms < mitigated]
+    if sc.request_log:  # the request log writes whole seconds: the run is [first, last] bad request, both included
+        start, mitigated = _sec(bad[0].ms), _sec(bad[-1].ms)
+        lo = start
+
+        def inside(r: Req) -> bool:
+            return start <= _sec(r.ms) <= mitigated
+    else:  # the first evidence is the app's error line, 1 ms later; the metrics count whole minutes
+        start, mitigated = bad[0].ms + 1, floor_minute(bad[-1].ms) + MINUTE
+        lo = floor_minute(start)
+
+        def inside(r: Req) -> bool:
+            return lo <= r.ms < mitigated
+
+    win = [r for r in sli_reqs if inside(r)]
     failed = [r for r in win if is_failed(r)]
-    by_min: dict[int, list[Req]] = {}
-    for r in win:
-        if r.path == "/healthz":
-            continue
-        by_min.setdefault(floor_minute(r.ms), []).append(r)
+    by_min: dict[int, list[Req]] = {}  # the whole minutes from the start's minute to the one holding mitigated
+    for r in sli_reqs:
+        if floor_minute(start) <= floor_minute(r.ms) <= floor_minute(mitigated - (0 if sc.request_log else 1)):
+            by_min.setdefault(floor_minute(r.ms), []).append(r)
     ratios = {m: sum(is_failed(r) for r in rs) / len(rs) for m, rs in sorted(by_min.items())}
     peak_minute = max(ratios, key=lambda m: (ratios[m], -m))
+    bad_ratios = {m: sum(r.incident or is_failed(r) for r in rs) / len(rs) for m, rs in sorted(by_min.items())}
+    peak_bad_minute = max(bad_ratios, key=lambda m: (bad_ratios[m], -m))
     deploy = {d.key: d for d in sc.deploys}
     culprit, rollback = deploy[sc.culprit], deploy[sc.rollback]
     paging = next(a for a in sc.alerts if a.severity == "critical")
@@ -702,22 +718,30 @@ def ground_truth(
         "resolved": iso_ms(resolved),
     }
     users_active = sorted({r.uid for r in win if r.uid})
-    affected = sorted({r.uid for r in bad if r.uid and lo <= r.ms < mitigated} | {r.uid for r in failed if r.uid})
-    served = len([r for r in win if r.path != "/healthz"])
+    affected = sorted({r.uid for r in win if r.uid and (r.incident or is_failed(r))})
+    health = [r for r in reqs if r.path == "/healthz" and inside(r)]
+    length = min(mitigated - start, 60 * MINUTE)
+    before_win = [r for r in sli_reqs if start - length <= _sec(r.ms) < start]
     impact: dict[str, Any] = {
         "window": common.span(lo, mitigated),
-        "total_requests": served,
+        "window_rule": (
+            "[start, end], both ends included, at the request log's one-second precision"
+            if sc.request_log
+            else "[start, end): the whole minutes of the per-minute request metrics"
+        ),
+        "total_requests": len(win),
         "failed_requests": len(failed),
-        "error_ratio": round(len(failed) / served, 4),
+        "bad_requests": len([r for r in win if r.incident or is_failed(r)]),
+        "error_ratio": round(len(failed) / len(win), 4),
         "population": (
-            "requests of the request log other than load-balancer health checks (GET /healthz)"
+            "every request of the request log, load-balancer health checks (GET /healthz) included"
             if sc.health_checks
             else "every request of the request log"
             if sc.request_log
             else "requests counted by the per-minute request metrics"
         ),
-        "health_checks_in_window": sum(r.path == "/healthz" for r in win),
-        "total_requests_with_health_checks": len(win),
+        "health_checks_in_window": len(health),
+        "user_requests_in_window": len(win) - len(health),
         "incident_failed_requests": sum(r.incident and is_failed(r) for r in win),
         "background_failed_requests": sum(r.failed_bg for r in win),
         "background_failed_before_impact": sum(r.failed_bg for r in reqs if r.ms < lo),
@@ -727,30 +751,44 @@ def ground_truth(
         "active_users": len(users_active),
         "peak_error_ratio": round(ratios[peak_minute], 4),
         "peak_minute": iso_s(peak_minute),
+        "back_at_baseline_from": iso_s(floor_minute(mitigated - 1) + MINUTE),
+        "peak_bad_ratio": round(bad_ratios[peak_bad_minute], 4),
+        "peak_bad_minute": iso_s(peak_bad_minute),
         "impact_minutes": minutes(start, mitigated),
         "baseline_error_ratio": round(
-            sum(is_failed(r) for r in api if r.ms < culprit.created) / max(1, sum(r.ms < culprit.created for r in api)),
+            sum(is_failed(r) for r in sli_reqs if start - 60 * MINUTE <= r.ms < lo)
+            / max(1, sum(start - 60 * MINUTE <= r.ms < lo for r in sli_reqs)),
             4,
         ),
     }
     if sc.request_log:
         impact["p95_latency_ms"] = {
-            "what": "nearest-rank p95 of rt of every request other than health checks",
-            "before": common.p95([r.rt_ms for r in api if r.ms < culprit.created]),
-            "during": common.p95([r.rt_ms for r in api if lo <= r.ms < mitigated]),
+            "what": "nearest-rank p95 of rt of every request of the request log (health checks included), "
+            "before = the same length as the impact right before its start (at most 60 min), during = the window",
+            "before": common.p95([r.rt_ms for r in before_win]),
+            "during": common.p95([r.rt_ms for r in win]),
         }
     templates = {ep.path: f"{ep.method} {ep.path}" for ep in sc.endpoints}
     impact["failing_endpoints"] = sorted({templates[p] for ph in sc.phases for p in ph.paths})
     impact["failing_endpoints_basis"] = "endpoints (path templates) whose requests the incident made fail or slow"
+    elsewhere = [
+        r for r in win if is_failed(r) and templates.get(_template(sc, r.path)) not in impact["failing_endpoints"]
+    ]
+    if sc.request_log:  # per-minute metrics do not name endpoints
+        impact["background_elsewhere"] = {
+            "what": "failed requests in the window of endpoints the incident did not break (health checks included)",
+            "endpoints": len({_template(sc, r.path) for r in elsewhere}),
+            "failures": len(elsewhere),
+        }
     if sc.latency_threshold_ms is not None:
         before = [r.rt_ms for r in api if r.ms < culprit.created]
-        during = [r.rt_ms for r in api if lo <= r.ms < mitigated]
-        after = [r.rt_ms for r in api if r.ms >= mitigated]
+        during = [r.rt_ms for r in api if inside(r)]
+        after = [r.rt_ms for r in api if _sec(r.ms) > mitigated]
         impact["latency_threshold_ms"] = sc.latency_threshold_ms
-        impact["slow_requests"] = len(bad)
-        impact["slow_ratio"] = round(len(bad) / max(1, len(during)), 4)
+        impact["slow_requests"] = len([r for r in win if r.incident])
+        impact["slow_ratio"] = round(impact["slow_requests"] / max(1, len(win)), 4)
         impact["p90_latency_ms"] = {
-            "what": "nearest-rank p90 of rt of every request",
+            "what": "nearest-rank p90 of rt of every request: before the culprit deploy, in the window, after it",
             "before": p90(before),
             "during": p90(during),
             "after": p90(after),
@@ -781,7 +819,9 @@ def ground_truth(
             "detected": f"alertmanager {paging.name} startsAt",
             "acknowledged": "pagerduty incident.acknowledged",
             "declared": f"chat ({sc.chat_format})",
-            "mitigated": "the minute after the last minute with a request the incident made bad",
+            "mitigated": "the last request the incident made bad"
+            if sc.request_log
+            else "the end of the last minute with a request the incident made fail (its last failing sample)",
             "resolved": "pagerduty incident.resolved",
         },
         "mitigation_action": {
@@ -837,10 +877,10 @@ def ground_truth(
         exp["metrics"] = metric_truth
     if sc.slo is not None:
         allowed = round(1 - sc.slo["objective"] / 100, 6)
-        bad_n = len(bad) if sc.latency_threshold_ms is not None else len(failed)
-        rate = len(api) / ((sc.window[1] - sc.window[0]) / MINUTE)
+        bad_n = impact["bad_requests"]
+        rate = len(sli_reqs) / ((sc.window[1] - sc.window[0]) / MINUTE)
         budget = allowed * rate * common.SLO_PERIOD_MINUTES
-        per_min = _bad_per_minute(sc, api)
+        per_min = _bad_per_minute(sc, sli_reqs)
         exp["slo"] = {
             **sc.slo,
             "allowed_bad_ratio": allowed,
@@ -850,7 +890,7 @@ def ground_truth(
             "budget_requests": round(budget),
             "consumed_fraction": round(bad_n / budget, 4),
             "bad_minutes": sum(b / t > allowed for t, b in per_min.values()),
-            "bad_minutes_in_impact": sum(b / t > allowed for m, (t, b) in per_min.items() if lo <= m < mitigated),
+            "bad_minutes_in_impact": sum(b / t > allowed for m, (t, b) in per_min.items() if m in by_min),
             "burn_alert_1h": burn_alert_1h(per_min, allowed),
         }
     else:
@@ -858,10 +898,26 @@ def ground_truth(
     return exp
 
 
-def _bad_per_minute(sc: Scenario, api: list[Req]) -> dict[int, tuple[int, int]]:
+def _template(sc: Scenario, path: str) -> str:
+    """The scenario's path template (``/api/v2/products/{id}``) a written path came from; the path itself if none."""
+    for ep in sc.endpoints:
+        head, _, tail = ep.path.partition("{id}")
+        if path == ep.path or (
+            tail == "" and "{id}" in ep.path and path.startswith(head) and "/" not in path[len(head) :]
+        ):
+            return ep.path
+    return path
+
+
+def _sec(ms: int) -> int:
+    """The time as the request log writes it: the whole second."""
+    return ms - ms % SECOND
+
+
+def _bad_per_minute(sc: Scenario, reqs: list[Req]) -> dict[int, tuple[int, int]]:
     """Requests and bad requests per minute start: bad is a 5xx, or for a latency SLO slower than the threshold."""
     by: dict[int, list[int]] = {}
-    for r in api:
+    for r in reqs:
         cell = by.setdefault(floor_minute(r.ms), [0, 0])
         cell[0] += 1
         slow = sc.latency_threshold_ms is not None and r.rt_ms >= sc.latency_threshold_ms
