@@ -321,4 +321,6 @@ def cmd_formats(args: argparse.Namespace) -> int:
         print(f"  {info.format:<20} {info.description}{sniffed}")
         for line in info.example.splitlines()[:3]:
             print(f"  {'':<20}   e.g. {line}")
+        if info.options:
+            print(f"  {'':<20}   options: {', '.join(info.options)}")
     return 0

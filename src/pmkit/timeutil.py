@@ -7,7 +7,9 @@ agree on the rules:
 - naive times are read in the source's ``timezone`` (UTC when none is given, and
   the load report says so);
 - ``ts_format`` is a strftime format or ``epoch``, ``epoch_ms``, ``epoch_us``,
-  ``epoch_ns``; when absent it is recognised from the values themselves;
+  ``epoch_ns``; when absent it is recognised from the values themselves. It is written as in
+  Python (``%f`` = microseconds; :func:`polars_format` translates it once, in
+  :func:`pmkit.sources.base.run`);
 - comma milliseconds (``16:31:46,143``) and Go's ``time.String()`` form
   (``2022-08-22 03:51:19.573905004 +0000 UTC m=+0.079858984``) are normalised first.
 
@@ -64,6 +66,47 @@ CANDIDATE_FORMATS = (
     "%Y-%m-%dT%H:%M",
     "%m/%d/%Y %H:%M:%S",
 )
+
+
+def polars_format(fmt: str) -> str:
+    """A ``ts_format`` as people write it (Python's ``strftime``/``strptime``) in the spelling polars reads.
+
+    Python and polars (chrono) agree on most directives; where they differ the Python meaning wins:
+
+    - ``%f`` is microseconds in Python (1 to 6 digits, a fraction of the second) but whole nanoseconds in
+      polars: ``.%f`` and ``,%f`` become ``%.f`` (any number of digits after the point; a comma before
+      the fraction is read as a point, as :func:`normalise` does), any other ``%f`` becomes ``%6f``
+      (the six digits Python writes);
+    - ``%z`` in Python accepts ``Z``, ``+05:30``, ``+0530`` and ``+05``: it becomes ``%#z``, which reads
+      them all (``%:z`` too).
+
+    Formats already in polars' spelling (``%.f``, ``%3f``, ``%#z``) and the epoch names pass unchanged.
+    """
+    if fmt in EPOCH_UNITS:
+        return fmt
+    out: list[str] = []
+    i = 0
+    while i < len(fmt):
+        ch = fmt[i]
+        if ch != "%" or i + 1 >= len(fmt):
+            out.append(ch)
+            i += 1
+            continue
+        directive = fmt[i + 1]
+        if directive == "f":
+            if out and out[-1] in (".", ","):
+                out[-1] = "%.f"
+            else:
+                out.append("%6f")
+        elif directive == "z":
+            out.append("%#z")
+        elif directive == ":" and fmt[i + 2 : i + 3] == "z":
+            out.append("%#z")
+            i += 1
+        else:
+            out.append(ch + directive)
+        i += 2
+    return "".join(out)
 
 
 def is_aware(fmt: str) -> bool:

@@ -235,6 +235,11 @@ def run(req: LoadRequest) -> LoadResult:
         req = replace(req, format=fmt)
         sniffed = (f"format not given; sniffed {fmt!r} from the first lines of {first.name}",)
     info = registry.get(req.kind, req.format)
+    req, time_notes = _time_options(req)
+    where = f"{req.key.removesuffix('.path')}.options" if req.key else f"{req.path} (source {req.source!r}): options"
+    bad_options = registry.unknown_options(info, req.options, where)
+    if bad_options:
+        raise SourceError(bad_options)
     files = req.files()
     found = [f"{f.name}: empty file" for f in files if _size(f) == 0]
     found += [note for f in files if (note := textio.encoding_note(f))]
@@ -275,10 +280,28 @@ def run(req: LoadRequest) -> LoadResult:
         parsed_inputs=parsed,
         table=info.table,
         format=req.format,
-        notes=sniffed + tuple(result.notes) + window_notes + redacted,
+        notes=sniffed + time_notes + tuple(result.notes) + window_notes + redacted,
         outside=outside,
         outside_parsed=outside - result.outside + result.outside_parsed,
     )
+
+
+def _time_options(req: LoadRequest) -> tuple[LoadRequest, tuple[str, ...]]:
+    """The request with its ``ts_format`` in polars' spelling (:func:`pmkit.timeutil.polars_format`: Python's
+    ``%f`` is microseconds), and the notes that say what was assumed: the translation, and the zone naive
+    times are read in when the source sets ``timezone`` (without it, each loader notes the times it read as UTC)."""
+    notes: list[str] = []
+    if req.ts_format:
+        fmt = timeutil.polars_format(req.ts_format)
+        if fmt != req.ts_format:
+            notes.append(f"ts_format {req.ts_format!r} read as {fmt!r} (%f: microseconds, as in Python)")
+            req = replace(req, ts_format=fmt)
+    if req.timezone:
+        notes.append(
+            f"times without a UTC offset read in {req.timezone} (timezone), then converted to UTC; in a "
+            "daylight-saving change an hour that repeats reads as its first occurrence, a skipped hour is unreadable"
+        )
+    return req, tuple(notes)
 
 
 # The kinds whose loaders are windowed: the large ones. Deploys, alerts and chat are read whole (small, and

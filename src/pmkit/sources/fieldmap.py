@@ -34,6 +34,8 @@ from pmkit.schema import UTC_TS
 from pmkit.sources.base import LoadRequest, LoadResult, origin_expr, rejects_frame
 from pmkit.sources.jsonattrs import Member, members_json_object, typed_json_value
 from pmkit.sources.levels import levels
+from pmkit.sources.linescan import in_line_order
+from pmkit.sources.multiline import Multiline, multiline_option
 
 if TYPE_CHECKING:
     from polars._typing import PolarsDataType
@@ -313,3 +315,97 @@ def load_records(
         parsed_inputs=parsed,
         notes=tuple(dict.fromkeys(notes)),
     )
+
+
+def load_multiline_file(
+    path: Path,
+    lines: pl.DataFrame,
+    rule: Multiline,
+    req: LoadRequest,
+    notes: list[str],
+    decode: Callable[[pl.DataFrame], tuple[pl.DataFrame, pl.Series]],
+    readable: pl.Expr,
+    cheap_ts: pl.Expr | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame, int, int, tuple[int, int]]:
+    """One file of decoded-record lines (logfmt, JSON lines) whose records span lines (``options.multiline``).
+
+    ``lines`` are all the file's lines in order; ``rule`` says which start a record (``readable``: the
+    format's "this line parses", for ``multiline: true``); ``decode`` reads the head lines (``line_no``,
+    ``line``) into records and a reason per head (null where it became a record), as for one-line records.
+    The lines after a head go to ``attrs.continuation`` (``continuation_lines`` when the record has a
+    ``continuation`` field of its own); the message is the head's. A record whose head is rejected is
+    rejected line by line (:func:`pmkit.sources.multiline.record_rejects`); lines before the first head are
+    rejected. With a window, ``cheap_ts`` prefilters heads (continuations follow their head) and records
+    outside it are dropped after parsing. Returns (events, rejects, inputs, parsed lines, (lines outside
+    counted before parsing, lines outside dropped after)), where inputs excludes the lines outside.
+    """
+    from pmkit.sources import multiline, window
+
+    origin = str(path)
+    framed = lines.with_columns(rule.head(readable).alias("_starts"))
+    n_pre = 0
+    if req.window is not None and cheap_ts is not None:
+        framed, n_pre = window.prefilter(framed, cheap_ts, req.window, head=pl.col("_starts"))
+    labelled = multiline.label_records(framed, pl.col("_starts"))
+    rejects = [
+        multiline.line_rejects(
+            multiline.orphans(labelled), "continuation line before the first record of the file", origin
+        )
+    ]
+    heads = multiline.join_records(labelled)
+    records, reason = decode(heads.select("line_no", "line"))
+    ok = reason.is_null()
+    rejects.append(
+        multiline.record_rejects(
+            labelled, heads.filter(~ok).select(multiline.RECORD, reason.filter(~ok).alias("reason")), origin
+        )
+    )
+    good = heads.filter(ok)
+    if good.height == 0:
+        return _multiline_result(schema_events(), rejects, framed.height, 0, (n_pre, 0))
+    cont_name = "continuation_lines" if "continuation" in records.columns else "continuation"
+    records = records.with_columns(good.get_column("continuation").alias(cont_name))
+    mapped = map_records(records, req, notes)
+    frame = mapped.frame.with_columns(origin=line_origins(path, good.get_column("line_no")), kind=pl.lit("log"))
+    bad = mapped.reason.is_not_null()
+    rejects.append(
+        multiline.record_rejects(
+            labelled, good.filter(bad).select(multiline.RECORD, mapped.reason.filter(bad).alias("reason")), origin
+        )
+    )
+    good, frame = good.filter(~bad), frame.filter(~bad)
+    n_post = 0
+    if req.window is not None:
+        out = frame.select(~window.inside(pl.col("ts"), req.window).fill_null(True)).to_series()
+        n_post = int(good.filter(out).get_column("n_lines").sum() or 0)
+        good, frame = good.filter(~out), frame.filter(~out)
+    parsed = int(good.get_column("n_lines").sum() or 0)
+    return _multiline_result(frame, rejects, framed.height - n_post, parsed, (n_pre, n_post))
+
+
+def _multiline_result(
+    frame: pl.DataFrame, rejects: list[pl.DataFrame], inputs: int, parsed: int, outside: tuple[int, int]
+) -> tuple[pl.DataFrame, pl.DataFrame, int, int, tuple[int, int]]:
+    rej = pl.concat([r.select("origin", "reason", "raw") for r in rejects])
+    return frame, in_line_order(rej), inputs, parsed, outside
+
+
+def schema_events() -> pl.DataFrame:
+    """An empty frame of the columns :func:`load_records` selects from each file's events."""
+    return pl.DataFrame(
+        schema={
+            "ts": UTC_TS,
+            "kind": pl.String,
+            "service": pl.String,
+            "level": pl.String,
+            "actor": pl.String,
+            "message": pl.String,
+            "attrs": pl.String,
+            "origin": pl.String,
+        }
+    )
+
+
+def multiline_rule(req: LoadRequest) -> Multiline | None:
+    """The source's ``options.multiline`` (None when not set); errors name the source."""
+    return multiline_option(req.options.get("multiline"), f"{req.path} (source {req.source!r})")

@@ -11,6 +11,11 @@ rule here is the one every format shares:
 - a record's text is its head line; the lines after it are its ``continuation``
   (joined with ``\\n``), which loaders keep in ``attrs``.
 
+Which lines start a record is the loader's rule, or the source's ``options: {multiline: ...}``
+(:class:`Multiline`, read by :func:`multiline_option`: the ``traceback`` rule of
+:func:`traceback_continues`, a start regex, or ``true``), the one rule logfmt, jsonl, syslog, grok
+and log4j share; it is a polars expression over the file's lines in order.
+
 Counts stay exact: ``n_lines`` says how many physical lines a record took, so a
 loader reports ``parsed_inputs`` as the sum of ``n_lines`` over the records it kept,
 and :func:`record_rejects` turns a rejected record back into one reject per line.
@@ -18,9 +23,13 @@ and :func:`record_rejects` turns a rejected record back into one reject per line
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import polars as pl
 
 from pmkit import schema
+from pmkit.errors import SourceError
 from pmkit.sources.base import origin_expr
 
 HEAD = "_head"
@@ -106,3 +115,110 @@ def line_rejects(lines: pl.DataFrame, reason: str | pl.Expr, origin: str) -> pl.
         pl.col("line").alias("raw"),
     )
     return schema.conform(rows, "rejects")
+
+
+# --------------------------------------------------------------------------- the ``multiline:`` option
+#
+# One rule for every line format that takes ``options: {multiline: ...}`` (logfmt, jsonl, syslog, grok,
+# log4j): which lines start a record. Everything is a polars expression over the file's lines in order
+# (``shift`` looks at the neighbours), so no Python runs per line.
+
+RULE_NAMES = ("traceback", "indented")  # one rule, two names
+
+# Lines that continue a stack trace whatever their indentation: Python's traceback header and chain
+# sentences, Java's "Caused by:"/"Suppressed:" and frames ("at pkg.Class.method(File.java:12)",
+# "... 12 more"), logback's "... 12 common frames omitted".
+_MARKER = (
+    r"^(?:Traceback \(most recent call last\):"
+    r"|During handling of the above exception"
+    r"|The above exception was the direct cause"
+    r"|Caused by: |Suppressed: "
+    r"|\s*at [\w$.<>/-]+\(.*\)\s*$"
+    r"|\s*\.\.\. \d+ (?:more|common frames omitted)\s*$)"
+)
+_CHAIN = r"^(?:During handling of the above exception|The above exception was the direct cause)"
+_JAVA_FRAME = r"^\s*at [\w$.<>/-]+\("
+# "ValueError: bad input", "KeyboardInterrupt", "java.lang.IllegalStateException: x": a name, then ":" or nothing
+_EXCEPTION = r"^[A-Za-z_][\w.$]*(?::(?:\s.*)?)?\s*$"
+_INDENTED = r"^[ \t]+\S"
+_BLANK = r"^\s*$"
+
+
+def traceback_continues(line: pl.Expr | None = None) -> pl.Expr:
+    """True on the lines the ``traceback``/``indented`` rule joins to the record above (see :class:`Multiline`).
+
+    - a line that starts with a space or tab (frames, source lines, carets, config dumps);
+    - a traceback marker: ``Traceback (most recent call last):``, ``During handling of the above
+      exception...``, ``The above exception was the direct cause...``, ``Caused by: ...``,
+      ``Suppressed: ...``, a Java frame ``at pkg.Class.m(File.java:12)`` and ``... N more``;
+    - an exception line (``SomeError: msg``, a dotted name, or a bare name such as ``KeyboardInterrupt``)
+      right after such a line (the last line of a Python traceback; up to two in a row, e.g. a psycopg2
+      ``DETAIL:`` line), or right before a Java frame (the exception line that heads a Java trace);
+    - a blank line next to a chain sentence (Python prints ``\\n During handling ...:\\n\\n``).
+    """
+    ln = pl.col("line") if line is None else line
+    base = ln.str.contains(_INDENTED) | ln.str.contains(_MARKER)
+    exc = ln.str.contains(_EXCEPTION)
+    prev_base = base.shift(1).fill_null(False)
+    exc_after = exc & (prev_base | (exc.shift(1).fill_null(False) & base.shift(2).fill_null(False)))
+    exc_before_java = exc & ln.shift(-1).str.contains(_JAVA_FRAME).fill_null(False)
+    chain = ln.str.contains(_CHAIN)
+    blank = ln.str.contains(_BLANK) & (chain.shift(-1).fill_null(False) | chain.shift(1).fill_null(False))
+    return (base | exc_after | exc_before_java | blank).fill_null(False)
+
+
+@dataclass(frozen=True)
+class Multiline:
+    """A source's ``options: {multiline: ...}``: which lines start a record (the others continue it).
+
+    - ``"traceback"`` (or ``"indented"``, the same rule): :func:`traceback_continues` says which lines
+      continue; every other line starts a record;
+    - ``{start: REGEX}`` (or the regex as a plain string): a line that matches REGEX at its start starts
+      a record;
+    - ``true``: a line the format reads starts a record, any other line continues the one above.
+    """
+
+    kind: str  # "traceback", "start" or "readable"
+    start: str | None = None
+
+    def head(self, readable: pl.Expr) -> pl.Expr:
+        """True on the lines that start a record; ``readable`` is the format's own "this line parses"."""
+        if self.kind == "traceback":
+            return ~traceback_continues()
+        if self.kind == "start":
+            return pl.col("line").str.contains("^(?:" + str(self.start) + ")").fill_null(False)
+        return readable.fill_null(False)
+
+    def describe(self) -> str:
+        """How the load notes name the rule."""
+        if self.kind == "traceback":
+            return "multiline: traceback (indented lines, traceback and Java stack-trace lines continue a record)"
+        if self.kind == "start":
+            return f"multiline: a record starts at a line matching {self.start!r}"
+        return "multiline: true (lines the format cannot read continue the record above)"
+
+
+def multiline_option(value: Any, where: str) -> Multiline | None:
+    """The ``multiline`` option read (None when absent or false); a :class:`SourceError` naming ``where`` and
+    what is expected when the value is not one of the forms :class:`Multiline` lists."""
+    expected = "expected 'traceback' (or 'indented'), a start regex as {start: '^\\d{4}-'}, true, or false"
+    if value is None or value is False:
+        return None
+    if value is True:
+        return Multiline("readable")
+    if isinstance(value, str) and value.strip().lower() in RULE_NAMES:
+        return Multiline("traceback")
+    start: Any = value
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - {"start"})
+        if unknown or "start" not in value:
+            raise SourceError(f"{where}: options.multiline has keys {sorted(value)}; {expected}")
+        start = value["start"]
+    if not isinstance(start, str) or not start:
+        raise SourceError(f"{where}: options.multiline {value!r} is not a rule or a regex; {expected}")
+    try:
+        pl.Series("x", [""], dtype=pl.String).str.contains("^(?:" + start + ")")
+    except pl.exceptions.PolarsError as exc:
+        first = str(exc).splitlines()[0]
+        raise SourceError(f"{where}: options.multiline {start!r} is not a valid regex: {first}") from None
+    return Multiline("start", start)

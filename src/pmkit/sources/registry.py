@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
@@ -39,6 +39,7 @@ class LoaderInfo:
     sniff: Callable[[str], bool] | None = None
     sniff_order: int = 50
     independent_files: bool = True  # each file of a many-file source loads on its own (not a Slack export)
+    options: tuple[str, ...] | None = None  # the `options:` keys the loader reads; None: not declared (not checked)
 
 
 _LOADERS: dict[tuple[str, str], LoaderInfo] = {}
@@ -55,6 +56,7 @@ def register(
     sniff: Callable[[str], bool] | None = None,
     sniff_order: int = 50,
     independent_files: bool = True,
+    options: tuple[str, ...] | None = None,
 ) -> Callable[[Callable[[LoadRequest], LoadResult]], Callable[[LoadRequest], LoadResult]]:
     """Register ``func(request) -> LoadResult`` as the loader for ``kind``/``format``.
 
@@ -63,11 +65,14 @@ def register(
     ``sniff_order`` (lower first): a loose sniffer (logfmt matches any ``k=v`` line)
     goes after the strict ones. ``independent_files=False`` says the files of a folder only make sense
     together (a Slack export's users.json and channel folders): a broken one is not loaded apart.
+    ``options`` names the keys of a source's ``options:`` the loader reads (``()``: none); any other key is
+    an error naming it and these (:func:`unknown_options`). Every built-in loader declares them; a plug-in
+    that leaves ``options`` out is not checked.
     """
 
     def deco(func: Callable[[LoadRequest], LoadResult]) -> Callable[[LoadRequest], LoadResult]:
         _LOADERS[(kind, format)] = LoaderInfo(
-            kind, format, func, table, description, example, sniff, sniff_order, independent_files
+            kind, format, func, table, description, example, sniff, sniff_order, independent_files, options
         )
         return func
 
@@ -131,15 +136,35 @@ def sniff(kind: str, head: str) -> str | None:
     return None
 
 
+def unknown_options(info: LoaderInfo, given: Iterable[str], key: str) -> str | None:
+    """The problem with a source's ``options:`` keys for this loader (None when every key is one it reads):
+    ``KEY.options: unknown option 'x' for logs/logfmt; it takes multiline`` (with a "did you mean")."""
+    if info.options is None:
+        return None
+    unknown = sorted(set(given) - set(info.options))
+    if not unknown:
+        return None
+    takes = f"it takes {', '.join(info.options)}" if info.options else "it takes no options"
+    hint = difflib.get_close_matches(unknown[0], list(info.options), n=1)
+    also = f"; did you mean {hint[0]!r}?" if hint else ""
+    names = ", ".join(map(repr, unknown))
+    return f"{key}: unknown option{'s' * (len(unknown) > 1)} {names} for {info.kind}/{info.format}; {takes}{also}"
+
+
 def check_formats(spec: IncidentSpec) -> list[str]:
     """Problems with the sources' formats of an incident.yaml: each must be registered for its kind
-    (plugins included). A check for :func:`pmkit.spec.parse_spec`."""
+    (plugins included), and its ``options:`` keys must be ones the loader reads. A check for
+    :func:`pmkit.spec.parse_spec`."""
     problems = []
     for i, src in enumerate(spec.sources):
         if src.format is None:
             continue
         known = format_names(src.kind)
-        if src.format not in known:
+        if src.format in known:
+            bad = unknown_options(get(src.kind, src.format), src.options, f"sources[{i}].options")
+            if bad:
+                problems.append(bad)
+        else:
             hint = difflib.get_close_matches(src.format, known, n=1)
             also = f"; did you mean {hint[0]!r}?" if hint else ""
             problems.append(

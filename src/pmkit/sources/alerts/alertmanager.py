@@ -29,6 +29,7 @@ def _sniff_alertmanager(head: str) -> bool:
         '   "fingerprint": "a1b2c3d4e5f60718"}]}'
     ),
     sniff=_sniff_alertmanager,
+    options=(),
 )
 def load_alertmanager(req: LoadRequest) -> LoadResult:
     """Alertmanager webhook payloads -> ``alert`` events (firing at startsAt, resolved at endsAt)."""

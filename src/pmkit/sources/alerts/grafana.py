@@ -30,6 +30,7 @@ def _sniff_grafana(head: str) -> bool:
         '   "dashboardURL": "https://grafana.example/d/abc", "panelURL": "https://grafana.example/d/abc?viewPanel=2"}]}'
     ),
     sniff=_sniff_grafana,
+    options=(),
 )
 def load_grafana_alert(req: LoadRequest) -> LoadResult:
     """Grafana alerting webhook payloads -> ``alert`` events (the Alertmanager rules, Grafana fields kept)."""

@@ -402,6 +402,7 @@ def _sniff_pagerduty(head: str) -> bool:
         '    "urgency": "high", "service": {"summary": "checkout"}}}}'
     ),
     sniff=_sniff_pagerduty,
+    options=(),
 )
 def load_pagerduty(req: LoadRequest) -> LoadResult:
     """PagerDuty webhooks and Events API documents -> ``page`` events (``deploy`` for change events)."""

@@ -302,6 +302,7 @@ def _sniff_slack(head: str) -> bool:
         '  "thread_ts": "1750000021.000200", "reply_count": 2}]'
     ),
     sniff=_sniff_slack,
+    options=(),
     independent_files=False,
 )
 def load_slack(req: LoadRequest) -> LoadResult:

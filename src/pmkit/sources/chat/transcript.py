@@ -145,6 +145,7 @@ def _sniff_transcript(head: str) -> bool:
         "14:31 <alice> error rate back to baseline"
     ),
     sniff=_sniff_transcript,
+    options=("date",),
 )
 def load_transcript(req: LoadRequest) -> LoadResult:
     """Transcript lines -> ``chat`` events; time-only lines are anchored on a date (see module docs)."""

@@ -144,6 +144,7 @@ def _sniff_argocd(head: str) -> bool:
     '"source": {"repoURL": "https://github.com/acme/deploy", "path": "payments", "targetRevision": "HEAD"}, '
     '"initiatedBy": {"username": "alice"}}]}}',
     sniff=_sniff_argocd,
+    options=(),
 )
 def load_argocd(req: LoadRequest) -> LoadResult:
     """Load Argo CD application history; unit = history entries + non-Succeeded operationStates."""

@@ -174,6 +174,7 @@ def _sniff_json(head: str) -> bool:
     example='[{"deployed_at": "2025-06-15T14:02:11Z", "service": "payments-api", "version": "v2.14.3", '
     '"actor": "alice", "environment": "production", "status": "success"}]',
     sniff=_sniff_json,
+    options=(),
 )
 def load_json(req: LoadRequest) -> LoadResult:
     """Load generic JSON deploy records; unit = records."""
@@ -298,6 +299,7 @@ def _sniff_deploy_csv(head: str) -> bool:
     description="generic deploy records as CSV (time, service, version, actor, environment, status, ...); fields maps custom columns",
     example="deployed_at,service,version,actor,environment,status\n2025-06-15T14:02:11Z,payments-api,v2.14.3,alice,production,success",
     sniff=_sniff_deploy_csv,
+    options=("separator",),
 )
 def load_csv(req: LoadRequest) -> LoadResult:
     """Load generic CSV deploy records; unit = data rows (vectorised)."""

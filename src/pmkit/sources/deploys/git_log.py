@@ -245,6 +245,7 @@ def _sniff_git(head: str) -> bool:
     example="commit 3f2a9c1e0b7d4a5f6e8c9d0b1a2f3e4d5c6b7a89\nAuthor: Alice <alice@example.com>\n"
     "Date:   Sun Jun 15 14:18:00 2025 +0200\n\n    Raise payment retry limit",
     sniff=_sniff_git,
+    options=("date", "separator", "columns"),
 )
 def load_git_log(req: LoadRequest) -> LoadResult:
     """Load ``git log`` output; unit = commits (see the module docstring)."""

@@ -227,6 +227,7 @@ def _sniff_github(head: str) -> bool:
     '"creator": {"login": "alice"}, "created_at": "2025-06-15T14:02:11Z", '
     '"statuses": [{"state": "success", "created_at": "2025-06-15T14:05:40Z"}]}]',
     sniff=_sniff_github,
+    options=(),
 )
 def load_github_deployments(req: LoadRequest) -> LoadResult:
     """Load GitHub deployment lists and webhook payloads; unit = deployment objects + statuses."""

@@ -370,6 +370,7 @@ def _sniff_kubectl(head: str) -> bool:
     example='deployments "nginx-deployment"\nREVISION    CHANGE-CAUSE\n1           kubectl apply --filename=nginx.yaml\n'
     "2           kubectl set image deployment/nginx-deployment nginx=nginx:1.16.1",
     sniff=_sniff_kubectl,
+    options=("at",),
 )
 def load_kubectl_rollout(req: LoadRequest) -> LoadResult:
     """Load kubectl rollout history / describe output; unit = table rows (see the module docstring)."""

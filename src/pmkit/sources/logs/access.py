@@ -450,6 +450,7 @@ def _sniff_common(head: str) -> bool:
     example='203.0.113.9 - alice [14/Mar/2025:13:05:02 +0000] "GET /api/v1/payments HTTP/1.1" 502 173 "-" '
     '"curl/8.5.0" rt=0.085 uid=cus_123',
     sniff=_sniff_combined,
+    options=(),
 )
 def load_combined(req: LoadRequest) -> LoadResult:
     """nginx/Apache ``combined`` access logs."""
@@ -462,6 +463,7 @@ def load_combined(req: LoadRequest) -> LoadResult:
     description="Common Log Format access log (no referer or user agent; trailing key=value kept)",
     example='203.0.113.9 - - [14/Mar/2025:13:05:02 +0000] "GET /api/v1/payments HTTP/1.1" 502 173',
     sniff=_sniff_common,
+    options=(),
 )
 def load_common(req: LoadRequest) -> LoadResult:
     """Common Log Format access logs."""

@@ -18,9 +18,11 @@ info/notice/config and ``I`` -> info; warn/warning/WRN and ``W`` -> warning; err
 and ``E`` -> error; critical/crit/fatal/emerg/alert/panic and ``F``/``A`` -> critical; pino
 numbers). An unknown word leaves the level null and is kept in ``attrs.level_raw``.
 
-**Multi-line** (``options: {multiline: ...}``): ``true`` joins lines that do not match
-the pattern to the previous matching line; a regex string marks head lines (those it
-matches at their start). The continuation lines go to ``attrs.continuation``.
+**Multi-line** (``options: {multiline: ...}``, the rule of :class:`pmkit.sources.multiline.Multiline`):
+``traceback`` (or ``indented``) joins indented lines and Python/Java stack-trace lines to the line above;
+``{start: REGEX}`` (or the regex as a string) marks head lines (those it matches at their start);
+``true`` joins lines that do not match the pattern to the previous matching line. The continuation
+lines go to ``attrs.continuation`` and count as parsed lines of their record.
 
 **Presets** (``options: {preset: hdfs}``): :data:`PRESETS`, one per loghub system
 (see ``docs/loghub-agreement.md`` for how well each agrees with loghub's ground truth).
@@ -39,7 +41,7 @@ from pmkit import schema, timeutil
 from pmkit.errors import SourceError
 from pmkit.sources import multiline, textio
 from pmkit.sources.base import LoadRequest, LoadResult, dedupe_notes, load_files, origin_expr
-from pmkit.sources.grokcore import CompiledGrok, GrokError, compile_grok, polars_accepts
+from pmkit.sources.grokcore import CompiledGrok, GrokError, compile_grok
 from pmkit.sources.jsonattrs import polars_json_object
 from pmkit.sources.levels import level_expr
 from pmkit.sources.registry import register
@@ -246,20 +248,15 @@ def load_grok_file(
     lines = textio.read_lines(path)
     origin = str(path)
     ext = cg.extract(lines, "line")
-    mode = req.options.get("multiline")
+    rule = multiline.multiline_option(req.options.get("multiline"), _where(req))
     rejects: list[pl.DataFrame] = []
-    if mode in (None, False):
+    if rule is None:
         labelled = multiline.label_records(ext, pl.lit(True))
         bad_lines = ext.filter(~pl.col("matched"))
         rejects.append(multiline.line_rejects(bad_lines, "does not match the grok pattern", origin))
         records = multiline.join_records(labelled.filter(pl.col("matched")))
     else:
-        if mode is not True:
-            err = polars_accepts("^(?:" + str(mode) + ")")
-            if err is not None:
-                raise SourceError(f"{_where(req)}: options.multiline {mode!r} is not a valid regex: {err}")
-        head = pl.col("matched") if mode is True else pl.col("line").str.contains("^(?:" + str(mode) + ")")
-        labelled = multiline.label_records(ext, head)
+        labelled = multiline.label_records(ext, rule.head(pl.col("matched")))
         rejects.append(
             multiline.line_rejects(
                 multiline.orphans(labelled), "continuation line before the first record of the file", origin
@@ -317,6 +314,7 @@ def load_grok_file(
     "grok",
     description="any grok expression (option pattern, pygrok's library + custom patterns) or a preset",
     example="pattern: '%{TIMESTAMP_ISO8601:ts} %{LOGLEVEL:level} %{GREEDYDATA:message}'",
+    options=("preset", "multiline", "anchored"),
 )
 def load_grok(req: LoadRequest) -> LoadResult:
     """The ``grok`` logs format."""

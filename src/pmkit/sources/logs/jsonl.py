@@ -15,13 +15,22 @@ the event time when the inner record has none (else it is kept as ``docker_time`
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 
 from pmkit.sources import textio
 from pmkit.sources.base import LoadRequest, LoadResult
-from pmkit.sources.fieldmap import finish_records, line_origins, load_records, no_rejects
+from pmkit.sources.fieldmap import (
+    finish_records,
+    line_origins,
+    load_multiline_file,
+    load_records,
+    multiline_rule,
+    no_rejects,
+)
 from pmkit.sources.linescan import in_line_order, is_gzip, share
 from pmkit.sources.ndjson import decode_objects, read_ndjson_lossless
 from pmkit.sources.registry import register
@@ -94,7 +103,31 @@ def _read_jsonl(path: Path, notes: list[str]) -> tuple[pl.DataFrame, pl.Series, 
     return records, lines.get_column("line_no").filter(ok), rejects, lines.height, texts
 
 
-def _load_jsonl_file(path: Path, req: LoadRequest, notes: list[str]) -> tuple[pl.DataFrame, pl.DataFrame, int, int]:
+def _decode_heads(path: Path, notes: list[str]) -> Callable[[pl.DataFrame], tuple[pl.DataFrame, pl.Series]]:
+    """The multi-line decoder of head lines: JSON objects, as :func:`_read_jsonl` decodes them line by line."""
+
+    def decode(heads: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+        records, reason, conflicts = decode_objects(heads.get_column("line"))
+        notes.extend(f"{path.name}: field {c!r} has conflicting types; kept as JSON text" for c in conflicts)
+        return records, reason
+
+    return decode
+
+
+def _load_jsonl_file(
+    path: Path, req: LoadRequest, notes: list[str], outside: list[tuple[int, int]] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, int, int]:
+    rule = multiline_rule(req)
+    if rule is not None:
+        lines = textio.read_lines(path)
+        is_object = pl.col("line").str.contains(r"^\s*\{")
+        events, rejects, n_in, n_ok, out = load_multiline_file(
+            path, lines, rule, req, notes, _decode_heads(path, notes), is_object
+        )
+        notes.append(rule.describe())
+        if outside is not None:
+            outside.append(out)
+        return events, rejects, n_in, n_ok
     records, line_nos, rejects, n_lines, texts = _read_jsonl(path, notes)
     extra = None
     if records.width and _is_docker(records, req):
@@ -125,7 +158,11 @@ def _sniff_jsonl(head: str) -> bool:
     example='{"ts":"2025-03-14T13:05:02.118Z","level":"error","msg":"payment authorisation failed",'
     '"service":"payments","user_id":"cus_123","err":"upstream timeout"}',
     sniff=_sniff_jsonl,
+    options=("multiline",),
 )
 def load_jsonl(req: LoadRequest) -> LoadResult:
-    """JSON lines: one event per JSON object line."""
-    return load_records(req, _load_jsonl_file)
+    """JSON lines: one event per JSON object line (or per record of lines with ``options.multiline``)."""
+    outside: list[tuple[int, int]] = []
+    res = load_records(req, lambda path, r, notes: _load_jsonl_file(path, r, notes, outside))
+    pre, post = sum(o[0] for o in outside), sum(o[1] for o in outside)
+    return replace(res, inputs=res.inputs + pre + post, outside=pre + post, outside_parsed=post)

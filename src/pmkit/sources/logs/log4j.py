@@ -4,7 +4,8 @@ A record starts at a line that begins with a timestamp, bracketed or not
 (``2016-12-19 16:31:46,143``, ``2016-12-19T16:31:46.143+01:00``, Spark's
 ``17/06/09 20:10:40``); every other line (config dumps, stack traces, blank lines
 inside them) continues the record above it. Lines before the first record are
-rejected. ``parsed_inputs`` counts every physical line of the records kept.
+rejected. ``options: {multiline: ...}`` (:class:`pmkit.sources.multiline.Multiline`) replaces that
+rule: ``traceback``, a start regex, or ``true`` (a line starting with a timestamp starts a record). ``parsed_inputs`` counts every physical line of the records kept.
 
 Head lines are read with the first of these layouts that fits (each one anchored
 regex, run by polars):
@@ -135,10 +136,13 @@ def load_log4j_file(
     origin = str(path)
     lines = textio.read_lines(path)
     n_lines, n_out, n_pre = lines.height, 0, 0
+    rule = multiline.multiline_option(req.options.get("multiline"), f"{path} (source {req.source!r})")
+    starts = pl.col("line").str.contains(HEAD)
+    lines = lines.with_columns((starts if rule is None else rule.head(starts)).alias("_starts"))
     if req.window is not None and not req.ts_format:
         cheap = window.iso_cheap(pl.col("line").str.extract(_CHEAP_TS, 1), req.timezone)
-        lines, n_pre = window.prefilter(lines, cheap, req.window, head=pl.col("line").str.contains(HEAD))
-    labelled = multiline.label_records(lines, pl.col("line").str.contains(HEAD))
+        lines, n_pre = window.prefilter(lines, cheap, req.window, head=pl.col("_starts"))
+    labelled = multiline.label_records(lines, pl.col("_starts"))
     rejects = [
         multiline.line_rejects(
             multiline.orphans(labelled), "continuation line before the first log4j record of the file", origin
@@ -146,9 +150,15 @@ def load_log4j_file(
     ]
     records = _read_heads(multiline.join_records(labelled))
     ts, notes = _times(records.get_column("ts"), req, f"{path.name}: ")
+    if rule is not None:
+        notes.append(rule.describe())
     records = records.with_columns(ts.alias("t"))
     bad = records.filter(pl.col("t").is_null()).select(
-        multiline.RECORD, pl.format("timestamp {} not readable", pl.col("ts")).alias("reason")
+        multiline.RECORD,
+        pl.when(pl.col("ts").is_null())
+        .then(pl.lit("not a log4j line (no timestamp at its start)"))
+        .otherwise(pl.format("timestamp {} not readable", pl.col("ts")))
+        .alias("reason"),
     )
     rejects.append(multiline.record_rejects(labelled, bad, origin))
     records = records.filter(pl.col("t").is_not_null())
@@ -193,6 +203,7 @@ def sniff(head: str) -> bool:
     description="log4j/logback layouts (Kafka, ZooKeeper, Hadoop, Spark...), multi-line records joined",
     example="[2016-12-19 16:31:46,143] INFO starting (kafka.server.KafkaServer)",
     sniff=sniff,
+    options=("multiline",),
 )
 def load_log4j(req: LoadRequest) -> LoadResult:
     """The ``log4j`` logs format."""

@@ -16,7 +16,7 @@ import polars as pl
 
 from pmkit.sources import textio, window
 from pmkit.sources.base import LoadRequest, LoadResult
-from pmkit.sources.fieldmap import finish_records, line_origins, load_records
+from pmkit.sources.fieldmap import finish_records, line_origins, load_multiline_file, load_records, multiline_rule
 from pmkit.sources.linescan import BLANK, in_line_order, share
 from pmkit.sources.registry import register
 
@@ -77,13 +77,23 @@ def logfmt_cheap_ts(req: LoadRequest) -> pl.Expr:
 
 
 def _load_logfmt_file(
-    path: Path, req: LoadRequest, notes: list[str], outside: list[int] | None = None
+    path: Path, req: LoadRequest, notes: list[str], outside: list[tuple[int, int]] | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame, int, int]:
     lines = textio.read_lines(path)
+    rule = multiline_rule(req)
+    if rule is not None:
+        ok_line = pl.col("line").str.contains(_LF_LINE) & pl.col("line").str.contains("=", literal=True)
+        events, rejects, n_in, n_ok, out = load_multiline_file(
+            path, lines, rule, req, notes, _logfmt_records, ok_line, logfmt_cheap_ts(req)
+        )
+        notes.append(rule.describe())
+        if outside is not None:
+            outside.append(out)
+        return events, rejects, n_in, n_ok
     every_text = lines.get_column("line")  # by line number, for the raw text of rejects found later
     if req.window is not None and outside is not None:
         lines, n_out = window.prefilter(lines, logfmt_cheap_ts(req), req.window)
-        outside.append(n_out)
+        outside.append((n_out, 0))
     texts = lines.get_column("line")
     records, reason = _logfmt_records(lines)
     ok = reason.is_null()
@@ -120,9 +130,11 @@ def _sniff_logfmt(head: str) -> bool:
     example='ts=2025-03-14T13:05:02.118Z level=error msg="payment authorisation failed" service=payments '
     "user_id=cus_123 duration=5.002s",
     sniff=_sniff_logfmt,
+    options=("multiline",),
 )
 def load_logfmt(req: LoadRequest) -> LoadResult:
     """logfmt lines: one event per line of ``key=value`` pairs."""
-    outside: list[int] = []
+    outside: list[tuple[int, int]] = []
     res = load_records(req, lambda path, r, notes: _load_logfmt_file(path, r, notes, outside))
-    return replace(res, inputs=res.inputs + sum(outside), outside=sum(outside))
+    pre, post = sum(o[0] for o in outside), sum(o[1] for o in outside)
+    return replace(res, inputs=res.inputs + pre + post, outside=pre + post, outside_parsed=post)

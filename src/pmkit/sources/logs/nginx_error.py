@@ -135,6 +135,7 @@ def _nginx_file(lines: pl.DataFrame, path: Path, req: LoadRequest) -> tuple[pl.D
     'response header from upstream, client: 203.0.113.9, server: api.example.com, request: "GET /api/v1/payments '
     'HTTP/1.1", upstream: "http://10.0.3.7:8080/api/v1/payments", host: "api.example.com"',
     sniff=lambda head: share(head, lambda ln: bool(_NGINX_PY.match(ln))) >= 0.5,
+    options=(),
 )
 def load_nginx_error(req: LoadRequest) -> LoadResult:
     """nginx error logs: one event per entry, continuation lines joined."""

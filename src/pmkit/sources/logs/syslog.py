@@ -22,6 +22,10 @@ that can be of that form, then coalesced):
 - ``--- last message repeated N times ---`` (with or without a host) is an event of
   its own (``attrs.repeated`` = N); lines indented with a tab or space continue the
   previous line (darwin) and go to ``attrs.continuation``.
+- ``options: {multiline: ...}`` (:class:`pmkit.sources.multiline.Multiline`: ``traceback``, a start
+  regex, or ``true`` = a line that starts like a syslog line starts a record) cuts records by that
+  rule instead: a record whose first line is not syslog is rejected line by line, its continuation
+  lines (stack traces, unindented too) count as parsed lines of its event.
 
 PRI gives ``attrs.facility`` and ``attrs.severity`` (RFC 5424 keywords) and the
 **level**: severity 0-2 (emerg, alert, crit) -> critical, 3 (err) -> error,
@@ -265,6 +269,9 @@ def _times(records: pl.DataFrame, req: LoadRequest, label: str) -> tuple[pl.Seri
     return t, notes
 
 
+# a line that starts like a syslog line (what ``multiline: true`` takes for a record's first line)
+_LOOKS_SYSLOG = r"^(?:<\d{1,3}>)?(?:\d{1,2} )?(?:\d{4} )?(?:\d{4}-\d{2}-\d{2}T|" + _MON + r" )"
+
 # the ISO time of an RFC 5424 or ISO 8601-stamped line, for the window's prefilter (RFC 3164 times are year-less:
 # those lines are kept for the full parser, which reads their year from the file's span)
 _CHEAP_TS = r"^(?:<\d{1,3}>\d{1,2} )?(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)\s"
@@ -280,27 +287,43 @@ def load_syslog_file(
     lines = textio.read_lines(path)
     n_lines, n_out, n_pre = lines.height, 0, 0
     is_cont = pl.col("line").str.contains(r"^[ \t]+\S")
+    not_syslog = (
+        pl.when(pl.col("line").str.strip_chars() == "")
+        .then(pl.lit("blank line"))
+        .otherwise(pl.lit("not a syslog line (RFC 3164, RFC 5424 or ISO 8601-stamped)"))
+    )
+    rule = multiline.multiline_option(req.options.get("multiline"), f"{path} (source {req.source!r})")
+    starts = ~is_cont if rule is None else rule.head(pl.col("line").str.contains(_LOOKS_SYSLOG))
+    lines = lines.with_columns(starts.alias("_starts"))
     if req.window is not None:
         cheap = window.iso_cheap(pl.col("line").str.extract(_CHEAP_TS, 1), req.timezone)
-        lines, n_pre = window.prefilter(lines, cheap, req.window, head=~is_cont)
-    parsed = parse_lines(lines)
-    labelled = multiline.label_records(parsed, pl.col("form").is_not_null())
-    bad = labelled.filter(~pl.col(multiline.HEAD) & ~is_cont)
-    rejects = [
-        multiline.line_rejects(
-            bad,
-            pl.when(pl.col("line").str.strip_chars() == "")
-            .then(pl.lit("blank line"))
-            .otherwise(pl.lit("not a syslog line (RFC 3164, RFC 5424 or ISO 8601-stamped)")),
-            origin,
-        ),
-        multiline.line_rejects(
-            multiline.orphans(labelled.filter(is_cont)), "continuation line before the first syslog line", origin
-        ),
-    ]
-    labelled = labelled.filter(pl.col(multiline.HEAD) | is_cont)
-    records = multiline.join_records(labelled).with_row_index("_i")
+        lines, n_pre = window.prefilter(lines, cheap, req.window, head=pl.col("_starts"))
+    parsed = parse_lines(lines).with_columns(lines.get_column("_starts"))
+    rejects: list[pl.DataFrame] = []
+    if rule is None:
+        labelled = multiline.label_records(parsed, pl.col("form").is_not_null())
+        rejects += [
+            multiline.line_rejects(labelled.filter(~pl.col(multiline.HEAD) & ~is_cont), not_syslog, origin),
+            multiline.line_rejects(
+                multiline.orphans(labelled.filter(is_cont)), "continuation line before the first syslog line", origin
+            ),
+        ]
+        labelled = labelled.filter(pl.col(multiline.HEAD) | is_cont)
+        records = multiline.join_records(labelled).with_row_index("_i")
+    else:  # options.multiline: the rule cuts records; a record whose head is not syslog is rejected whole
+        labelled = multiline.label_records(parsed, pl.col("_starts"))
+        rejects.append(
+            multiline.line_rejects(
+                multiline.orphans(labelled), "continuation line before the first syslog line", origin
+            )
+        )
+        records = multiline.join_records(labelled)
+        heads_bad = records.filter(pl.col("form").is_null()).select(multiline.RECORD, not_syslog.alias("reason"))
+        rejects.append(multiline.record_rejects(labelled, heads_bad, origin))
+        records = records.filter(pl.col("form").is_not_null()).with_row_index("_i")
     ts, notes = _times(records, req, f"{path.name}: ")
+    if rule is not None:
+        notes.append(rule.describe())
     records = records.with_columns(ts.alias("t"))
     no_ts = records.filter(pl.col("t").is_null()).select(
         multiline.RECORD,
@@ -366,6 +389,7 @@ def sniff(head: str) -> bool:
     description="syslog: RFC 3164, RFC 5424 and ISO 8601-stamped lines, told apart per line",
     example="<34>Oct 11 22:14:15 mymachine su: 'su root' failed for lonvick on /dev/pts/8",
     sniff=sniff,
+    options=("multiline",),
 )
 def load_syslog(req: LoadRequest) -> LoadResult:
     """The ``syslog`` logs format."""

@@ -171,6 +171,7 @@ def _sniff_csv(head: str) -> bool:
     ),
     example=",timestamp,namespace_app_http_request_error_rate\n0,2023-06-15 04:00:40.443000064,0.0",
     sniff=_sniff_csv,
+    options=("time", "metric", "value", "labels", "separator"),
 )
 def load_csv(req: LoadRequest) -> LoadResult:
     """Load generic metric CSVs; unit = data rows (see the module docstring for the layout rules)."""

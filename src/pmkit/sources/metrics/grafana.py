@@ -74,6 +74,7 @@ def _plan_grafana(block: CsvBlock, req: LoadRequest) -> tuple[Plan, list[str]]:
     ),
     example='"Time","http_requests_total{code=\\"500\\"}","A-series"\n2025-06-15 14:20:00,12,0.5',
     sniff=_sniff_grafana,
+    options=("labels", "metric", "separator"),
 )
 def load_grafana_csv(req: LoadRequest) -> LoadResult:
     """Load Grafana panel CSV exports; unit = data rows (layouts in the module docstring)."""

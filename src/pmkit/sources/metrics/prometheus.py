@@ -292,6 +292,7 @@ def _sniff_prometheus(head: str) -> bool:
     example='{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"api"},'
     '"values":[[1435781430.781,"1"],[1435781445.781,"NaN"]]}]}}',
     sniff=_sniff_prometheus,
+    options=("metric",),
 )
 def load_prometheus(req: LoadRequest) -> LoadResult:
     """Load Prometheus API JSON responses; unit = samples (see the module docstring)."""
