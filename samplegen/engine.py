@@ -579,6 +579,8 @@ def build(sc: Scenario) -> Sample:
     }
     if sc.app_log == "jsonl":
         app_src["fields"] = {"ts": "ts", "level": "level", "message": "msg", "service": "service"}
+    elif any(tb for *_, tb, _ in _app_records(sc, reqs)):  # raw traceback lines continue their error line
+        app_src["options"] = {"multiline": "traceback"}
     spec_sources.append(app_src)
     metric_truth = {}
     for name, (data, samples, query) in write_metrics(sc, reqs).items():

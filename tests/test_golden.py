@@ -25,12 +25,7 @@ SAMPLES = [
 
 # Goldens the analysis does not meet today on the newer samples, with the issue item that fixes each
 # (strict: when a fix makes one pass, the test fails until its entry here is removed).
-KNOWN_FALSE: dict[tuple[str, str], str] = {
-    ("test_every_source_loads_with_the_generated_counts", "INC-2025-0311-orders"): (
-        "issue 12 item 2: the logfmt loader rejects the raw traceback lines after an error line (no `multiline:` "
-        "for logfmt yet)"
-    ),
-}
+KNOWN_FALSE: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture(autouse=True)
@@ -263,23 +258,7 @@ def test_samples_pass_every_gate_but_their_wrong_figures(capsys: pytest.CaptureF
     )
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 11 item 7: chat lines 'status update: ...' are not read as status updates, so the "
-                "cadence gate sees none",
-            ),
-        )
-        if name == "INC-2025-0311-orders"
-        else name
-        for name in SAMPLES
-        if name not in ("INC-2025-0142", "INC-20250120-103000")
-    ],
-)
+@pytest.mark.parametrize("name", [n for n in SAMPLES if n not in ("INC-2025-0142", "INC-20250120-103000")])
 def test_new_samples_pass_every_gate(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(ROOT / name)]) == 0
 

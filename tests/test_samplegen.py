@@ -585,19 +585,7 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize(
     "incident_id",
-    [
-        pytest.param(
-            i,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 12 item 2: the logfmt loader rejects the raw traceback lines after an error line "
-                "(no `multiline:` for logfmt yet)",
-            ),
-        )
-        if i == "INC-2025-0311-orders"
-        else i
-        for i in IDS
-    ],
+    IDS,
 )
 def test_incident_load_matches_expected(incident_id: str) -> None:
     """Every source parses to the expected count with no rejects (needs every loader)."""
