@@ -453,6 +453,7 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
         services=services,
         overrides=overrides,
         sli=sli.name,
+        bad=("slow or failing" if "failed" in sli.bad_words else "slow") if sli.indicator == "latency" else "failing",
     )
     times = ms.times()
     # the replay of the burn-rate alerts is set against the real first page and alert, never an override

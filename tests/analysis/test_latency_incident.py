@@ -138,6 +138,8 @@ def test_good_condition_in_milliseconds(tmp_path: Path, good: str) -> None:
     md = build(a).to_markdown()
     assert "- Requests slower than 300 ms: 600 of " in md and "Requests failed" not in md
     assert "distinct ids with at least one request slower than 300 ms" in md
+    assert a.milestones["mitigated"].method.startswith("last slow request of the incident")
+    assert "first slow request logged by web at 11:00:00" in md and "failure logged by" not in md
 
 
 @pytest.mark.parametrize(
