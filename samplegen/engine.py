@@ -652,7 +652,7 @@ def build(sc: Scenario) -> Sample:
         **{k: v for k, v in sc.spec.items() if k in ("severity", "severity_policy", "status")},
         "facts": {"total_users": exp["impact"]["active_users"], **sc.spec.get("facts", {})},
         "window": common.span(*sc.window),
-        **{k: v for k, v in sc.spec.items() if k in ("roles", "runbook")},
+        **{k: v for k, v in sc.spec.items() if k in ("roles", "runbook", "authors", "date", "tags")},
         "sources": spec_sources,
     }
     if sc.slo is not None:

@@ -183,6 +183,9 @@ CHECKOUT = Scenario(
         "status": "resolved",
         "roles": {"incident_commander": "@bob-lee", "technical_lead": "@alice-ng"},
         "runbook": "https://runbooks.acme.example/checkout/error-budget-burn",
+        "authors": ["@carol-diaz", "@bob-lee"],
+        "date": "2025-03-12",
+        "tags": ["checkout", "deploy", "validation"],
         "narrative": {
             "summary": "checkout-api v4.2.0, rolled out to production at 10:01 UTC, shipped a new address "
             "validation client that rejected requests without a postcode. Checkout and cart requests failed from "
@@ -193,6 +196,10 @@ CHECKOUT = Scenario(
             "trigger": "Production rollout of checkout-api v4.2.0 at 10:01 UTC.",
             "resolution": "Rolled back to v4.1.3.",
             "customer_impact": "Some customers could not check out or load their cart for about half an hour.",
+            "leadup": "checkout-api v4.2.0 replaced the address validation client. The new client was tested "
+            "against the contract suite, whose fixtures hold addresses with a postcode only. A release candidate of the "
+            "next version went to staging at the same time as v4.2.0 went to production.",
+            "lucky": ["The rollback target v4.1.3 was still cached on every node, so the rollback took minutes"],
             "contributing_factors": ["Contract tests of the address client used only German addresses"],
             "went_well": ["The burn-rate alert paged within 4 minutes"],
             "went_wrong": ["Background 5xx and health checks made the first graphs hard to read"],
@@ -368,6 +375,9 @@ ORDERS = Scenario(
         "status": "resolved",
         "roles": {"incident_commander": "@erin-walsh", "technical_lead": "@dan-okafor"},
         "runbook": "https://runbooks.acme.example/orders/high-5xx",
+        "authors": ["@erin-walsh"],
+        "date": "2025-03-12",
+        "tags": ["orders", "deploy", "data"],
         "narrative": {
             "summary": "orders-api v3.8.0, synced by Argo CD at 13:38 UTC, read a currency field that orders "
             "created before 2023 do not have. About a third of order lookups failed with KeyError from 13:38 UTC "
@@ -376,6 +386,16 @@ ORDERS = Scenario(
             "trigger": "Argo CD sync of orders-api v3.8.0 at 13:38 UTC.",
             "resolution": "Synced orders-api back to v3.7.2.",
             "customer_impact": "Customers opening older orders saw an error page.",
+            "leadup": "orders-api v3.8.0 moved money formatting into the order serializer, which reads "
+            "meta.currency. Orders created before 2023 were never backfilled with that field. Argo CD synced v3.8.0 "
+            "automatically when the tag was pushed.",
+            "contributing_factors": ["Legacy orders were never backfilled with meta.currency"],
+            "went_well": ["The tracebacks named the missing key, so the cause was found from the logs alone"],
+            "went_wrong": [
+                "There is no request log and no SLO for orders-api: only per-minute counts showed the impact"
+            ],
+            "lucky": ["New orders, the busiest path, were not affected"],
+            "lessons": ["Test serializers on a sample of production data, old records included"],
         },
         "five_whys": [
             {"why": "Why did order lookups fail?", "answer": "The serializer raised KeyError: 'currency'."},
@@ -510,6 +530,9 @@ SEARCH = Scenario(
         "status": "resolved",
         "roles": {"incident_commander": "@hana-ito", "technical_lead": "@gus-moreau"},
         "runbook": "https://runbooks.acme.example/search/latency",
+        "authors": ["@hana-ito", "@gus-moreau"],
+        "date": "2025-03-12",
+        "tags": ["search", "latency", "feature-flag"],
         "narrative": {
             "summary": "search-api v1.8.0, rolled out at 18:47 UTC, put the query cache behind a feature flag that "
             "defaults to off. Every search went to the index: p90 latency rose from about 30 ms to about 3 s "
@@ -518,6 +541,14 @@ SEARCH = Scenario(
             "trigger": "Rollout of search-api v1.8.0 at 18:47 UTC.",
             "resolution": "Rolled back to v1.7.1; the cache flag now defaults to on.",
             "customer_impact": "Search and suggestions took seconds instead of milliseconds for 25 minutes.",
+            "leadup": "search-api v1.8.0 put the query cache behind a new feature flag. The flag was meant to default "
+            "to on; its default in the production configuration was off. The canary judged the rollout on its error "
+            "rate, which stayed at zero.",
+            "contributing_factors": ["The canary analysis looked at errors only, not latency"],
+            "went_well": ["The latency alert fired and paged although no request failed"],
+            "went_wrong": ["The error-rate dashboards stayed green and first suggested a client-side problem"],
+            "lucky": ["The search index kept up with the uncached load, so requests were slow, not failing"],
+            "lessons": ["A latency SLO catches what an availability SLO cannot"],
         },
         "five_whys": [
             {"why": "Why was search slow?", "answer": "Every query went to the index: the query cache was off."},
