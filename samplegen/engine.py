@@ -257,8 +257,10 @@ def is_failed(r: Req) -> bool:
 def write_access_log(sc: Scenario, reqs: list[Req]) -> bytes:
     """nginx ``combined`` with ``rt=`` (seconds) and, unless the uid is in the query string, ``uid=``."""
     out = []
+    stamps: dict[int, str] = {}  # one strftime per second, not per request
     for r in reqs:
-        t = dt_of(r.ms).strftime("%d/%b/%Y:%H:%M:%S +0000")
+        sec = r.ms // SECOND
+        t = stamps.get(sec) or stamps.setdefault(sec, dt_of(sec * SECOND).strftime("%d/%b/%Y:%H:%M:%S +0000"))
         path = r.path
         extras: list[tuple[str, str]] = [("rt", f"{r.rt_ms / 1000:.3f}")]
         if sc.uid_in_query:
