@@ -140,6 +140,11 @@ def test_good_condition_in_milliseconds(tmp_path: Path, good: str) -> None:
     assert "distinct ids with at least one request slower than 300 ms" in md
     assert a.milestones["mitigated"].method.startswith("last slow request of the incident")
     assert "first slow request logged by web at 11:00:00" in md and "failure logged by" not in md
+    from pmkit.report.figures import incident_figures
+
+    fig = incident_figures(a)["error_ratio"]  # the ratio drawn is the share of slow requests, not errors
+    assert fig.layout.title.text == "Share of requests slower than 300 ms per minute (UTC)"
+    assert fig.data[0].name == fig.layout.yaxis.title.text == "share of requests slower than 300 ms"
 
 
 @pytest.mark.parametrize(
