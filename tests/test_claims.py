@@ -275,7 +275,9 @@ def check_timeline_milestones(md: str, exp: dict[str, Any]) -> None:
 
 def check_milestone_table(md: str, exp: dict[str, Any]) -> None:
     rows = re.findall(
-        r"^\| (impact_start|detected|acknowledged|declared|mitigated|resolved) \| \S+ (\d\d:\d\d) \|", md, re.M
+        r"^\| (impact_start|detected|acknowledged|declared|mitigated|resolved) \| \S+ (\d\d:\d\d)(?: \([^)]*\))? \|",
+        md,
+        re.M,
     )
     need(rows or None, "milestones table")
     for key, stated in rows:
