@@ -16,13 +16,14 @@ import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from samplegen import migration, payments
+from samplegen import engine, migration, payments, scenarios
 from samplegen.common import Sample
 
 COMMITTED = Path(__file__).resolve().parents[1] / "data" / "samples"  # samplegen/ sits at the repository root
 INCIDENTS: dict[str, Callable[[], Sample]] = {
     payments.ID: payments.build,
     migration.ID: migration.build,
+    **{sc.id: (lambda sc=sc: engine.build(sc)) for sc in scenarios.SCENARIOS},
 }
 
 

@@ -80,7 +80,8 @@ class Rng:
         return "".join(f"{int(r() * 4503599627370496):013x}" for _ in range(-(-n // 13)))[:n]
 
     def alnum(self, n: int, alphabet: str = _ALNUM) -> str:
-        return "".join(alphabet[int(self.random() * len(alphabet))] for _ in range(n))
+        r, k = self.random, len(alphabet)
+        return "".join([alphabet[int(r() * k)] for _ in range(n)])
 
     def b62(self, n: int) -> str:
         return self.alnum(n, _B62)

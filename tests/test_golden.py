@@ -15,7 +15,26 @@ from pmkit.cli import main
 from pmkit.pipeline import Analysis, analyze
 
 ROOT = Path(__file__).resolve().parents[1] / "data" / "samples"
-SAMPLES = ["INC-2025-0142", "INC-20250120-103000"]
+SAMPLES = [
+    "INC-2025-0142",
+    "INC-20250120-103000",
+    "INC-2025-0311-checkout",
+    "INC-2025-0311-orders",
+    "INC-2025-0311-search",
+]
+
+# Goldens the analysis does not meet today on the newer samples, with the issue item that fixes each
+# (strict: when a fix makes one pass, the test fails until its entry here is removed).
+KNOWN_FALSE: dict[tuple[str, str], str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _known_false(request: pytest.FixtureRequest) -> None:
+    callspec = getattr(request.node, "callspec", None)
+    sample = callspec.params.get("case") if callspec else None
+    reason = KNOWN_FALSE.get((request.node.originalname, sample)) if sample else None
+    if reason:
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
 
 
 def ts(text: str) -> dt.datetime:
@@ -50,9 +69,12 @@ def test_milestones_within_a_minute(case: tuple[Analysis, dict]) -> None:
 def test_impact_within_two_percent(case: tuple[Analysis, dict]) -> None:
     result, expected = case
     imp = expected["impact"]
-    assert result.impact.failed_requests == pytest.approx(imp["failed_requests"], rel=0.02)
+    # the impact counts the SLI's bad requests: failed ones, or with a latency SLI slow (or failed) ones
+    errors = result.sli.indicator == "errors"
+    bad, peak = ("failed_requests", "peak_error_ratio") if errors else ("bad_requests", "peak_bad_ratio")
+    assert result.impact.failed_requests == pytest.approx(imp[bad], rel=0.02)
     assert result.impact.affected_users == pytest.approx(imp["affected_users"], rel=0.02)
-    assert result.impact.peak_error_ratio == pytest.approx(imp["peak_error_ratio"], abs=0.02)
+    assert result.impact.peak_error_ratio == pytest.approx(imp[peak], abs=0.02)
 
 
 def test_impact_counted_in_the_stated_window(case: tuple[Analysis, dict]) -> None:
@@ -61,15 +83,20 @@ def test_impact_counted_in_the_stated_window(case: tuple[Analysis, dict]) -> Non
     result, expected = case
     imp = expected["impact"]
     assert result.impact.total_requests == imp["total_requests"]
-    assert result.impact.failed_requests == imp["failed_requests"]
+    assert (
+        result.impact.failed_requests == imp["failed_requests" if result.sli.indicator == "errors" else "bad_requests"]
+    )
     assert result.impact.counted_from == ts(imp["window"]["start"])
     assert result.impact.counted_to == ts(imp["window"]["end"])
     mitigated = result.milestones["mitigated"]
     assert mitigated.ts == ts(expected["milestones"]["mitigated"])
     if result.sli.requests is not None:
         assert mitigated.evidence.get("origin")  # the last failing request names its line
-        assert result.impact.failing_endpoints  # every failure in the window is the incident's (expected.yaml)
-        assert result.impact.background["failures"] == 0
+        assert result.impact.failing_endpoints
+        # failures of the endpoints the incident did not break (none in the first two samples)
+        elsewhere = imp.get("background_elsewhere", {"endpoints": 0, "failures": 0})
+        assert result.impact.background["failures"] == elsewhere["failures"]
+        assert result.impact.background["endpoints"] == elsewhere["endpoints"]
 
 
 def test_culprit_first_and_rollback_found(case: tuple[Analysis, dict]) -> None:
@@ -78,15 +105,17 @@ def test_culprit_first_and_rollback_found(case: tuple[Analysis, dict]) -> None:
     assert top["version"] == expected["culprit"]["ref"]
     assert top["service"] == expected["culprit"]["service"]
     assert result.rollback is not None
-    assert result.rollback["version"] == expected["rollback"]["ref"] if "rollback" in expected else True
+    assert result.rollback["version"] == expected["rollback"]["ref"]
     assert abs((result.rollback["start"] - ts(expected["mitigation_action"]["started"])).total_seconds()) <= 60
 
 
 def test_slo_budget_and_consumption(case: tuple[Analysis, dict]) -> None:
     result, expected = case
     want = expected["slo"]
+    if want is None:
+        pytest.skip("no SLO stated in incident.yaml")
     (slo,) = result.slos
-    assert slo.budget_minutes == pytest.approx(43.2)
+    assert slo.budget_minutes == pytest.approx(want["budget_minutes"])
     assert slo.request_based["consumed"] == pytest.approx(want["consumed_fraction"], rel=0.02)
     assert slo.time_slice["bad_minutes"] == want["bad_minutes_in_impact"]
 
@@ -96,13 +125,18 @@ def test_burn_rate_replay_judges_only_covered_windows(case: tuple[Analysis, dict
     the impact having started), the 6 h and 3 d alerts never; the first page is the PagerDuty trigger right after
     the first alert."""
     result, expected = case
+    if expected["slo"] is None:
+        pytest.skip("no SLO stated in incident.yaml")
     (slo,) = result.slos
     start, end = ts(expected["window"]["start"]), ts(expected["window"]["end"])
     assert slo.evidence_start == start
     rows = {r["alert"]: r for r in slo.alerts.iter_rows(named=True)}
     fast = rows["2% in 1h"]
-    assert fast["covered_from"] == fast["fired_at"] == start + dt.timedelta(minutes=59) and fast["at_the_latest"]
-    assert fast["uncovered_at"] is not None and fast["uncovered_at"] < fast["covered_from"]
+    if "burn_alert_1h" in expected["slo"]:  # the generator replayed the alert on its records
+        assert fast["fired_at"] == ts(expected["slo"]["burn_alert_1h"]["fires_at"])
+    else:
+        assert fast["covered_from"] == fast["fired_at"] == start + dt.timedelta(minutes=59) and fast["at_the_latest"]
+        assert fast["uncovered_at"] is not None and fast["uncovered_at"] < fast["covered_from"]
     for name in ("5% in 6h", "10% in 3d"):
         assert rows[name]["fired_at"] is None and rows[name]["covered_from"] is None
         assert rows[name]["history"] == end - start
@@ -222,6 +256,11 @@ def test_samples_pass_every_gate_but_their_wrong_figures(capsys: pytest.CaptureF
         "narrative.summary says '45 minutes'; measured 29 min 47 s (impact start 10:15:13 to mitigated 10:45:00 UTC)"
         in failed[0]
     )
+
+
+@pytest.mark.parametrize("name", [n for n in SAMPLES if n not in ("INC-2025-0142", "INC-20250120-103000")])
+def test_new_samples_pass_every_gate(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(ROOT / name)]) == 0
 
 
 def test_stated_figures_beside_the_ground_truth(case: tuple[Analysis, dict]) -> None:

@@ -25,12 +25,15 @@ import yaml
 
 from samplegen import INCIDENTS, generate
 from samplegen.__main__ import main
+from samplegen.scenarios import SCENARIOS
 from samplegen.writers import am_fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
 IDS = sorted(INCIDENTS)
 PAY, MIG = "INC-2025-0142", "INC-20250120-103000"
+SEEDS = [PAY, MIG]  # the two samples of the seeds; the tests of their particular shapes run on them
+SMALL = [sc.id for sc in SCENARIOS]  # the scenario-engine samples (samplegen/scenarios.py)
 MB = 1_000_000
 ZERO = "0001-01-01T00:00:00Z"
 COMBINED = re.compile(
@@ -150,7 +153,7 @@ def test_incident_yaml_validates(incident_id: str) -> None:
     assert {s.label for s in spec.sources} == set(expected(incident_id)["sources"])
 
 
-@pytest.mark.parametrize("incident_id", IDS)
+@pytest.mark.parametrize("incident_id", SEEDS)
 def test_incident_yaml_matches_the_spec_model(incident_id: str) -> None:
     from pmkit.spec import IncidentSpec
 
@@ -182,7 +185,7 @@ def test_incident_yaml_matches_the_spec_model(incident_id: str) -> None:
 # ----------------------------------------------------------------------------- expected.yaml
 
 
-@pytest.mark.parametrize("incident_id", IDS)
+@pytest.mark.parametrize("incident_id", SEEDS)
 def test_expected_is_internally_consistent(incident_id: str) -> None:
     exp = expected(incident_id)
     ms = {k: t(v) for k, v in exp["milestones"].items()}
@@ -256,7 +259,7 @@ def test_migration_figures_reproduce_the_seed() -> None:
 # ----------------------------------------------------------------------------- the data, read back
 
 
-@pytest.mark.parametrize("incident_id", IDS)
+@pytest.mark.parametrize("incident_id", SEEDS)
 def test_source_counts_match_the_files(incident_id: str) -> None:
     """Each source's count, recomputed from the files with plain Python."""
     root, exp = SAMPLES / incident_id, expected(incident_id)["sources"]
@@ -434,7 +437,7 @@ def test_migration_metrics_follow_the_seed_table() -> None:
 # ----------------------------------------------------------------------------- formats
 
 
-@pytest.mark.parametrize("incident_id", IDS)
+@pytest.mark.parametrize("incident_id", SEEDS)
 def test_alertmanager_payloads(incident_id: str) -> None:
     exp = expected(incident_id)
     docs = [json.loads(p.read_text()) for p in sorted((SAMPLES / incident_id / "alerts/alertmanager").glob("*.json"))]
@@ -497,7 +500,7 @@ def test_pagerduty_legacy_v2_webhooks() -> None:
     assert t(ack["created_on"]) == t(exp["milestones"]["acknowledged"])
 
 
-@pytest.mark.parametrize("incident_id", IDS)
+@pytest.mark.parametrize("incident_id", SEEDS)
 def test_slack_export(incident_id: str) -> None:
     exp = expected(incident_id)
     chat = SAMPLES / incident_id / "chat"
@@ -522,7 +525,7 @@ def test_slack_export(incident_id: str) -> None:
     assert sum(marker in m.get("text", "") for m in msgs) == len(cad["updates"])
 
 
-@pytest.mark.parametrize("incident_id", IDS)
+@pytest.mark.parametrize("incident_id", SEEDS)
 def test_github_deployments(incident_id: str) -> None:
     exp = expected(incident_id)
     deps = [d for p in sorted((SAMPLES / incident_id / "deploys").glob("*.json")) for d in json.loads(p.read_text())]
@@ -580,7 +583,10 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 # ----------------------------------------------------------------------------- with pmkit's loaders
 
 
-@pytest.mark.parametrize("incident_id", IDS)
+@pytest.mark.parametrize(
+    "incident_id",
+    IDS,
+)
 def test_incident_load_matches_expected(incident_id: str) -> None:
     """Every source parses to the expected count with no rejects (needs every loader)."""
     from pmkit import Incident
@@ -617,3 +623,163 @@ def test_readme_figures_are_the_generated_ones() -> None:
         assert f"{value:,}" in readme, f"data/samples/README.md does not say {value:,}; update its figures"
     for key in pay | mig:
         assert f"`{key}" in readme or key == "id", f"README does not document {key!r}"
+
+
+# ----------------------------------------------------------------------------- the scenario-engine samples
+
+ACCESS = re.compile(
+    r'^(?P<ip>\S+) - - \[(?P<time>[^\]]+)\] "(?P<method>\S+) (?P<path>\S+) HTTP/1\.1" (?P<status>\d{3}) \d+ '
+    r'"[^"]*" "(?P<agent>[^"]*)" rt=(?P<rt>\d+\.\d{3})(?: uid=(?P<uid>\S+))?$'
+)
+
+
+def small_requests(incident_id: str) -> list[dict[str, Any]]:
+    """The request log read back with a regex: time, method, path (no query), status, rt (ms), uid."""
+    rows = []
+    for line in read_text(SAMPLES / incident_id / "logs" / "access.log.gz").splitlines():
+        m = ACCESS.match(line)
+        assert m, line
+        path, _, query = m["path"].partition("?")
+        uid = dict(kv.split("=", 1) for kv in query.split("&") if kv).get("uid") if query else m["uid"]
+        rows.append(
+            {
+                "ts": dt.datetime.strptime(m["time"], "%d/%b/%Y:%H:%M:%S %z"),
+                "method": m["method"],
+                "path": path,
+                "status": int(m["status"]),
+                "rt": round(float(m["rt"]) * 1000),
+                "uid": None if uid in (None, "-") else uid,
+                "agent": m["agent"],
+            }
+        )
+    return rows
+
+
+@pytest.mark.parametrize("incident_id", SMALL)
+def test_small_samples_are_small(incident_id: str) -> None:
+    assert sum(p.stat().st_size for p in sample_files(SAMPLES / incident_id)) < 3 * MB
+
+
+@pytest.mark.parametrize("incident_id", SMALL)
+def test_small_expected_is_internally_consistent(incident_id: str) -> None:
+    exp = expected(incident_id)
+    ms = {k: t(v) for k, v in exp["milestones"].items()}
+    order = ["impact_start", "detected", "acknowledged", "declared", "mitigated", "resolved"]
+    assert [ms[k] for k in order] == sorted(ms[k] for k in order)
+    w0, w1 = t(exp["window"]["start"]), t(exp["window"]["end"])
+    assert w0 + dt.timedelta(minutes=30) <= ms["impact_start"] and ms["resolved"] <= w1 <= w0 + dt.timedelta(hours=3)
+    imp = exp["impact"]
+    assert t(imp["window"]["start"]) <= ms["impact_start"] < t(imp["window"]["end"]) == ms["mitigated"]
+    assert 0 <= imp["failed_requests"] <= imp["bad_requests"] <= imp["total_requests"]
+    assert imp["affected_users"] <= imp["active_users"]
+    assert imp["incident_failed_requests"] + imp["background_failed_requests"] == imp["failed_requests"]
+    mt = exp["mttx_minutes"]
+    assert mt["mttd"] == pytest.approx((ms["detected"] - ms["impact_start"]).total_seconds() / 60, abs=0.01)
+    assert mt["mttm"] == pytest.approx(imp["impact_minutes"], abs=0.01)
+    assert (
+        t(exp["culprit"]["deployed_at"]) <= ms["impact_start"] <= t(exp["rollback"]["completed_at"]) <= ms["mitigated"]
+    )
+    assert exp["rollback"]["rollback_of"] == exp["culprit"]["deployment"]
+    assert exp["changes_before_impact"][0]["deployment"] == exp["culprit"]["deployment"]
+    assert exp["alerts"]["first_firing"]["starts_at"] == exp["milestones"]["detected"]
+    assert exp["severity"]["expected"] == exp["severity"]["declared"], "the author declares what the policy gives"
+
+
+@pytest.mark.parametrize("incident_id", SMALL)
+def test_small_source_counts_match_the_files(incident_id: str) -> None:
+    root, exp = SAMPLES / incident_id, expected(incident_id)["sources"]
+    spec = yaml.safe_load((root / "incident.yaml").read_text())
+    paths = {s["name"]: root / s["path"] for s in spec["sources"]}
+    assert set(paths) == set(exp)
+    for name, want in exp.items():
+        path = paths[name]
+        if want["unit"] == "lines":
+            got = len(read_text(path).splitlines())
+        elif want["unit"] == "samples":
+            got = len(prom_points(path))
+        elif name == "deploys":
+            docs = [json.loads(p.read_text()) for p in sorted(path.glob("*.json"))]
+            got = sum(
+                len(d["status"]["history"]) if "status" in d else 1 + len(d["statuses"])
+                for doc in docs
+                for d in (doc if isinstance(doc, list) else [doc])
+            )
+        elif name == "chat":
+            if path.is_file():
+                got = len(path.read_text().splitlines())
+            else:
+                got = sum(len(json.loads(p.read_text())) for p in path.glob("*/*.json"))
+        elif name == "alertmanager":
+            got = sum(len(json.loads(p.read_text())["alerts"]) for p in path.glob("*.json"))
+        else:
+            got = len(list(path.glob("*.json")))
+        assert got == want["count"], name
+
+
+@pytest.mark.parametrize("incident_id", [i for i in SMALL if (SAMPLES / i / "logs" / "access.log.gz").exists()])
+def test_small_request_log_recomputes_the_impact(incident_id: str) -> None:
+    """Totals, failures, users and the peak minute of expected.yaml, from the request log read back: every line in
+    the window [start, end] (both included: the request log's seconds), health checks included."""
+    exp = expected(incident_id)
+    imp = exp["impact"]
+    lo, hi = t(imp["window"]["start"]), t(imp["window"]["end"])
+    rows = small_requests(incident_id)
+    win = [r for r in rows if lo <= r["ts"] <= hi]
+    health = [r for r in win if r["path"] == "/healthz"]
+    failed = [r for r in win if r["status"] >= 500]
+    assert len(win) == imp["total_requests"] and len(win) - len(health) == imp["user_requests_in_window"]
+    assert len(health) == imp["health_checks_in_window"]
+    assert len(failed) == imp["failed_requests"]
+    slow = [r for r in win if imp.get("latency_threshold_ms") and r["rt"] >= imp["latency_threshold_ms"]]
+    bad_users = {r["uid"] for r in failed} | {r["uid"] for r in slow}
+    assert len(bad_users - {None}) == imp["affected_users"]
+    assert len({r["uid"] for r in win} - {None}) == imp["active_users"]
+    per_min: dict[dt.datetime, list[int]] = {}
+    for r in rows:  # whole minutes, from the start's minute to the one holding mitigated
+        if lo.replace(second=0) <= r["ts"].replace(second=0) <= hi.replace(second=0):
+            per_min.setdefault(r["ts"].replace(second=0), []).append(r["status"] >= 500)
+    peak = max(sorted(per_min), key=lambda m: sum(per_min[m]) / len(per_min[m]))
+    assert sum(per_min[peak]) / len(per_min[peak]) == pytest.approx(imp["peak_error_ratio"], abs=1e-4)
+    assert t(exp["milestones"]["mitigated"]) == hi and max(r["ts"] for r in failed + slow) >= hi
+
+
+def test_checkout_shape() -> None:
+    """Health checks and background 5xx before the impact in the request log, ?uid=, a staging deploy beside."""
+    exp, rows = expected(SMALL[0]), small_requests(SMALL[0])
+    start = t(exp["milestones"]["impact_start"])
+    assert sum(r["agent"] == "ELB-HealthChecker/2.0" for r in rows) > 1000
+    assert (
+        sum(r["status"] >= 500 for r in rows if r["ts"] < start)
+        == exp["impact"]["background_failed_before_impact"]
+        > 20
+    )
+    text = read_text(SAMPLES / SMALL[0] / "logs" / "access.log.gz")
+    assert "?uid=u_" in text and " uid=" not in text
+    staging = [c for c in exp["changes_before_impact"] if c["environment"] == "staging"]
+    assert staging and abs(t(staging[0]["deployed_at"]) - t(exp["culprit"]["deployed_at"])) < dt.timedelta(minutes=1)
+
+
+def test_orders_shape() -> None:
+    """logfmt with raw traceback lines, no SLO, per-minute request counts whose sum is the truth."""
+    root, exp = SAMPLES / SMALL[1], expected(SMALL[1])
+    assert "slos" not in yaml.safe_load((root / "incident.yaml").read_text()) and exp["slo"] is None
+    lines = read_text(root / "logs" / "orders-api.log.gz").splitlines()
+    assert lines[0].startswith("ts=") and "Traceback (most recent call last):" in lines
+    assert sum(x == "KeyError: 'currency'" for x in lines) == exp["impact"]["incident_failed_requests"]
+    points = prom_points(root / "metrics" / "http_requests_by_code.json")
+    lo, hi = t(exp["impact"]["window"]["start"]).timestamp(), t(exp["impact"]["window"]["end"]).timestamp()
+    inside = [(labels, v) for labels, at, v in points if lo < at <= hi]  # a sample at t counts [t-60s, t)
+    assert sum(v for _, v in inside) == exp["impact"]["total_requests"]
+    assert sum(v for labels, v in inside if labels["code"].startswith("5")) == exp["impact"]["failed_requests"]
+
+
+def test_search_shape() -> None:
+    """No request fails; p90 of the metrics jumps about 100x during the impact."""
+    exp, rows = expected(SMALL[2]), small_requests(SMALL[2])
+    assert not any(r["status"] >= 500 for r in rows)
+    points = prom_points(SAMPLES / SMALL[2] / "metrics" / "http_latency_p90.json")
+    lo, hi = t(exp["impact"]["window"]["start"]).timestamp(), t(exp["impact"]["window"]["end"]).timestamp()
+    before = max(v for _, at, v in points if at <= lo)
+    during = min(v for _, at, v in points if lo + 120 <= at <= hi)
+    assert during > 50 * before
+    assert 20 <= exp["impact"]["impact_minutes"] <= 30

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -96,6 +97,23 @@ def slo_good(slo_spec: SloSpec | None) -> str | None:
     return f"({slo_spec.good}) and {fast}" if slo_spec.good else fast
 
 
+_DURATION_BOUND = re.compile(r"\b(duration_s|duration_ms|latency_ms)\s*<=?\s*(\d+(?:\.\d+)?)")
+
+
+def good_says_latency(good: str | None) -> str | None:
+    """What a bad request is when an SLO's ``good`` condition asks for speed (names ``duration_s``,
+    ``duration_ms`` or ``latency_ms``): ``slower than 300 ms``, ``failed or slower than 300 ms`` when it also
+    names ``status``, ``not good by the SLO (<condition>)`` when no single bound can be read; None when it
+    does not ask for speed (the SLI then counts failures)."""
+    if not good or not re.search(r"\b(duration_s|duration_ms|latency_ms)\b", good):
+        return None
+    m = _DURATION_BOUND.search(good)
+    if m is None:
+        return f"not good by the SLO ({good})"
+    seconds = float(m[2]) / (1 if m[1] == "duration_s" else 1000)
+    return ("failed or " if re.search(r"\bstatus\b", good) else "") + f"slower than {fmt_seconds(seconds)}"
+
+
 GOOD_COLUMNS = "status, method, path, user, tenant, service, level, duration_s, duration_ms, latency_ms"
 
 
@@ -174,6 +192,9 @@ def _choose_sli(inc: Incident, slo_spec: SloSpec | None = None) -> Sli:
             which = "the only request log" if n_logs == 1 else "the request log with the most requests"
             why = f"it is {which} (a request is good when {good or DEFAULT_GOOD})"
         if lat is None:
+            said = good_says_latency(good)
+            if said is not None:  # ``good: duration_s < 0.3`` is a latency SLO written as a condition
+                return Sli(minutes_from_requests(req), req, src, basis, (why,), "latency-requests", said, "latency")
             return Sli(minutes_from_requests(req), req, src, basis, (why,))
         words = f"failed or slower than {fmt_seconds(lat.seconds)}"
         return Sli(minutes_from_requests(req), req, src, basis, (why,), "latency-requests", words, "latency")
@@ -432,6 +453,7 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
         services=services,
         overrides=overrides,
         sli=sli.name,
+        bad=("slow or failing" if "failed" in sli.bad_words else "slow") if sli.indicator == "latency" else "failing",
     )
     times = ms.times()
     # the replay of the burn-rate alerts is set against the real first page and alert, never an override
@@ -446,6 +468,7 @@ def analyze(inc: Incident, *, convention: str = "impact") -> Analysis:
         events=events,
         rule=rule,
         sli=sli.name,
+        bad_words=sli.bad_words,
     )
     # impact start to mitigated (else resolved): the SLO's and the signatures' window
     slo_end = times["mitigated"] or times["resolved"]

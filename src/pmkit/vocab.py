@@ -18,7 +18,7 @@ UPDATE_FORMS: tuple[tuple[str, str], ...] = (
         r"\bstatus\s*page\b[^\n]*\b(?:updated|posted)\b|^\W*posted\s*:|\bwe\s+are\s+currently\s+"
         r"(?:investigating|experiencing)\b|\bissues?\s+with\b[^\n]*\bha(?:ve|s)\s+been\s+resolved\b",
     ),
-    ("update", r"^\W*update\s*(?:#\s*\d+|\d+)?\s*[:\-—–]|^\W*update\s+on\b|\bupdate\s*#\s*\d+"),
+    ("update", r"^\W*(?:status\s+)?update\s*(?:#\s*\d+|\d+)?\s*[:\-—–]|^\W*update\s+on\b|\bupdate\s*#\s*\d+"),
 )
 STATUS_UPDATE = "(?im)" + "|".join(f"(?:{p})" for _, p in UPDATE_FORMS)
 PAGERDUTY_STATUS_UPDATE = r"status_update_published|incident_status_update"

@@ -71,6 +71,8 @@ SEED_UPDATES = [
     ("resolved", "**RESOLVED: API Service Degraded**\n*Resolved: 11:15 AM | Duration: 1 hour 15 minutes*"),
     ("update", "Update on checkout issues:\n- Impact: errors at checkout"),
     ("update", "Update: rollback complete, error rate dropping"),
+    ("update", "status update: order lookups failing since 13:38 UTC, rollback about to start"),
+    ("update", "Status update - back to normal since 14:08 UTC, watching"),
     ("update", ":rotating_light: Update #2 - pods healthy again"),
 ]
 
@@ -91,6 +93,8 @@ def test_seed_templates_are_status_updates(form: str, text: str) -> None:
         "I'll update the runbook later",
         "status code 500 everywhere",
         "can someone post an update?",
+        "can we get a status update?",
+        "who posts the status update to the status page",
         "we should declare this",
     ],
 )

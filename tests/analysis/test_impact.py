@@ -296,3 +296,24 @@ def test_impact_settings_are_checked_with_their_key(impact: dict, says: str) -> 
     with pytest.raises(SpecError) as err:
         parse_spec({"id": "X", "impact": impact})
     assert re.search(says, str(err.value))
+
+
+def test_endpoint_masks_random_tokens_but_keeps_words() -> None:
+    """Product ids such as ``0kczpjaxyr`` are one endpoint; ``v1beta1``, ``healthz`` and ``checkout`` stay."""
+    paths = [
+        "/api/v2/products/0kczpjaxyr",
+        "/api/v2/products/tnvvz2owj7?uid=u_1",
+        "/apis/v1beta1/checkout",
+        "/healthz",
+        "/orders/12345/items/a1b2c3d4e5f6",
+        "/users/cus_12345",
+    ]
+    got = pl.DataFrame({"method": ["GET"] * len(paths), "path": paths}).select(endpoint_expr()).to_series().to_list()
+    assert got == [
+        "GET /api/v2/products/{id}",
+        "GET /api/v2/products/{id}",
+        "GET /apis/v1beta1/checkout",
+        "GET /healthz",
+        "GET /orders/{id}/items/{id}",
+        "GET /users/{id}",
+    ]

@@ -18,7 +18,7 @@ import yaml
 
 from pmkit.errors import SpecError
 from pmkit.incident import Incident
-from pmkit.pipeline import Analysis, analyze
+from pmkit.pipeline import Analysis, analyze, good_says_latency
 from pmkit.report.document import build
 
 UTC = dt.UTC
@@ -133,6 +133,32 @@ def test_good_condition_in_milliseconds(tmp_path: Path, good: str) -> None:
     slo = {"name": "fast", "objective": 99, "source": "web", "good": good}
     a = analyze(Incident.load(_write(tmp_path, slos=[slo], logs=True, metrics=False)))
     assert a.slos[0].request_based["bad_events"] == 600
+    # a condition on the duration is a latency SLO: no request failed, 600 were slower than 300 ms
+    assert a.sli.kind == "latency-requests" and a.sli.bad_words == "slower than 300 ms"
+    md = build(a).to_markdown()
+    assert "- Requests slower than 300 ms: 600 of " in md and "Requests failed" not in md
+    assert "distinct ids with at least one request slower than 300 ms" in md
+    assert a.milestones["mitigated"].method.startswith("last slow request of the incident")
+    assert "first slow request logged by web at 11:00:00" in md and "failure logged by" not in md
+    from pmkit.report.figures import incident_figures
+
+    fig = incident_figures(a)["error_ratio"]  # the ratio drawn is the share of slow requests, not errors
+    assert fig.layout.title.text == "Share of requests slower than 300 ms per minute (UTC)"
+    assert fig.data[0].name == fig.layout.yaxis.title.text == "share of requests slower than 300 ms"
+
+
+@pytest.mark.parametrize(
+    ("good", "words"),
+    [
+        ("status < 500", None),
+        ("duration_s < 0.3", "slower than 300 ms"),
+        ("status < 500 and duration_ms <= 250", "failed or slower than 250 ms"),
+        ("duration_s < 1 or path = '/export'", "slower than 1 s"),
+        ("duration_s between 0 and 1", "not good by the SLO (duration_s between 0 and 1)"),
+    ],
+)
+def test_good_says_latency(good: str, words: str | None) -> None:
+    assert good_says_latency(good) == words
 
 
 def test_latency_key_on_a_request_log(tmp_path: Path) -> None:

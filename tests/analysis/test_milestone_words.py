@@ -229,3 +229,13 @@ def test_an_override_says_so_once_and_keeps_what_the_evidence_gives() -> None:
     assert evidence_label(m) == "nothing inferred from the evidence"
     assert evidence_label(inferred) == "inferred 14:28:05 from chat #inc-payments, alice, 14:28:05"
     assert "incident.yaml" not in evidence_label(inferred)
+
+
+@pytest.mark.parametrize(
+    ("source", "label"),
+    [("chat", "chat, erin, 13:51:40"), ("bridge-notes", "chat bridge-notes, erin, 13:51:40")],
+)
+def test_a_transcript_without_channel_is_labelled_once(source: str, label: str) -> None:
+    """A plain transcript names no channel: "chat, erin", never "chat chat, erin"."""
+    ev = {"source": source, "kind": "chat", "actor": "erin", "origin": "chat/t.txt:2"}
+    assert evidence_label(Milestone("declared", at("13:51", 40), "chat declaration", ev, False, None)) == label

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 
 import polars as pl
+import pytest
 
 from pmkit import schema
 from pmkit.analysis import response as resp
@@ -139,3 +140,20 @@ def test_nothing_found() -> None:
     assert r.responders.height == 0 and r.escalations.height == 0
     assert rec.rollback is None and rec.time_to_mitigate is None
     assert resp.incident_chat(empty, ms)[0].height == 0
+
+
+@pytest.mark.parametrize(
+    ("message", "escalation"),
+    [
+        ("paged for checkout 5xx, looking", False),
+        ("got paged at 3am for this", False),
+        ("I was paged by PagerDuty, on it", False),
+        ("paging @db-oncall now", True),
+        ("paged alice, she owns the pool config", True),
+        ("got paged; pulling in the db team", True),
+        ("escalating to the payments team", True),
+    ],
+)
+def test_being_paged_is_not_an_escalation(message: str, escalation: bool) -> None:
+    ev = events([{"ts": 6, "actor": "ana", "message": message, "attrs": {"channel": "inc-1"}}])
+    assert (resp.response(ev, MS).escalations.height == 1) is escalation

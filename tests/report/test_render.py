@@ -311,17 +311,27 @@ def test_bad_arguments_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture
         render([SAMPLE], tmp_path, to=("pdf",))
 
 
+# the bundled sample incidents (data/samples/README.md), in the order pmkit lists them
+SAMPLE_NAMES = [
+    "INC-2025-0142",
+    "INC-2025-0311-checkout",
+    "INC-2025-0311-orders",
+    "INC-2025-0311-search",
+    "INC-20250120-103000",
+]
+
+
 def test_templates_and_samples_are_found() -> None:
     t = templates_dir()
     assert json.loads((t / "pmkit-html" / "conf.json").read_text())["base_template"] == "lab"
     assert json.loads((t / "pmkit-md" / "conf.json").read_text())["base_template"] == "markdown"
-    assert [d.name for d in cli_render.sample_dirs()] == ["INC-2025-0142", "INC-20250120-103000"]
+    assert [d.name for d in cli_render.sample_dirs()] == SAMPLE_NAMES
 
 
 def test_demo_renders_the_bundled_samples(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``pmkit demo``: both samples, HTML and Markdown, into -o, and it says where the files are.
+    """``pmkit demo``: every bundled sample, HTML and Markdown, into -o, and it says where the files are.
 
     The rendering itself is the batch test's; here ``render`` records its call.
     """
@@ -339,8 +349,8 @@ def test_demo_renders_the_bundled_samples(
     monkeypatch.setattr(render_module, "render", fake_render)
     assert pmkit_main(["demo", "-o", str(tmp_path / "demo"), "--no-progress"]) == 0
     [(dirs, out, kw)] = calls
-    assert [d.name for d in dirs] == ["INC-2025-0142", "INC-20250120-103000"] and out == tmp_path / "demo"
+    assert [d.name for d in dirs] == SAMPLE_NAMES and out == tmp_path / "demo"
     assert kw["to"] == ("html", "md") and kw["jobs"] >= 1
     printed = capsys.readouterr().out
-    assert "rendering the 2 sample incidents" in printed and "rendered 2 of 2 incident(s)" in printed
+    assert "rendering the 5 sample incidents" in printed and "rendered 5 of 5 incident(s)" in printed
     assert f"open {tmp_path / 'demo' / 'INC-2025-0142' / 'postmortem.html'} in a browser" in printed

@@ -18,6 +18,7 @@ from pmkit.pipeline import analyze
 from pmkit.report import document
 from pmkit.report.sections import NOT_FOUND, clean_line, clock
 from pmkit.spec import parse_spec
+from pmkit.timeutil import fmt_duration
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 UTC = dt.UTC
@@ -161,7 +162,11 @@ def test_leadup_author_text_and_suspect(payments, migration) -> None:
         md = doc["leadup"].markdown
         assert md.splitlines()[2].startswith(a.incident.spec.narrative.leadup.split(":")[0])
         assert f"Top change suspect (ranked by `pmkit` from the deploy evidence): {service}" in md
-        assert "before the impact start" in md
+        top = a.suspects.row(0, named=True)
+        lead = fmt_duration(top["lead_time"], "human")  # the same words as the suspects table, not a rounding apart
+        assert f", {lead} before the impact start" in md and f"deployed {lead} before impact start" in str(
+            top["reasons"]
+        )
 
 
 def test_chat_appendix_is_the_incident_channel_in_the_window(payments) -> None:

@@ -692,3 +692,47 @@ def test_empty_files_load_to_nothing(tmp_path: Path) -> None:
         res = load(write(tmp_path, f"e.{fmt}", ""), fmt)
         assert res.inputs == 0 and res.frame.height == 0
         assert res.frame.schema == pl.Schema(EVENTS_SCHEMA)
+
+
+def test_argocd_versions_start_and_completion_reach_the_change_suspects(tmp_path: Path) -> None:
+    """A sync's version is its targetRevision tag (not HEAD or a branch), its start deployStartedAt and its
+    completion deployedAt: the change suspects and the rollback say "v3.8.0, started 13:37:10, completed 13:38:40"."""
+    from pmkit.analysis.changes import change_suspects, find_rollback
+
+    sha = {v: (c * 40) for v, c in (("v3.7.2", "a"), ("v3.8.0", "b"))}
+
+    def entry(i: int, ver: str, start: str, done: str, target: str | None = None) -> dict[str, Any]:
+        src = {
+            "repoURL": "https://github.com/acme/orders-deploy",
+            "path": "envs/production",
+            "targetRevision": target or ver,
+        }
+        return {"id": i, "revision": sha[ver], "deployStartedAt": f"2025-03-11T{start}Z",
+                "deployedAt": f"2025-03-11T{done}Z", "source": src, "initiatedBy": {"username": "dan"}}  # fmt: skip
+
+    app = {
+        "metadata": {"name": "orders-api"},
+        "status": {
+            "history": [
+                entry(1, "v3.7.2", "13:04:10", "13:06:02"),
+                entry(2, "v3.8.0", "13:37:10", "13:38:40"),
+                entry(3, "v3.7.2", "14:05:30", "14:07:10"),
+            ]
+        },
+    }
+    res = load(write(tmp_path, "app.json", json.dumps(app)), "argocd")
+    a = attrs(res)
+    assert [x["version"] for x in a] == ["v3.7.2", "v3.8.0", "v3.7.2"]
+    assert a[1]["sha"] == sha["v3.8.0"] and a[1]["state"] == "success" and a[1]["started_at"] == "2025-03-11T13:37:10Z"
+    events = res.frame.with_columns(pl.lit("deploy").alias("kind"))
+    impact_start = ts("2025-03-11T13:38:45Z")
+    top = change_suspects(events, impact_start=impact_start, services=["orders-api"]).row(0, named=True)
+    assert (top["version"], top["ts"], top["sha"]) == ("v3.8.0", ts("2025-03-11T13:38:40Z"), sha["v3.8.0"])
+    rb = find_rollback(events, impact_start=impact_start, mitigated=ts("2025-03-11T14:08:00Z"))
+    assert rb is not None and rb["version"] == "v3.7.2"
+    assert (rb["start"], rb["completed"]) == (ts("2025-03-11T14:05:30Z"), ts("2025-03-11T14:07:10Z"))
+    # a branch or the commit itself is no version: the commit's first 12 characters stand for it
+    for target in ("HEAD", "main", sha["v3.8.0"]):
+        app["status"]["history"] = [entry(2, "v3.8.0", "13:37:10", "13:38:40", target)]
+        res = load(write(tmp_path, "b.json", json.dumps(app)), "argocd")
+        assert attrs(res)[0]["version"] == sha["v3.8.0"][:12], target

@@ -7,6 +7,8 @@ Definitions (also in docs/analyses.md):
   no id, ``service``, ``attrs.environment`` and ``attrs.sha`` (else ``attrs.version``); an event with
   none of these is a change of its own. ``first_state``/``state`` are the first and last
   ``attrs.state`` seen.
+- **Start** (``started``): the change's first event, or the ``attrs.started_at`` a loader read
+  (Argo CD's ``deployStartedAt``) when that is earlier.
 - **Effective time** (``ts``): when the change took effect, the first ``success`` status if there is
   one, else the ``created`` event, else the change's first event.
 - **Rollback**: a change with ``attrs.rollback`` true, or whose message or description says
@@ -106,6 +108,7 @@ def fold_changes(events: pl.DataFrame) -> pl.DataFrame:
         _attr("sha").alias("_sha"),
         _attr("ref").alias("_ref"),
         _attr("version").alias("_version"),
+        _attr("started_at").str.to_datetime(strict=False, time_zone="UTC", time_unit="us").alias("_started_at"),
         _attr("environment").alias("_env"),
         _attr("state").str.to_lowercase().alias("_state"),
         _attr("description").alias("_desc"),
@@ -147,7 +150,7 @@ def fold_changes(events: pl.DataFrame) -> pl.DataFrame:
         fields.with_columns(key.alias("change_id"))
         .group_by("change_id", maintain_order=True)
         .agg(
-            ts.first().alias("started"),
+            pl.min_horizontal(ts.min().cast(pl.Datetime("us", "UTC")), pl.col("_started_at").min()).alias("started"),
             pl.coalesce(ts.filter(success).first(), ts.filter(created).first(), ts.first()).alias("ts"),
             ts.filter(success).first().alias("completed"),
             _first("_service").alias("service"),

@@ -22,7 +22,8 @@ Definitions (also in docs/analyses.md):
                        ``We will provide updates every 30 minutes``
   ``status page``      ``Status page updated``, ``*Posted: 10:45 AM*``, ``We are currently
                        investigating an issue``, ``The issues with checkout have been resolved``
-  ``update``           ``Update: rollback done``, ``Update #2``, ``Update on checkout issues:``
+  ``update``           ``Update: rollback done``, ``Status update: ...``, ``Update #2``,
+                       ``Update on checkout issues:``
   ===================  ========================================================================
 
   ``form`` names the first form that matched, in that order.

@@ -43,16 +43,19 @@ PHASES = ("before", "during", "after")
 def endpoint_expr() -> pl.Expr:
     """``METHOD /path`` with id-like path segments masked as ``{id}``.
 
-    A segment is an id when it is all digits, a hex string or uuid of 8+ characters, or a
-    prefixed id such as ``pay_8f3k2m1x`` / ``cus_12345``.
+    A segment is an id when it is all digits, a hex string or uuid of 8+ characters, a
+    prefixed id such as ``pay_8f3k2m1x`` / ``cus_12345``, or a random token of 8+ letters and
+    digits mixed (``0kczpjaxyr``, ``a1b2c3d4e5``; a word such as ``v1beta1`` is shorter).
     """
     segment = r"^(\d+|[0-9a-fA-F-]{8,}|[A-Za-z]+_[A-Za-z0-9]{4,})$"
+    e = pl.element()
+    token = e.str.contains(r"^[A-Za-z0-9]{8,}$") & e.str.contains(r"\d") & e.str.contains(r"[A-Za-z]")
     path = (
         pl.col("path")
         .fill_null("")
         .str.replace(r"\?.*$", "")
         .str.split("/")
-        .list.eval(pl.element().str.replace(segment, "{id}"))
+        .list.eval(pl.when(token).then(pl.lit("{id}")).otherwise(e.str.replace(segment, "{id}")))
         .list.join("/")
     )
     return pl.concat_str([pl.col("method").fill_null(""), pl.lit(" "), path]).str.strip_chars()
@@ -164,13 +167,15 @@ def assess(
     events: pl.DataFrame | None = None,
     rule: Rule | None = None,
     sli: str | None = None,
+    bad_words: str = "failed",
 ) -> Impact:
     """Impact over [start, end] (default: the SLI's impact window; the pipeline passes the milestones).
 
     ``minutes``: the SLI per minute; ``requests``: :func:`pmkit.analysis.sli.request_frame`
     rows if request logs exist; ``events``: the events frame, for affected ids when the
     requests name no user; ``rule``: the baseline test's settings; ``sli`` names the SLI
-    for :attr:`Impact.counted` ("request log 'nginx'").
+    for :attr:`Impact.counted` ("request log 'nginx'"); ``bad_words`` says what its bad requests are
+    (``failed``, ``slower than 300 ms``) for the basis of the affected users.
     """
     rule = rule or Rule()
     start = start or window.start
@@ -218,6 +223,8 @@ def assess(
     m = m.with_columns(pl.when(pl.col("total") > 0).then(pl.col("bad") / pl.col("total")).otherwise(0.0).alias("ratio"))
     peak = m.sort("ratio", descending=True).row(0, named=True) if m.height else None
     users, tenants, endpoints, basis = _affected(requests, events, start, end)
+    if bad_words != "failed":
+        basis = basis.replace("at least one failed request", f"at least one request {bad_words}")
     groups = {"endpoints": pl.DataFrame(schema=GROUP_SCHEMA), "services": pl.DataFrame(schema=GROUP_SCHEMA)}
     tenant_groups = pl.DataFrame(schema=GROUP_SCHEMA)
     if exact and requests is not None:

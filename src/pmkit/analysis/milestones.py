@@ -184,6 +184,7 @@ def find_milestones(
     services: list[str] | None = None,
     overrides: dict[str, dt.datetime | None] | None = None,
     sli: str | None = None,
+    bad: str = "failing",
 ) -> Milestones:
     """Infer the milestones from events and the SLI's impact window, then apply overrides.
 
@@ -191,7 +192,8 @@ def find_milestones(
     request logs), used as impact start evidence. ``last_failure``: the last failing request of
     the incident's run, which sets mitigated (else the impact window's end). ``rollback``: the rollback found by
     :func:`pmkit.analysis.changes.find_rollback` (mitigation fallback). ``sli`` names the SLI
-    for the evidence ("request log 'nginx'").
+    for the evidence ("request log 'nginx'"); ``bad`` what its bad requests are (``failing``, or with a
+    latency SLI ``slow`` / ``slow or failing``) for the methods and labels.
     """
     sli_name = sli or "per-minute error ratio"
     found: dict[str, Milestone] = {}
@@ -207,6 +209,7 @@ def find_milestones(
             ts = first_failure["ts"]
             ev = _evidence(first_failure)
             ev["failure"] = "first"
+            ev["bad"] = bad
         ev["sli"] = sli_name
         found["impact_start"] = Milestone("impact_start", ts, f"SLI: {impact.method}", ev)
     else:
@@ -251,11 +254,12 @@ def find_milestones(
         found["mitigated"] = Milestone(
             "mitigated",
             last_failure["ts"],
-            f"last failing {'sample' if sample else 'request'} of the incident (SLI back to baseline and staying "
+            f"last {bad} {'sample' if sample else 'request'} of the incident (SLI back to baseline and staying "
             "there after it)",
             {
                 **_evidence(last_failure),
                 "failure": "last sample" if sample else "last",
+                "bad": bad,
                 "method_detail": impact.method,
                 "sli": sli_name,
             },
@@ -382,7 +386,8 @@ def evidence_label(m: Milestone) -> str:
                 text += f", last failing sample of {ev.get('source') or 'the evidence'}, the minute ending {when}"
             else:
                 which = "last" if ev.get("failure") == "last" else "first"
-                text += f", {which} failure logged by {ev.get('source') or 'the evidence'} at {when}"
+                what = "failure" if ev.get("bad", "failing") == "failing" else f"{ev['bad']} request"
+                text += f", {which} {what} logged by {ev.get('source') or 'the evidence'} at {when}"
         return text
     if kind == "rollback":
         what = f"rollback of {ev.get('service') or 'the service'}"
@@ -391,8 +396,11 @@ def evidence_label(m: Milestone) -> str:
         return f"{what} ({ev.get('source') or 'deploys'}), completed {_hms(m.ts)}"
     source = ev.get("source") or "the evidence"
     if kind == "chat":
-        where = f"#{ev['channel']}" if ev.get("channel") else source
-        return f"chat {where}{actor}, {when}"
+        # a transcript names no channel: the source's name, unless it is just "chat" ("chat chat, erin")
+        where = (
+            f" #{ev['channel']}" if ev.get("channel") else "" if source in ("chat", "the evidence") else f" {source}"
+        )
+        return f"chat{where}{actor}, {when}"
     if kind == "alert":
         name = ev.get("alertname") or ev.get("message") or "alert"
         return f"alert {name} ({source}), {when}"

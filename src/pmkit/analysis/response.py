@@ -16,7 +16,8 @@ Definitions (also in docs/analyses.md, "Detection, response and recovery"), all 
   insensitively, on the chat's real name when it gives one ("raj-patel" in Slack is "Raj Patel" in
   PagerDuty), with their first action.
 - **Escalations**: in the same window, a page event whose type says escalate/reassign/assign, or a
-  human chat message saying escalate, page (someone), pull/loop/bring in (someone).
+  human chat message saying escalate, page (someone), pull/loop/bring in (someone); being paged
+  ("paged for checkout 5xx, looking", "got paged") is not paging someone.
 - **Rollback decision**: the first human chat message after detection and at or before the
   rollback's start that says roll back / revert (only when a rollback was found).
 - **Time to mitigate / resolve**: ``mitigated - impact_start`` and ``resolved - impact_start``; the
@@ -46,6 +47,11 @@ CHAT_AFTER = dt.timedelta(minutes=5)  # the incident chat runs this long past re
 ESCALATE_WORDS = (
     r"(?i)\bescalat\w*|\bpag(?:e|ed|ing)\s+(?:in\s+)?@?\w|\b(?:pull|pulling|loop|looping|bring|bringing)\s+in\b"
 )
+# being paged is not paging someone: "paged for checkout 5xx, looking", "got paged at 3am", "I was paged by PD"
+PAGED_PASSIVE = (
+    r"(?i)\b(?:got|was|were|been|get|getting)\s+paged\b|\bpaged\s+(?:for|about|by|at|on|again|twice|overnight)\b"
+)
+OTHER_ESCALATION = r"(?i)\bescalat\w*|\b(?:pull|pulling|loop|looping|bring|bringing)\s+in\b"
 ROLLBACK_WORDS = r"(?i)\broll(?:ing|ed)?[\s-]?back\b|\brevert(?:ing|ed)?\b"
 PAGE_ESCALATION = r"(?i)escalat|reassign|assign"
 PAGE_BY_PERSON = r"(?i)acknowledg|escalat|reassign|assign|status_update|annotat|resolve|priority|responder"
@@ -191,7 +197,8 @@ def response(events: pl.DataFrame, ms: Milestones) -> Response:
         else pl.DataFrame(schema=_PEOPLE_SCHEMA)
     )
     et = pl.coalesce(_attr("event_type"), pl.lit(""))
-    says = pl.col("message").fill_null("").str.contains(ESCALATE_WORDS)
+    text = pl.col("message").fill_null("")
+    says = text.str.contains(OTHER_ESCALATION) | (text.str.contains(ESCALATE_WORDS) & ~text.str.contains(PAGED_PASSIVE))
     escalations = acts.filter(
         ((pl.col("kind") == "page") & et.str.contains(PAGE_ESCALATION)) | ((pl.col("kind") == "chat") & says)
     ).select(list(_MESSAGES_SCHEMA))

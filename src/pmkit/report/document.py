@@ -266,7 +266,7 @@ def impact_lines(a: Analysis) -> list[str]:
     if imp.failing_endpoints:
         lines.append(
             f"- Endpoints {_failing(a)} ({'error' if a.sli.indicator == 'errors' else 'bad'} rate significantly above their own baseline of the {lookback} before "
-            f"{_hms(imp.start)}; failed of requests, {span}): {_groups_line(imp.endpoints, 'endpoint')}"
+            f"{_hms(imp.start)}; {'failed' if a.sli.indicator == 'errors' else 'bad'} of requests, {span}): {_groups_line(imp.endpoints, 'endpoint')}"
             + (f"; and {len(imp.failing_endpoints) - 5} more" if len(imp.failing_endpoints) > 5 else "")
         )
     bg = imp.background
@@ -642,6 +642,7 @@ def _supporting(a: Analysis) -> str:
     if a.suspects.height:
         parts.append("### Change suspects")
         parts.append(table("suspects", rows=a.suspects.head(5).iter_rows(named=True)))
+>>>>>>> wt-samples
     if a.signatures.height:
         sigs = redact_frame(a.signatures.head(8), ["template"])
         parts.append("### Log signatures new or surging during the impact")

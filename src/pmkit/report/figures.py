@@ -195,10 +195,12 @@ def error_ratio(
     deploys: pl.DataFrame | None = None,
     latency: pl.DataFrame | None = None,
     milestones: Milestones | None = None,
+    what: str = "error ratio",
 ) -> go.Figure:
     """Per-minute error ratio (and p95 latency when given: ``ts``, ``p95_ms``), impact shaded, changes and
     milestones as vertical lines named in the legend (``deploys``: ``ts``, ``label``; a label starting with
-    "rollback" is drawn as the rollback)."""
+    "rollback" is drawn as the rollback). ``what`` names the ratio (a latency SLI's is the share of slow
+    requests, not an error ratio)."""
     m = minutes.with_columns(
         pl.when(pl.col("total") > 0).then(pl.col("bad") / pl.col("total")).otherwise(None).alias("ratio")
     )
@@ -207,7 +209,7 @@ def error_ratio(
         go.Scatter(
             x=m["ts"].to_list(),
             y=m["ratio"].to_list(),
-            name="error ratio",
+            name=what,
             mode="lines",
             line={"color": SERIES_COLOR, "width": 2},
         )
@@ -245,8 +247,8 @@ def error_ratio(
             )
     fig.update_layout(shapes=[*fig.layout.shapes, *shapes])
     _milestone_lines(fig, milestones)
-    fig.update_layout(title="Error ratio per minute (UTC)", height=420, **_LAYOUT)
-    fig.update_layout(yaxis={"tickformat": ".0%", "title": "error ratio", "rangemode": "tozero"})
+    fig.update_layout(title=f"{what[:1].upper()}{what[1:]} per minute (UTC)", height=420, **_LAYOUT)
+    fig.update_layout(yaxis={"tickformat": ".0%", "title": what, "rangemode": "tozero"})
     if latency is not None and latency.height:
         fig.update_layout(legend={"x": 1.1, "xanchor": "left"})  # clear of the right axis's tick labels
     return fig
@@ -422,6 +424,16 @@ def latency_per_minute(analysis: Analysis) -> pl.DataFrame | None:
     )
 
 
+def sli_ratio_name(a: Analysis) -> str:
+    """What the SLI's per-minute ratio is: ``error ratio``, or with a latency SLI ``share of requests slower
+    than 300 ms``, with a series SLI ``share of bad minutes``."""
+    if a.sli.indicator == "errors":
+        return "error ratio"
+    if a.sli.kind == "series":
+        return "bad share of the SLI's series"
+    return f"share of requests {a.sli.bad_words}"
+
+
 def incident_figures(analysis: Analysis) -> dict[str, go.Figure]:
     """The document's figures for an :class:`~pmkit.pipeline.Analysis`, in reading order."""
     a = analysis
@@ -441,6 +453,7 @@ def incident_figures(analysis: Analysis) -> dict[str, go.Figure]:
             deploys=deploys,
             latency=latency_per_minute(a),
             milestones=ms,
+            what=sli_ratio_name(a),
         )
     slo_window = (ms.impact_start, ms.mitigated) if ms.impact_start and ms.mitigated else None
     for slo in a.slos:

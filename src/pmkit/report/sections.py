@@ -141,8 +141,9 @@ def leadup(a: Analysis) -> str:
         if s.get("actor"):
             text += f" by {esc(s['actor'])}"
         lead = s.get("lead_time")
-        if isinstance(lead, dt.timedelta):
-            text += f", {_took(lead)} before the impact start"
+        if isinstance(lead, dt.timedelta):  # in the words of the suspects table ("deployed 5 s before"), truncated
+            side = "before" if lead >= dt.timedelta(0) else "after"
+            text += f", {fmt_duration(lead, 'human')} {side} the impact start"
         if s.get("description"):
             text += f": {esc(redact(s['description']), 200)}"
         parts.append(text + ".")

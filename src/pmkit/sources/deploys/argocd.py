@@ -5,7 +5,10 @@ Counting unit: records = history entries + a failed or running ``operationState`
 An Application object (``argocd app get -o json``, ``kubectl get application -o json``), an
 ApplicationList, its ``status.history`` list, or a ``{"history": [...]}`` object. Each entry ``{id,
 revision, deployedAt, deployStartedAt, source{repoURL, path, targetRevision}, initiatedBy{username |
-automated}}`` is a sync event at ``deployedAt``. Argo CD keeps only successful syncs in history, so
+automated}}`` is a sync event at ``deployedAt``: a successful rollout (``attrs.state`` success) that
+started at ``deployStartedAt`` (``attrs.started_at``), of version ``source.targetRevision`` when that
+names one (a tag, a chart version; not a branch such as ``HEAD``/``main`` or a commit), else of the
+revision's first 12 characters (``attrs.version``; the commit in ``attrs.sha``). Argo CD keeps only successful syncs in history, so
 an ``operationState`` that is not ``Succeeded`` is one more record (a ``Succeeded`` one repeats the
 newest history entry and is not counted). An entry whose revision equals an earlier, not immediately
 preceding entry's is a rollback. Service: the Application name.
@@ -13,6 +16,7 @@ preceding entry's is a rollback. Service: the Application name.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +33,20 @@ def _argo_revision(entry: dict[str, Any]) -> Any:
     """``revision``, or the first of ``revisions`` (multi-source applications)."""
     revs = entry.get("revisions")
     return entry.get("revision") or (revs[0] if isinstance(revs, list) and revs else None)
+
+
+_SHA = re.compile(r"[0-9a-f]{7,40}")
+_BRANCHES = frozenset({"head", "main", "master", "trunk", "develop", "development"})
+
+
+def _argo_version(target: Any, revision: Any) -> str | None:
+    """The version a sync deployed: ``source.targetRevision`` when it names one (a tag such as ``v3.8.0``, a
+    chart version), else the synced revision (the commit, 12 characters). A branch (``HEAD``, ``main``...) or
+    the commit itself is not a version."""
+    t = str(target).strip() if target is not None else ""
+    if t and t.lower() not in _BRANCHES and t != str(revision) and not _SHA.fullmatch(t):
+        return t
+    return str(revision)[:12] if revision else None
 
 
 def _argo_actor(initiated: Any) -> str | None:
@@ -96,6 +114,12 @@ def _argo_entry(
     version = str(revision)[:12] if revision else None
     if target and version and str(target) != str(revision):
         version = f"{version} ({target})"
+    # what the change model reads (analysis/changes.py): the version deployed, the commit, a successful
+    # rollout (history holds successful syncs only) and when it started
+    attrs["version"] = _argo_version(target, revision)
+    attrs["sha"] = str(revision) if revision and _SHA.fullmatch(str(revision)) else None
+    attrs["state"] = "success"
+    attrs["started_at"] = entry.get("deployStartedAt")
     return (
         version or "",
         {k: v for k, v in attrs.items() if v is not None},
