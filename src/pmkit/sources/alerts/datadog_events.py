@@ -144,6 +144,7 @@ def event_row(ev: dict[str, Any], origin: str, tz: str | None) -> dict[str, Any]
         or "monitor" in (f["evt_type"] or "").lower()
     )
     line = _text_line(f["text"])
+    level: str | None
     attrs: dict[str, Any] = {
         "id": f["id"],
         "title": title or None,
