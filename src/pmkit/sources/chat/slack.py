@@ -312,12 +312,16 @@ def _sniff_slack(head: str) -> bool:
 @register(
     "chat",
     "slack",
-    description="Slack export folder or .zip (channels.json, users.json, <channel>/<date>.json): one event per message",
+    description=(
+        "Slack export folder or .zip (channels.json, users.json, <channel>/<date>.json), or one channel file "
+        "(slackdump channel.json, a conversations.replies thread, a JSON list of messages): one event per message"
+    ),
     example=(
         "export/channels.json  users.json  incident-2025-06-15/2025-06-15.json:\n"
         '[{"type": "message", "user": "U061A5N1G", "ts": "1750000021.000200",\n'
         '  "text": "<@U064KUGRJ> rolling back <https://deploy.example/r/42|release 42>",\n'
-        '  "thread_ts": "1750000021.000200", "reply_count": 2}]'
+        '  "thread_ts": "1750000021.000200", "reply_count": 2}]\n'
+        'or channel.json (slackdump): {"channel_id": "C07INC0615", "name": "inc-checkout", "messages": [...]}'
     ),
     sniff=_sniff_slack,
     independent_files=False,

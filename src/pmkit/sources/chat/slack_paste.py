@@ -185,16 +185,18 @@ def _sniff_slack_paste(head: str) -> bool:
     "slack-paste",
     description=(
         "Slack desktop copy-paste: 'Name  2:25 PM' header lines, text lines, date lines (Today, Monday, June 16th); "
-        "the day comes from options.date (the copy day) or the incident window"
+        "the day from options.date or the incident window, Today/Yesterday from options.today"
     ),
     example=(
-        "Sunday, June 15th\n"
         "Alice Example  2:25 PM\n"
         "checkout 5xx climbing, paging\n"
         "2:26 PM\n"
         "anyone else seeing this?\n"
         "Bob  2:31 PM\n"
-        "rolling back release 42"
+        "rolling back release 42\n"
+        "Monday, June 16th\n"
+        "Bob  12:03 AM\n"
+        "error rate back to baseline"
     ),
     sniff=_sniff_slack_paste,
     sniff_order=40,
