@@ -89,6 +89,15 @@ def test_users_json_beside_the_file(tmp_path: Path) -> None:
     assert r.frame.get_column("message").to_list()[0] == "checkout 5xx at 18%, paging @bob"
 
 
+def test_folder_of_channel_files(tmp_path: Path) -> None:
+    for name in ("channel.json", "thread.json", "bot_messages.json"):
+        shutil.copy(FIX / name, tmp_path / name)
+    r = slack(tmp_path)
+    assert (r.inputs, r.parsed, r.rejected) == (7 + 4 + 3, 6 + 3 + 2, 1 + 1 + 1)
+    assert {x["channel"] for x in attrs(r)} == {"inc-checkout-5xx", "thread", "bot_messages"}
+    assert r.notes[0] == "no day files: 3 channel file(s) loaded one by one"
+
+
 @pytest.mark.parametrize("name", ["channel.json", "thread.json", "bot_messages.json"])
 def test_sniffed_as_slack(name: str) -> None:
     assert registry.sniff("chat", textio.head(FIX / name)) == "slack"

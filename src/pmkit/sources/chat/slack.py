@@ -15,7 +15,9 @@ the export layout (any other ``.json`` name):
   name); names come from a ``users.json`` beside the file, else from each message's own
   ``user_profile`` (API responses and slackdump carry one), else the id is kept (noted). A
   message whose ``ts`` was already loaded from the same file (``conversations.replies`` repeats
-  the parent when pages are appended) is rejected as a duplicate naming the first origin. The export holds
+  the parent when pages are appended) is rejected as a duplicate naming the first origin.
+  A folder with no day files but such channel files (``slackdump dump C1 C2`` writes
+  ``C1.json``, ``C2.json``) loads each of them this way. The export holds
 ``channels.json``, ``users.json``, optionally ``groups.json`` / ``mpims.json`` /
 ``dms.json`` (slackdump) and ``integration_logs.json`` (not messages; not loaded), and
 one folder per channel of day files, each a JSON list of messages.
@@ -65,6 +67,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import polars as pl
 
 from pmkit.errors import SourceError
 from pmkit.sources.base import LoadRequest, LoadResult, rejects_frame, to_json
@@ -331,9 +335,45 @@ def load_slack(req: LoadRequest) -> LoadResult:
     check_options(req)
     export = SlackExport(Path(req.path), contain=req.check_inside)
     try:
-        return _load_single(export) if export.single else _load_export(export)
+        if export.single:
+            return _load_single(export)
+        loose = _channel_files(export)
+        if loose:
+            return _load_channel_files(req, loose)
+        return _load_export(export)
     finally:
         export.close()
+
+
+def _channel_files(export: SlackExport) -> list[Path]:
+    """A folder holding channel files (``slackdump dump C1 C2`` writes ``C1.json``, ``C2.json``) and no day
+    files: those files, each loaded as one channel file."""
+    if export.only is not None or not export.path.is_dir() or any(_DAY_FILE.match(n) for n in export.names):
+        return []
+    return [
+        export.path / (export.prefix + n)
+        for n in export.names
+        if n.lower().endswith(".json") and n not in META_FILES and n != "integration_logs.json"
+    ]
+
+
+def _load_channel_files(req: LoadRequest, files: list[Path]) -> LoadResult:
+    """Several channel files of one folder, each read as :func:`_load_single` reads one."""
+    parts = []
+    for f in files:
+        one = SlackExport(f, contain=req.check_inside)
+        try:
+            parts.append(_load_single(one))
+        finally:
+            one.close()
+    return LoadResult(
+        frame=pl.concat([p.frame for p in parts]),
+        rejects=pl.concat([p.rejects for p in parts]),
+        inputs=sum(p.inputs for p in parts),
+        parsed_inputs=sum(p.parsed_inputs for p in parts),
+        unit="messages",
+        notes=(f"no day files: {len(files)} channel file(s) loaded one by one", *(n for p in parts for n in p.notes)),
+    )
 
 
 _SINGLE_EXPECTED = (
