@@ -142,6 +142,21 @@ def test_real_day_file_as_a_channel_file(real: Path, tmp_path: Path) -> None:
     assert named.frame.get_column("message").equals(whole.frame.get_column("message"))
 
 
+@pytest.mark.real
+def test_real_export_as_loose_channel_files(real: Path, tmp_path: Path) -> None:
+    """Every day file of the real export, flattened into one folder as channel files (``<channel>_<date>.json``,
+    no users.json): every message loads, none is lost, the times are the export's."""
+    root = real / "slack" / "houstondatavis_export"
+    for day in sorted(root.glob("*/*.json")):
+        shutil.copy(day, tmp_path / f"{day.parent.name}_{day.name}")
+    r = slack(tmp_path)
+    assert (r.inputs, r.parsed, r.rejected) == (1382, 1382, 0)
+    assert r.notes[0] == "no day files: 375 channel file(s) loaded one by one"
+    whole = slack(root)
+    assert sorted(r.frame.get_column("ts").to_list()) == sorted(whole.frame.get_column("ts").to_list())
+    assert r.frame.get_column("actor").null_count() == 0
+
+
 MESSAGE = st.fixed_dictionaries(
     {},
     optional={

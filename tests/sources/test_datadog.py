@@ -127,6 +127,9 @@ def test_metrics_errors_name_file_and_key(tmp_path: Path) -> None:
     bad.write_text('{"data": {"attributes": {"series": [], "times": {}, "values": []}}}')
     with pytest.raises(SourceError, match=r"err\.json: data\.attributes\.times is not a list"):
         load("metrics", "datadog", bad)
+    bad.write_text('{"data": {"type": "scalar_response", "attributes": {"columns": [{"name": "a", "values": [1]}]}}}')
+    with pytest.raises(SourceError, match=r"err\.json: a Datadog scalar query response"):
+        load("metrics", "datadog", bad)
     bad.write_text('{"hello": 1}')
     with pytest.raises(SourceError, match=r"err\.json: a JSON object with keys \['hello'\]; expected a Datadog"):
         load("metrics", "datadog", bad)
@@ -274,14 +277,20 @@ def test_logs_other_shapes(tmp_path: Path) -> None:
     r = load("logs", "datadog", tmp_path / "logs.jsonl")
     assert counts(r) == (5, 3, 2)
     assert r.rejects.filter(pl.col("origin").str.ends_with("logs.jsonl:5")).height == 1
+    v1 = {"logs": [{"id": x["id"], "content": x["attributes"]} for x in page["data"]], "nextLogId": "AQAAAZdT"}
+    (tmp_path / "v1.json").write_text(json.dumps(v1))
+    r = load("logs", "datadog", tmp_path / "v1.json")  # /api/v1/logs-queries/list: content for attributes
+    assert counts(r) == (4, 3, 1) and r.rejects.get_column("origin")[0].endswith("v1.json#logs[3]")
+    assert any("next-page cursor" in n for n in r.notes)
+    (tmp_path / "v1.json").unlink()
     bad = tmp_path / "bad.json"
     bad.write_text(
         '{"errors": [{"status": "403", "title": "Forbidden", "detail": "Failed permission authorization checks"}]}'
     )
     with pytest.raises(SourceError, match=r"bad\.json: a Datadog API error response, not logs: .*Failed permission"):
         load("logs", "datadog", bad)
-    bad.write_text('{"logs": []}')
-    with pytest.raises(SourceError, match=r"bad\.json: an object with keys \['logs'\]; expected a Datadog logs search"):
+    bad.write_text('{"hits": []}')
+    with pytest.raises(SourceError, match=r"bad\.json: an object with keys \['hits'\]; expected a Datadog logs search"):
         load("logs", "datadog", bad)
 
 
@@ -395,6 +404,10 @@ def test_events_single_and_errors(tmp_path: Path) -> None:
     one.write_text(json.dumps({"event": json.loads((FIX / "events_v1.json").read_text())["events"][0]}))
     r = load("alerts", "datadog-events", one)
     assert counts(r) == (1, 1, 0) and r.frame.get_column("kind").to_list() == ["alert"]
+    v2 = json.loads((FIX / "events_v2.json").read_text())
+    v2["data"][0]["attributes"]["attributes"]["monitor"]["priority"] = 1
+    one.write_text(json.dumps(v2))
+    assert load("alerts", "datadog-events", one).frame.get_column("level").to_list()[0] == "critical"  # a P1 monitor
     one.write_text('{"status": "ok"}')
     with pytest.raises(SourceError, match=r"one\.json: an object with keys \['status'\]; expected a Datadog events"):
         load("alerts", "datadog-events", one)

@@ -18,12 +18,14 @@ timeline. So the format is registered for both kinds and the row decides:
   ``[Warn]``, ``[No Data]``, ``[Renotify]``, ``[Recovered]``, optionally after ``[P1]``) -- is
   ``kind: alert`` with ``attrs.event_type`` ``firing`` or ``resolved``: ``resolved`` when the
   title says Recovered or the status / alert_type is ``success``/``ok``; ``firing`` otherwise.
-  ``level``: resolved -> info; firing -> critical for a ``[P1]`` monitor, else from the status /
+  ``level``: resolved -> info; firing -> critical for a P1 monitor (a ``[P1]`` title or a v2
+  ``monitor.priority`` of 1), else from the status /
   alert_type (error -> error, warning -> warning), else error (a firing alert is a problem
   until told otherwise). ``attrs.alertname`` is the title without its bracketed prefixes;
   ``attrs.dedup_key`` is ``<monitor id or alertname>|<time>|<event_type>``.
-- Any other event is ``kind: log``; ``level`` from the status / alert_type (error, warning ->
-  warning, info/success/user_update... -> info).
+- Any other event is ``kind: log``; ``level`` from the status / alert_type (error -> error,
+  warning/warn -> warning; info, success, user_update, recommendation, snapshot and anything
+  else -> info).
 - Unit: records = events. An event that is not an object or has no readable time (v1
   ``date_happened`` epoch seconds; v2 ``timestamp`` RFC 3339, else ``attributes.timestamp``
   epoch ms) is rejected with the reason, origin ``path#events[i]`` / ``path#data[i]``.
@@ -93,6 +95,7 @@ def _fields(ev: dict[str, Any]) -> dict[str, Any]:
             "aggregation_key": str_or_none(inner.get("aggregation_key")),
             "monitor_id": str_or_none(inner.get("monitor_id")) or str_or_none(as_dict(inner.get("monitor")).get("id")),
             "monitor": isinstance(inner.get("monitor"), dict) or inner.get("monitor_id") is not None,
+            "p1": as_dict(inner.get("monitor")).get("priority") == 1,
             "url": str_or_none(inner.get("url")),
         }
     return {
@@ -110,6 +113,7 @@ def _fields(ev: dict[str, Any]) -> dict[str, Any]:
         "aggregation_key": str_or_none(ev.get("aggregation_key")),
         "monitor_id": None,
         "monitor": False,
+        "p1": False,
         "url": str_or_none(ev.get("url")),
     }
 
@@ -167,7 +171,7 @@ def event_row(ev: dict[str, Any], origin: str, tz: str | None) -> dict[str, Any]
         alertname = _LEADING_BRACKETS.sub("", title).strip() or title or (f["monitor_id"] or "monitor")
         if resolved:
             level = "info"
-        elif state and (state.group("prio") or "").upper() == "P1":
+        elif f["p1"] or (state and (state.group("prio") or "").upper() == "P1"):
             level = "critical"
         else:
             level = {"warning": "warning", "warn": "warning"}.get(status, "error")

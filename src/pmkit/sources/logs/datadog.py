@@ -3,7 +3,9 @@
 Reads the responses of ``POST /api/v2/logs/events/search`` and ``GET /api/v2/logs/events``
 (``{"data": [{"id", "type": "log", "attributes": {timestamp, status, service, host, message,
 tags, attributes{...}}}], "links": {"next"}, "meta": {"page": {"after"}, "status", "warnings"}}``),
-one file per page: a folder or glob of page files loads them all. A JSON list of log objects
+one file per page: a folder or glob of page files loads them all. The v1 ``POST
+/api/v1/logs-queries/list`` response (``{"logs": [{"id", "content": {...}}], "nextLogId"}``) reads
+the same way, ``content`` standing for ``attributes``. A JSON list of log objects
 (``[{"id", "attributes": {...}}]``, what a client's paginator yields) and NDJSON (one log object
 per line, ``.jsonl``/``.ndjson``) load too.
 
@@ -33,6 +35,7 @@ per line, ``.jsonl``/``.ndjson``) load too.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -87,9 +90,9 @@ def _http_fields(custom: dict[str, Any]) -> dict[str, Any]:
 
 def log_row(log: dict[str, Any], origin: str, tz: str | None) -> dict[str, Any]:
     """One Datadog log object -> an events row; ValueError with the reason when it has no readable time."""
-    attrs_in = log.get("attributes")
+    attrs_in = log.get("attributes") if "attributes" in log else log.get("content")
     if not isinstance(attrs_in, dict):
-        raise ValueError("log has no 'attributes' object")
+        raise ValueError("log has no 'attributes' object (v1: 'content')")
     if attrs_in.get("timestamp") is None:
         raise ValueError("log has no attributes.timestamp")
     us = dd_time_us(attrs_in["timestamp"], tz)
@@ -139,17 +142,20 @@ def _logs_of(value: Any, origin: str) -> tuple[list[tuple[str, Any]], dict[str, 
     """The (origin, log) pairs of one document and its page envelope (empty for a bare list or log)."""
     if isinstance(value, dict) and isinstance(value.get("data"), list):
         return [(f"{origin}#data[{i}]", x) for i, x in enumerate(value["data"])], value
+    if isinstance(value, dict) and isinstance(value.get("logs"), list):  # v1 /api/v1/logs-queries/list
+        cursor = {"meta": {"page": {"after": value["nextLogId"]}}} if value.get("nextLogId") else {"meta": {}}
+        return [(f"{origin}#logs[{i}]", x) for i, x in enumerate(value["logs"])], cursor
     if isinstance(value, list):
         return [(f"{origin}#[{i}]", x) for i, x in enumerate(value)], {}
-    if isinstance(value, dict) and isinstance(value.get("attributes"), dict):
+    if isinstance(value, dict) and (
+        isinstance(value.get("attributes"), dict) or isinstance(value.get("content"), dict)
+    ):
         return [(origin, value)], {}
     got = f"an object with keys {sorted(value)[:8]}" if isinstance(value, dict) else f"a JSON {type(value).__name__}"
     raise SourceError(f"{origin}: {got}; expected {_EXPECTED}")
 
 
 def _sniff_datadog_logs(head: str) -> bool:
-    import re
-
     return bool(re.search(r'"type"\s*:\s*"log"', head)) or (
         '"data"' in head and '"attributes"' in head and '"timestamp"' in head and '"status"' in head
     )

@@ -161,6 +161,11 @@ def _v2(req: LoadRequest, doc: dict[str, Any], path: Path, acc: _Points) -> None
     attrs = data.get("attributes") if isinstance(data, dict) else None
     if not isinstance(attrs, dict):
         raise SourceError(f"{path}: 'data' has no 'attributes' object; expected {_EXPECTED}")
+    if isinstance(attrs.get("columns"), list) and "times" not in attrs:
+        raise SourceError(
+            f"{path}: a Datadog scalar query response (data.attributes.columns: one value per group, no times); "
+            "export the query from /api/v2/query/timeseries to get points"
+        )
     series, times, values = attrs.get("series"), attrs.get("times"), attrs.get("values")
     for key, got in (("series", series), ("times", times), ("values", values)):
         if not isinstance(got, list):
