@@ -443,3 +443,15 @@ def test_property_events_counts(events: list[Any]) -> None:
                 f"[{a['event_type'].upper()}]"
             )
             assert (row["level"] == "info") == (a["event_type"] == "resolved")
+
+
+def test_logs_reject_reasons_name_the_key(tmp_path: Path) -> None:
+    f = tmp_path / "x.json"
+    f.write_text(json.dumps({"data": [{"id": "1", "attributes": {"timestamp": "nope"}}, {"id": "2"}, 3]}))
+    r = load("logs", "datadog", f)
+    assert (r.inputs, r.parsed, r.rejected) == (3, 0, 3)
+    assert r.rejects.select("origin", "reason").rows() == [
+        (f"{f}#data[0]", "attributes.timestamp: 'nope' is not an RFC 3339 time"),
+        (f"{f}#data[1]", "log has no 'attributes' object (v1: 'content')"),
+        (f"{f}#data[2]", "a JSON int, not a log object"),
+    ]

@@ -98,7 +98,10 @@ def log_row(log: dict[str, Any], origin: str, tz: str | None) -> dict[str, Any]:
         raise ValueError("log has no 'attributes' object (v1: 'content')")
     if attrs_in.get("timestamp") is None:
         raise ValueError("log has no attributes.timestamp")
-    us = dd_time_us(attrs_in["timestamp"], tz)
+    try:
+        us = dd_time_us(attrs_in["timestamp"], tz)
+    except ValueError as exc:
+        raise ValueError(f"attributes.timestamp: {exc}") from None
     custom = as_dict(attrs_in.get("attributes"))
     tags = attrs_in.get("tags") if isinstance(attrs_in.get("tags"), list) else []
     tmap = tag_map(tags)
