@@ -12,7 +12,8 @@ selected and copied::
     rolling back release 42
 
 - A **header** line is a name, two or more spaces (or a tab), and a time (``2:25 PM``,
-  ``14:25``, seconds allowed): a new message by that person. A line that is only a time
+  ``14:25``, seconds allowed): a new message by that person (an app's ``APP`` badge after the
+  name is dropped). A line that is only a time
   (``2:26 PM``, ``[14:26]``) is a new message by the person of the header above it (Slack
   shows the time alone for a sender's follow-up messages). Any other line continues the
   message above (joined with `` ⏎ ``); one before any header is rejected.
@@ -61,6 +62,7 @@ _US = 1_000_000
 _EPOCH = dt.datetime(1970, 1, 1)
 _TIME = r"(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?(?:\s?(?P<ampm>[AaPp]\.?[Mm]\.?))?"
 _HEADER = re.compile(rf"^(?P<name>\S(?:.*?\S)?)(?:\s{{2,}}|\t)\[?{_TIME}\]?\s*$")
+_APP_BADGE = re.compile(r"\s+APP$")  # Slack marks an app's messages: "Datadog  APP  2:25 PM"
 _TIME_ONLY = re.compile(rf"^\s*\[?{_TIME}\]?\s*$")
 _MONTHS = {
     m: i + 1
@@ -262,7 +264,7 @@ def load_slack_paste(req: LoadRequest) -> LoadResult:
                 m = hm or tm
                 assert m is not None
                 if hm:
-                    sender = hm.group("name").strip()
+                    sender = _APP_BADGE.sub("", hm.group("name")).strip()
                 assert sender is not None
                 try:
                     tod: dt.time | None = _time_of_day(m)
