@@ -125,9 +125,9 @@ def _v1(doc: dict[str, Any], path: Path, acc: _Points, fallback: str) -> None:
         labels = _labels(s.get("tag_set"), s.get("scope"))
         unit = _unit_name(s.get("unit"))
         interval = s.get("interval")
-        acc.units[
-            f"{metric}: " + ", ".join(x for x in (unit and f"unit {unit}", interval and f"every {interval} s") if x)
-        ] += 1 if unit or interval else 0
+        said = [x for x in (unit and f"unit {unit}", interval and f"every {interval} s") if x]
+        if said:
+            acc.units[f"{metric}: " + ", ".join(said)] += 1
         for j, p in enumerate(points):
             where = f"{here}.pointlist[{j}]"
             if not isinstance(p, list) or len(p) != 2:
@@ -241,7 +241,7 @@ def load_datadog_metrics(req: LoadRequest) -> LoadResult:
             raise SourceError(f"{path}: {got}; expected {_EXPECTED}")
     if acc.nulls:
         notes.append(f"{acc.nulls} null points (no data in the bucket) are not samples; not counted as records")
-    notes += [f"datadog {u}" for u, n in sorted(acc.units.items()) if n]
+    notes += [f"datadog {u}" for u in sorted(acc.units)]
     return LoadResult(
         frame=series_frame(acc.ts, acc.metric, acc.labels, acc.value, acc.origin),
         rejects=rejects_frame(acc.rej_origin, acc.rej_reason, acc.rej_raw),
