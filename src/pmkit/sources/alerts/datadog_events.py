@@ -231,9 +231,11 @@ _DESCRIPTION = (
     "(firing/resolved), other events -> log lines"
 )
 _EXAMPLE = (
-    '{"events":[{"id":7301,"date_happened":1749997620,"title":"[P1] [Triggered on {service:checkout}] '
-    'Checkout 5xx rate above 5%","text":"%%%\\n5xx ratio 0.18 > 0.05\\n%%%","alert_type":"error",'
-    '"priority":"normal","source_type_name":"Monitor Alert","tags":["env:prod","service:checkout","monitor"]}]}'
+    '{"events": [\n'
+    '  {"id": 7301, "date_happened": 1749997620, "alert_type": "error", "priority": "normal",\n'
+    '   "title": "[P1] [Triggered on {service:checkout}] Checkout 5xx rate above 5%",\n'
+    '   "text": "%%%\\n5xx ratio 0.18 > 0.05\\n%%%", "source_type_name": "Monitor Alert",\n'
+    '   "tags": ["env:prod", "service:checkout", "monitor"]}]}'
 )
 
 

@@ -175,10 +175,11 @@ def _sniff_datadog_logs(head: str) -> bool:
         "message, tags, attributes}); page files of a folder load together, duplicate ids once"
     ),
     example=(
-        '{"data":[{"id":"AQAAAZdT","type":"log","attributes":{"timestamp":"2025-06-15T14:27:03.120Z",'
-        '"status":"error","service":"checkout","host":"i-0a1b","message":"POST /api/checkout 500",'
-        '"tags":["env:prod","service:checkout"],"attributes":{"http":{"status_code":500,"method":"POST"}}}}],'
-        '"meta":{"page":{"after":"eyJ..."}},"links":{"next":"https://api.datadoghq.com/api/v2/logs/events?..."}}'
+        '{"data": [\n'
+        '  {"id": "AQAAAZdT", "type": "log", "attributes": {"timestamp": "2025-06-15T14:27:03.120Z", "status": "error",\n'
+        '   "service": "checkout", "host": "i-0a1b", "message": "POST /api/checkout 500",\n'
+        '   "tags": ["env:prod", "service:checkout"], "attributes": {"http": {"status_code": 500, "method": "POST"}}}}],\n'
+        ' "meta": {"page": {"after": "eyJ..."}}, "links": {"next": "https://api.datadoghq.com/api/v2/logs/events?..."}}'
     ),
     sniff=_sniff_datadog_logs,
     sniff_order=25,
