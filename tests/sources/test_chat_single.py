@@ -269,6 +269,14 @@ def test_paste_odd_lines(tmp_path: Path) -> None:
     }
 
 
+def test_transcript_hands_the_paste_layout_over() -> None:
+    via = run(LoadRequest(kind="chat", format="transcript", path=str(FIX / "paste.txt"), window=WINDOW))
+    direct = paste(FIX / "paste.txt", window=WINDOW)
+    assert (via.inputs, via.parsed, via.rejected) == (direct.inputs, direct.parsed, direct.rejected) == (13, 11, 2)
+    assert via.frame.equals(direct.frame)
+    assert via.notes[0].startswith("the lines are Slack's desktop copy-paste layout")
+
+
 def test_paste_sniff() -> None:
     assert registry.sniff("chat", textio.head(FIX / "paste.txt")) == "slack-paste"
     assert registry.sniff("chat", "Monday, June 16th\nBob  12:03 AM\nhello") == "slack-paste"
