@@ -259,8 +259,13 @@ def test_paste_odd_lines(tmp_path: Path) -> None:
         at("2025-06-16T00:01:00+00:00"),  # midnight rollover
     ]
     assert r.rejects.get_column("reason")[0].startswith("invalid time")
-    f.write_text("Datadog  APP  9:20 PM\n[Triggered] Checkout 5xx rate above 5%\n")
-    assert paste(f, options={"date": "2025-06-15"}).frame.get_column("actor").to_list() == ["Datadog"]
+    f.write_text("Datadog  APP  9:20 PM\n[Triggered] Checkout 5xx rate above 5%\nBob  9:21 PM\nrolling back (edited)\n")
+    r = paste(f, options={"date": "2025-06-15"})
+    assert r.frame.select("actor", "message").rows() == [
+        ("Datadog", "[Triggered] Checkout 5xx rate above 5%"),
+        ("Bob", "rolling back"),
+    ]
+    assert json.loads(r.frame.get_column("attrs")[1])["edited"] is True
     f.write_text("some text first\n3:00 PM\nCarol  9:15 PM\nhi\n")
     r = paste(f, options={"date": "2025-06-15"})
     assert (r.inputs, r.parsed, r.rejected) == (4, 2, 2)

@@ -16,7 +16,8 @@ selected and copied::
   name is dropped). A line that is only a time
   (``2:26 PM``, ``[14:26]``) is a new message by the person of the header above it (Slack
   shows the time alone for a sender's follow-up messages). Any other line continues the
-  message above (joined with `` ⏎ ``); one before any header is rejected.
+  message above (joined with `` ⏎ ``); one before any header is rejected. Slack's `` (edited)``
+  mark at the end of a message is removed from the text and kept as ``attrs.edited``.
 - A **date line** is ``Today``, ``Yesterday``, or a date as Slack writes it:
   ``Monday, June 16th``, ``June 16th``, ``Monday, June 16th, 2025``, ``June 16, 2025``
   (``(edited)`` and other text never look like this). Date lines and blank lines are layout,
@@ -62,6 +63,7 @@ _US = 1_000_000
 _EPOCH = dt.datetime(1970, 1, 1)
 _TIME = r"(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?(?:\s?(?P<ampm>[AaPp]\.?[Mm]\.?))?"
 _HEADER = re.compile(rf"^(?P<name>\S(?:.*?\S)?)(?:\s{{2,}}|\t)\[?{_TIME}\]?\s*$")
+_EDITED = re.compile(r"\s*\(edited\)\s*$")  # Slack's mark after an edited message's text
 _APP_BADGE = re.compile(r"\s+APP$")  # Slack marks an app's messages: "Datadog  APP  2:25 PM"
 _TIME_ONLY = re.compile(rf"^\s*\[?{_TIME}\]?\s*$")
 _MONTHS = {
@@ -304,6 +306,9 @@ def load_slack_paste(req: LoadRequest) -> LoadResult:
         sources.add(msg.day.source)
         text = [t for _, t in msg.lines]
         attrs: dict[str, Any] = {"stamp": msg.stamp, "date_from": msg.day.source}
+        if text and _EDITED.search(text[-1]):
+            text[-1] = _EDITED.sub("", text[-1])
+            attrs["edited"] = True
         if text:
             attrs["lines"] = len(text) + 1
         rows.append(
