@@ -67,6 +67,16 @@ def test_slackdump_channel_file() -> None:
     assert any("U03CAROL" in n for n in r.notes)
 
 
+def test_slackdump_parent_repeated_in_its_replies(tmp_path: Path) -> None:
+    doc = json.loads((FIX / "channel.json").read_text())
+    parent = doc["messages"][1]
+    parent["slackdump_thread_replies"].insert(0, {k: v for k, v in parent.items() if k != "slackdump_thread_replies"})
+    (tmp_path / "channel.json").write_text(json.dumps(doc))
+    r = slack(tmp_path / "channel.json")
+    assert (r.inputs, r.parsed, r.rejected) == (7, 6, 1)  # as without the copy
+    assert any("1 thread parent(s) repeated among their own slackdump_thread_replies" in n for n in r.notes)
+
+
 def test_thread_and_bot_list() -> None:
     r = slack(FIX / "thread.json")
     assert (r.inputs, r.parsed, r.rejected) == (4, 3, 1)
@@ -183,10 +193,12 @@ def test_property_channel_file_counts(messages: list[Any], shape: str) -> None:
         "replies": {"ok": True, "messages": messages},
         "list": messages,
     }[shape]
-    replies = sum(
-        len(m["slackdump_thread_replies"])
+    replies = sum(  # a copy of the parent among its replies (same ts) is not an input
+        1
         for m in messages
         if isinstance(m, dict) and isinstance(m.get("slackdump_thread_replies"), list)
+        for x in m["slackdump_thread_replies"]
+        if m.get("ts") is None or x.get("ts") != m.get("ts")
     )
     with tempfile.TemporaryDirectory() as d:
         p = Path(d) / "channel.json"

@@ -6,7 +6,8 @@ the export layout (any other ``.json`` name):
 
 - slackdump's ``channel.json`` (``slackdump dump``: ``{"channel_id", "name", "messages": [...],
   "thread_ts"}``; thread replies inline under a message's ``slackdump_thread_replies`` are
-  loaded after their parent, one input each);
+  loaded after their parent, one input each; a copy of the parent among its own replies, which
+  ``conversations.replies`` returns first, is not an input and is noted);
 - a Web API ``conversations.replies`` / ``conversations.history`` response (``{"ok": true,
   "messages": [...]}``; ``ok: false`` is an error quoting Slack's ``error``);
 - a JSON list of messages (a channel's or a bot's messages, as a script saved them).
@@ -382,9 +383,9 @@ _SINGLE_EXPECTED = (
 )
 
 
-def _single_messages(data: Any, origin: str, stem: str) -> tuple[str, str, list[tuple[str, Any]]]:
-    """(channel, shape, [(origin, message)]) of one channel file; slackdump's inline thread replies
-    (``slackdump_thread_replies``) follow their parent."""
+def _single_messages(data: Any, origin: str, stem: str) -> tuple[str, str, list[tuple[str, Any]], int]:
+    """(channel, shape, [(origin, message)], repeats) of one channel file; slackdump's inline thread replies
+    (``slackdump_thread_replies``) follow their parent, except a copy of the parent itself (``repeats``)."""
     if isinstance(data, list):
         channel, shape, top = stem, "a list of messages", [(f"{origin}#[{i}]", m) for i, m in enumerate(data)]
     elif isinstance(data, dict) and isinstance(data.get("messages"), list):
@@ -408,11 +409,16 @@ def _single_messages(data: Any, origin: str, stem: str) -> tuple[str, str, list[
         )
         raise SourceError(f"{origin}: {got}; expected {_SINGLE_EXPECTED}")
     out: list[tuple[str, Any]] = []
+    repeats = 0
     for where, m in top:
         out.append((where, m))
+        parent_ts = as_dict(m).get("ts")
         for k, reply in enumerate(_list(as_dict(m).get("slackdump_thread_replies"))):
+            if parent_ts is not None and as_dict(reply).get("ts") == parent_ts:
+                repeats += 1  # conversations.replies starts with the parent; slackdump may keep that copy
+                continue
             out.append((f"{where}.slackdump_thread_replies[{k}]", reply))
-    return channel, shape, out
+    return channel, shape, out, repeats
 
 
 def _embedded_users(items: list[tuple[str, Any]], users: dict[str, SlackUser]) -> int:
@@ -443,7 +449,7 @@ def _load_single(export: SlackExport) -> LoadResult:
     users = read_users(export)
     listed = len(users)
     channels = read_channels(export)
-    channel, shape, items = _single_messages(export.read_json(rel), export.origin(rel), Path(rel).stem)
+    channel, shape, items, repeats = _single_messages(export.read_json(rel), export.origin(rel), Path(rel).stem)
     embedded = _embedded_users(items, users)
     render = _Renderer(users, {c.id: c.name for c in channels.values() if c.id})
     msgs: list[_Msg] = []
@@ -483,6 +489,8 @@ def _load_single(export: SlackExport) -> LoadResult:
         f"{embedded} named by the messages' user_profile",
     )
     notes.append("messages by subtype: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    if repeats:
+        notes.append(f"{repeats} thread parent(s) repeated among their own slackdump_thread_replies: not counted again")
     if render.unresolved:
         notes.append(
             f"{len(render.unresolved)} user id(s) without a name (no users.json beside the file, no user_profile), "
