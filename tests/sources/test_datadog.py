@@ -59,6 +59,19 @@ def test_sniffed(kind: str, name: str, fmt: str) -> None:
     assert registry.sniff(kind, textio.head(FIX / name)) == fmt
 
 
+def test_app_json_lines_are_not_taken_for_datadog() -> None:
+    """Application JSON lines with the words Datadog responses use (data, attributes, status, type) stay jsonl."""
+    lines = [
+        '{"timestamp": "2025-06-15T14:27:03Z", "status": 500, "data": {"cart": 91}, "attributes": {"a": 1}}',
+        '{"ts": "2025-06-15T14:27:04Z", "type": "event", "name": "checkout", "level": "info"}',
+        '{"ts": "2025-06-15T14:27:05Z", "type": "log", "msg": "hello", "status": "ok"}',
+    ]
+    for line in lines:
+        head = "\n".join([line] * 3)
+        assert registry.sniff("logs", head) == "jsonl", line
+        assert registry.sniff("alerts", head) != "datadog-events", line
+
+
 @pytest.mark.real
 def test_real_files_are_not_taken_for_datadog(real: Path) -> None:
     """No real third-party file of another format is sniffed as a Datadog one (there are no real Datadog exports

@@ -218,11 +218,16 @@ def _events_of(value: Any, origin: str) -> list[tuple[str, Any]]:
 
 
 def _sniff_datadog_events(head: str) -> bool:
+    """v1: ``date_happened`` or an ``events`` list with ``alert_type``; v2: an ``evt`` object, or ``"type":
+    "event"`` beside ``"attributes": {`` (a ``type`` field alone is common in application JSON lines)."""
     return (
         '"date_happened"' in head
-        or bool(re.search(r'"type"\s*:\s*"event"', head))
-        or bool(re.search(r'"evt"\s*:\s*\{', head))
-        or ('"events"' in head and '"alert_type"' in head)
+        or re.search(r'"evt"\s*:\s*\{', head) is not None
+        or (re.search(r'"events"\s*:\s*\[', head) is not None and '"alert_type"' in head)
+        or (
+            re.search(r'"type"\s*:\s*"event"', head) is not None
+            and re.search(r'"attributes"\s*:\s*\{', head) is not None
+        )
     )
 
 

@@ -162,8 +162,12 @@ def _logs_of(value: Any, origin: str) -> tuple[list[tuple[str, Any]], dict[str, 
 
 
 def _sniff_datadog_logs(head: str) -> bool:
-    return bool(re.search(r'"type"\s*:\s*"log"', head)) or (
-        '"data"' in head and '"attributes"' in head and '"timestamp"' in head and '"status"' in head
+    """A log object (``"type": "log"`` beside ``"attributes": {``), or a page (``"data": [`` of objects with
+    ``"attributes": {`` and a timestamp); an app's JSON lines with a ``data`` object or a ``type`` field are not."""
+    attributes = re.search(r'"attributes"\s*:\s*\{', head) is not None
+    return attributes and (
+        re.search(r'"type"\s*:\s*"log"', head) is not None
+        or (re.search(r'"data"\s*:\s*\[', head) is not None and '"timestamp"' in head)
     )
 
 
