@@ -68,11 +68,24 @@ ALERTMANAGER, GRAFANA_ALERT, PAGERDUTY = (
     _l("alerts", "grafana-alert"),
     _l("alerts", "pagerduty"),
 )
+DD_METRICS, DD_LOGS, DD_EVENTS = _l("metrics", "datadog"), _l("logs", "datadog"), _l("alerts", "datadog-events")
+SLACK_PASTE = _l("chat", "slack-paste")
 SNIFFED = [_l(kind, "") for kind in ("logs", "alerts", "metrics", "deploys", "chat")]
 
 LOG_LINES = [COMBINED, COMMON, NGINX_ERR, JSONL, LOGFMT, SYSLOG, LOG4J, GROK]
-TEXT = [*LOG_LINES, TRANSCRIPT, GIT_LOG, KUBECTL, METRICS_CSV, GRAFANA_CSV, DEPLOY_CSV]
-JSON_DOCS = [ALERTMANAGER, GRAFANA_ALERT, PAGERDUTY, PROMETHEUS, GITHUB, ARGOCD, DEPLOY_JSON]
+TEXT = [*LOG_LINES, TRANSCRIPT, SLACK_PASTE, GIT_LOG, KUBECTL, METRICS_CSV, GRAFANA_CSV, DEPLOY_CSV]
+JSON_DOCS = [
+    ALERTMANAGER,
+    GRAFANA_ALERT,
+    PAGERDUTY,
+    PROMETHEUS,
+    GITHUB,
+    ARGOCD,
+    DEPLOY_JSON,
+    DD_METRICS,
+    DD_LOGS,
+    DD_EVENTS,
+]
 EVERY = [*TEXT, *JSON_DOCS, *SNIFFED]
 CSVS = [METRICS_CSV, GRAFANA_CSV, DEPLOY_CSV]
 

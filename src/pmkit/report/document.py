@@ -642,7 +642,6 @@ def _supporting(a: Analysis) -> str:
     if a.suspects.height:
         parts.append("### Change suspects")
         parts.append(table("suspects", rows=a.suspects.head(5).iter_rows(named=True)))
->>>>>>> wt-samples
     if a.signatures.height:
         sigs = redact_frame(a.signatures.head(8), ["template"])
         parts.append("### Log signatures new or surging during the impact")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import pkgutil
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -79,11 +80,22 @@ def register(
     return deco
 
 
+_discover_lock = threading.RLock()
+
+
 def _discover() -> None:
+    """Import every loader module once. Sources load in threads (pmkit.incident): the flag is set only after
+    the imports, under a lock, so that no thread sees a half-filled registry ("one of" an empty list)."""
     global _discovered
     if _discovered:
         return
-    _discovered = True
+    with _discover_lock:
+        if not _discovered:
+            _import_loaders()
+            _discovered = True
+
+
+def _import_loaders() -> None:
     import pmkit.sources as pkg
 
     # loaders live one per file in the kind packages (sources/<kind>/<format>.py); the modules directly

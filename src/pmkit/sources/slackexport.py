@@ -24,6 +24,7 @@ from pmkit.sources import textio
 from pmkit.sources.chatcore import as_dict, nonblank_str
 
 _US = 1_000_000
+_DAY_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$", re.IGNORECASE)
 _SLACK_TS = re.compile(r"^\s*(\d{1,12})(?:\.(\d{1,9}))?\s*$")
 META_FILES = ("channels.json", "users.json", "groups.json", "mpims.json", "dms.json")
 _LISTS = {"channels.json": "public", "groups.json": "private", "mpims.json": "mpim", "dms.json": "dm"}
@@ -50,6 +51,7 @@ class SlackExport:
         self.path = path
         self._contain = contain or (lambda p: p)
         self.only: str | None = None
+        self.single: str | None = None  # the file name when ``path`` is one channel file, not an export
         self._zip: zipfile.ZipFile | None = None
         if path.is_dir():
             base = path
@@ -68,6 +70,14 @@ class SlackExport:
                 for n in self._zip.namelist()
                 if not n.endswith("/") and not n.startswith("__MACOSX/") and not n.rsplit("/", 1)[-1].startswith(".")
             ]
+        elif path.is_file() and path.suffix.lower() == ".json" and not _DAY_NAME.match(path.name):
+            # one channel file outside the export layout (slackdump's channel.json, a thread, a list of
+            # messages): users.json / channels.json are looked for beside it
+            base = path.parent
+            self.path = base
+            self.single = path.name
+            self.only = path.name
+            names = [self.only] + [m for m in META_FILES if (base / m).is_file() and m != path.name]
         elif path.is_file() and path.suffix.lower() == ".json":
             # one day file: the export is two folders up
             base = path.parent.parent
@@ -76,11 +86,12 @@ class SlackExport:
             names = [self.only] + [m for m in META_FILES if (base / m).is_file()]
         elif path.exists():
             raise SourceError(
-                f"{path}: not a Slack export; expected an export folder, its .zip, or one <channel>/<date>.json day file"
+                f"{path}: not a Slack export; expected an export folder, its .zip, one <channel>/<date>.json day "
+                "file, or one channel file (.json: slackdump's channel.json, a thread, a list of messages)"
             )
         else:
             raise SourceError(f"{path}: no such file or folder")
-        self.prefix = self._root(names)
+        self.prefix = "" if self.single else self._root(names)
         self.names = sorted(n[len(self.prefix) :] for n in names if n.startswith(self.prefix))
 
     @staticmethod

@@ -4,6 +4,8 @@
 - ``grafana-alert`` (:mod:`.grafana`): Grafana alerting webhook payloads -> ``alert`` events.
 - ``pagerduty`` (:mod:`.pagerduty`): PagerDuty v3 webhooks, legacy v2 webhooks, Events API v2 and
   change events -> ``page`` events (``deploy`` for change events).
+- ``datadog-events`` (:mod:`.datadog_events`, also registered for kind ``logs``): Datadog events API
+  v1/v2 JSON -> ``alert`` events for monitor events (firing/resolved), ``log`` events for the rest.
 
 What Alertmanager and Grafana share lives in :mod:`pmkit.sources.alertcore`; the JSON document
 reading all three share in :mod:`pmkit.sources.jsondocs`, the time parser in :mod:`pmkit.sources.rfc3339`.

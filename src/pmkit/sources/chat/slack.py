@@ -1,7 +1,24 @@
 """Slack exports (``slack``) -> one ``chat`` event per message, threads rebuilt across day files.
 
-``path`` is an export folder, a ``.zip`` of one (a wrapping top folder is fine), or a
-single ``<channel>/<YYYY-MM-DD>.json`` day file of an export. The export holds
+``path`` is an export folder, a ``.zip`` of one (a wrapping top folder is fine), a
+single ``<channel>/<YYYY-MM-DD>.json`` day file of an export, or one channel file outside
+the export layout (any other ``.json`` name):
+
+- slackdump's ``channel.json`` (``slackdump dump``: ``{"channel_id", "name", "messages": [...],
+  "thread_ts"}``; thread replies inline under a message's ``slackdump_thread_replies`` are
+  loaded after their parent, one input each; a copy of the parent among its own replies, which
+  ``conversations.replies`` returns first, is not an input and is noted);
+- a Web API ``conversations.replies`` / ``conversations.history`` response (``{"ok": true,
+  "messages": [...]}``; ``ok: false`` is an error quoting Slack's ``error``);
+- a JSON list of messages (a channel's or a bot's messages, as a script saved them).
+
+  For a channel file the channel is the file's ``name`` (else ``channel_id``, else the file
+  name); names come from a ``users.json`` beside the file, else from each message's own
+  ``user_profile`` (API responses and slackdump carry one), else the id is kept (noted). A
+  message whose ``ts`` was already loaded from the same file (``conversations.replies`` repeats
+  the parent when pages are appended) is rejected as a duplicate naming the first origin.
+  A folder with no day files but such channel files (``slackdump dump C1 C2`` writes
+  ``C1.json``, ``C2.json``) loads each of them this way. The export holds
 ``channels.json``, ``users.json``, optionally ``groups.json`` / ``mpims.json`` /
 ``dms.json`` (slackdump) and ``integration_logs.json`` (not messages; not loaded), and
 one folder per channel of day files, each a JSON list of messages.
@@ -51,6 +68,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import polars as pl
 
 from pmkit.errors import SourceError
 from pmkit.sources.base import LoadRequest, LoadResult, rejects_frame, to_json
@@ -282,6 +301,10 @@ def _sniff_slack(head: str) -> bool:
     if head.startswith("PK\x03\x04"):
         return True  # a zip: the only zipped chat format
     text = head.lstrip()
+    if text.startswith("{"):  # one channel file: slackdump's channel.json, a conversations.* response
+        return '"messages"' in head and bool(
+            re.search(r'"ts"\s*:\s*"\d{9,}\.\d+"', head) or re.search(r'"channel_id"\s*:', head)
+        )
     if not text.startswith("["):
         return False
     return bool(
@@ -294,12 +317,16 @@ def _sniff_slack(head: str) -> bool:
 @register(
     "chat",
     "slack",
-    description="Slack export folder or .zip (channels.json, users.json, <channel>/<date>.json): one event per message",
+    description=(
+        "Slack export folder or .zip (channels.json, users.json, <channel>/<date>.json), or one channel file "
+        "(slackdump channel.json, a conversations.replies thread, a JSON list of messages): one event per message"
+    ),
     example=(
         "export/channels.json  users.json  incident-2025-06-15/2025-06-15.json:\n"
         '[{"type": "message", "user": "U061A5N1G", "ts": "1750000021.000200",\n'
         '  "text": "<@U064KUGRJ> rolling back <https://deploy.example/r/42|release 42>",\n'
-        '  "thread_ts": "1750000021.000200", "reply_count": 2}]'
+        '  "thread_ts": "1750000021.000200", "reply_count": 2}]\n'
+        'or channel.json (slackdump): {"channel_id": "C07INC0615", "name": "inc-checkout", "messages": [...]}'
     ),
     sniff=_sniff_slack,
     options=(),
@@ -310,9 +337,174 @@ def load_slack(req: LoadRequest) -> LoadResult:
     check_options(req)
     export = SlackExport(Path(req.path), contain=req.check_inside)
     try:
+        if export.single:
+            return _load_single(export)
+        loose = _channel_files(export)
+        if loose:
+            return _load_channel_files(req, loose)
         return _load_export(export)
     finally:
         export.close()
+
+
+def _channel_files(export: SlackExport) -> list[Path]:
+    """A folder holding channel files (``slackdump dump C1 C2`` writes ``C1.json``, ``C2.json``) and no day
+    files: those files, each loaded as one channel file."""
+    if export.only is not None or not export.path.is_dir() or any(_DAY_FILE.match(n) for n in export.names):
+        return []
+    return [
+        export.path / (export.prefix + n)
+        for n in export.names
+        if n.lower().endswith(".json") and n not in META_FILES and n != "integration_logs.json"
+    ]
+
+
+def _load_channel_files(req: LoadRequest, files: list[Path]) -> LoadResult:
+    """Several channel files of one folder, each read as :func:`_load_single` reads one."""
+    parts = []
+    for f in files:
+        one = SlackExport(f, contain=req.check_inside)
+        try:
+            parts.append(_load_single(one))
+        finally:
+            one.close()
+    return LoadResult(
+        frame=pl.concat([p.frame for p in parts]),
+        rejects=pl.concat([p.rejects for p in parts]),
+        inputs=sum(p.inputs for p in parts),
+        parsed_inputs=sum(p.parsed_inputs for p in parts),
+        unit="messages",
+        notes=(f"no day files: {len(files)} channel file(s) loaded one by one", *(n for p in parts for n in p.notes)),
+    )
+
+
+_SINGLE_EXPECTED = (
+    'a Slack channel file: slackdump\'s channel.json {"channel_id", "name", "messages": [...]}, '
+    'a conversations.replies / conversations.history response {"messages": [...]}, or a JSON list of messages'
+)
+
+
+def _single_messages(data: Any, origin: str, stem: str) -> tuple[str, str, list[tuple[str, Any]], int]:
+    """(channel, shape, [(origin, message)], repeats) of one channel file; slackdump's inline thread replies
+    (``slackdump_thread_replies``) follow their parent, except a copy of the parent itself (``repeats``)."""
+    if isinstance(data, list):
+        channel, shape, top = stem, "a list of messages", [(f"{origin}#[{i}]", m) for i, m in enumerate(data)]
+    elif isinstance(data, dict) and isinstance(data.get("messages"), list):
+        if data.get("ok") is False:
+            raise SourceError(f"{origin}: a Slack API error response (ok: false): {data.get('error')}")
+        chan = as_dict(data.get("channel"))
+        channel = (
+            nonblank_str(data.get("name"))
+            or nonblank_str(chan.get("name"))
+            or nonblank_str(data.get("channel_id"))
+            or nonblank_str(chan.get("id"))
+            or stem
+        )
+        shape = "slackdump channel file" if "channel_id" in data else "Slack API messages response"
+        top = [(f"{origin}#messages[{i}]", m) for i, m in enumerate(data["messages"])]
+    elif isinstance(data, dict) and isinstance(data.get("messages"), dict | str | int | float):
+        raise SourceError(f"{origin}: 'messages' is not a list; expected {_SINGLE_EXPECTED}")
+    else:
+        got = (
+            f"a JSON object with keys {sorted(data)[:8]}" if isinstance(data, dict) else f"a JSON {type(data).__name__}"
+        )
+        raise SourceError(f"{origin}: {got}; expected {_SINGLE_EXPECTED}")
+    out: list[tuple[str, Any]] = []
+    repeats = 0
+    for where, m in top:
+        out.append((where, m))
+        parent_ts = as_dict(m).get("ts")
+        for k, reply in enumerate(_list(as_dict(m).get("slackdump_thread_replies"))):
+            if parent_ts is not None and as_dict(reply).get("ts") == parent_ts:
+                repeats += 1  # conversations.replies starts with the parent; slackdump may keep that copy
+                continue
+            out.append((f"{where}.slackdump_thread_replies[{k}]", reply))
+    return channel, shape, out, repeats
+
+
+def _embedded_users(items: list[tuple[str, Any]], users: dict[str, SlackUser]) -> int:
+    """Users named by the messages' own ``user_profile`` (API responses and slackdump carry one), for
+    ids not in users.json; returns how many were added."""
+    added = 0
+    for _, m in items:
+        uid = nonblank_str(as_dict(m).get("user"))
+        prof = as_dict(as_dict(m).get("user_profile"))
+        if uid is None or uid in users or not prof:
+            continue
+        users[uid] = SlackUser(
+            id=uid,
+            name=nonblank_str(prof.get("name")) or nonblank_str(prof.get("display_name")),
+            real_name=nonblank_str(prof.get("real_name")),
+            display_name=nonblank_str(prof.get("display_name")),
+            is_bot=bool(prof.get("is_bot")),
+            deleted=False,
+        )
+        added += 1
+    return added
+
+
+def _load_single(export: SlackExport) -> LoadResult:
+    """One channel file outside the export layout -> ``chat`` events (see the module docstring)."""
+    assert export.single is not None
+    rel = export.single
+    users = read_users(export)
+    listed = len(users)
+    channels = read_channels(export)
+    channel, shape, items, repeats = _single_messages(export.read_json(rel), export.origin(rel), Path(rel).stem)
+    embedded = _embedded_users(items, users)
+    render = _Renderer(users, {c.id: c.name for c in channels.values() if c.id})
+    msgs: list[_Msg] = []
+    rej_origin: list[str] = []
+    rej_reason: list[str] = []
+    rej_raw: list[str | None] = []
+    first: dict[str, str] = {}
+    for origin, m in items:
+        reason: str | None = None
+        if not isinstance(m, dict):
+            reason = f"a JSON {type(m).__name__}, not a message object"
+        elif m.get("ts") is None:
+            reason = "message has no ts"
+        else:
+            try:
+                us = slack_ts_us(m["ts"])
+            except ValueError as exc:
+                reason = str(exc)
+            else:
+                ts = m["ts"].strip()
+                if ts in first:  # a thread file repeats its parent; an appended page repeats messages
+                    reason = f"duplicate of the message with ts {ts} at {first[ts]}"
+                else:
+                    first[ts] = origin
+        if reason is not None:
+            rej_origin.append(origin)
+            rej_reason.append(reason)
+            rej_raw.append(json.dumps(m, ensure_ascii=False, default=str))
+            continue
+        msgs.append(_Msg(origin, channel, m["ts"].strip(), us, m))
+    threads, notes = _rebuild_threads(msgs, render)
+    rows = [_slack_row(m, render, channels, threads) for m in msgs]
+    counts = Counter(nonblank_str(m.raw.get("subtype")) or "message" for m in msgs)
+    notes.insert(
+        0,
+        f"slack {shape}: channel {channel!r}, {len(items)} message(s); {listed} user(s) in a users.json beside it, "
+        f"{embedded} named by the messages' user_profile",
+    )
+    notes.append("messages by subtype: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    if repeats:
+        notes.append(f"{repeats} thread parent(s) repeated among their own slackdump_thread_replies: not counted again")
+    if render.unresolved:
+        notes.append(
+            f"{len(render.unresolved)} user id(s) without a name (no users.json beside the file, no user_profile), "
+            f"kept as ids: {', '.join(sorted(render.unresolved)[:5])}"
+        )
+    return LoadResult(
+        frame=events_frame(rows),
+        rejects=rejects_frame(rej_origin, rej_reason, rej_raw),
+        inputs=len(items),
+        parsed_inputs=len(rows),
+        unit="messages",
+        notes=tuple(notes),
+    )
 
 
 def _load_export(export: SlackExport) -> LoadResult:

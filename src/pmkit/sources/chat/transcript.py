@@ -16,6 +16,9 @@ a bracketed or dated stamp may end with ``Z`` or an offset)::
   ``-!- alice has joined`` line) is a message without an actor. A bare
   (unbracketed) time-only stamp counts only before ``<name>``, ``* name`` or
   ``-!-``, so that prose such as ``10:30 we restarted`` stays a continuation.
+- Text copied from the Slack desktop app (``Alice Example  2:25 PM`` headers) is the variant
+  read by ``slack-paste`` (:mod:`pmkit.sources.chat.slack_paste`): a file in that layout given
+  as ``transcript`` is handed to it, and the notes say so.
 - Times without a date take ``options: {date: YYYY-MM-DD}``, else the date of the
   incident window's start (in the source's timezone), else the last dated line
   above them; with none of these the load fails and says to set ``date``. A time
@@ -25,6 +28,7 @@ a bracketed or dated stamp may end with ``Z`` or an offset)::
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import zoneinfo
@@ -32,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pmkit.errors import SourceError
-from pmkit.sources import textio
+from pmkit.sources import registry, textio
 from pmkit.sources.base import LoadRequest, LoadResult, rejects_frame, to_json
 from pmkit.sources.chatcore import check_options, events_frame
 from pmkit.sources.registry import register
@@ -149,6 +153,9 @@ def _sniff_transcript(head: str) -> bool:
 )
 def load_transcript(req: LoadRequest) -> LoadResult:
     """Transcript lines -> ``chat`` events; time-only lines are anchored on a date (see module docs)."""
+    paste = _as_slack_paste(req)
+    if paste is not None:
+        return paste
     check_options(req, ("date",))
     try:
         zone = zoneinfo.ZoneInfo(req.timezone or "UTC")
@@ -237,6 +244,19 @@ def load_transcript(req: LoadRequest) -> LoadResult:
         unit="lines",
         notes=tuple(notes),
     )
+
+
+def _as_slack_paste(req: LoadRequest) -> LoadResult | None:
+    """The Slack desktop copy-paste layout is a transcript variant with its own loader (``slack-paste``): a file
+    whose first lines are not transcript lines but look like it is read by that loader, and the notes say so."""
+    files = req.files()
+    head = textio.head(files[0]) if files else ""
+    paste = registry.get("chat", "slack-paste")
+    if _sniff_transcript(head) or paste.sniff is None or not paste.sniff(head):
+        return None
+    result = paste.func(dataclasses.replace(req, format="slack-paste"))
+    said = "the lines are Slack's desktop copy-paste layout ('Name  2:25 PM' headers): read as format slack-paste"
+    return dataclasses.replace(result, notes=(said, *result.notes))
 
 
 def _transcript_row(p: _Pending) -> dict[str, Any]:

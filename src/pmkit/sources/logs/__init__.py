@@ -7,6 +7,9 @@
 - :mod:`.syslog`: ``syslog`` (RFC 3164, RFC 5424, ISO 8601-stamped)
 - :mod:`.log4j`: ``log4j`` (Java logging layouts)
 - :mod:`.grok`: ``grok`` (any grok expression, or a loghub preset)
+- :mod:`.datadog`: ``datadog`` (Datadog log search JSON pages; records = logs)
+- ``datadog-events`` (:mod:`pmkit.sources.alerts.datadog_events`, registered for kinds ``logs`` and
+  ``alerts``): Datadog events API JSON; monitor events become alerts, other events log lines
 
 Every physical line ends in an event (counted in ``parsed_inputs``) or in the rejects
 with its ``path:line`` and a reason. What several of them share lives in toolkit modules

@@ -8,6 +8,9 @@ Formats
     Generic metric CSV, long (``timestamp,metric,value[,labels]``) or wide (``timestamp,col1,col2,...``).
 ``grafana-csv`` (:mod:`pmkit.sources.metrics.grafana`)
     Grafana panel CSV export: ``Time,<series>...`` (series joined by time) or ``Series;Time;Value``.
+``datadog`` (:mod:`pmkit.sources.metrics.datadog`)
+    Datadog ``/api/v1/query`` (``series[].pointlist``) and ``/api/v2/query/timeseries`` JSON responses;
+    records = points with a value (``null`` points are empty buckets, noted, not records).
 
 Every loader here ends in the ``series`` contract (``ts, source, metric, labels, value, origin``):
 one row per sample, ``labels`` a JSON object with sorted keys (``{}`` when a series has none).
