@@ -45,7 +45,7 @@ from pmkit.sources.series import (
     option_list,
     wide_name,
 )
-from pmkit.sources.tabular import CsvBlock, first_content_line
+from pmkit.sources.tabular import CsvBlock, first_content_line, looks_like_log_csv
 from pmkit.timeutil import parse_ts
 
 __all__ = ["load_csv"]
@@ -156,8 +156,8 @@ _TIMEISH = re.compile(
 
 def _sniff_csv(head: str) -> bool:
     line = first_content_line(head)
-    if not line or line.lstrip().startswith(("{", "[")) or re.match(GRAFANA_HEADER, line):
-        return False
+    if not line or line.lstrip().startswith(("{", "[")) or re.match(GRAFANA_HEADER, line) or looks_like_log_csv(head):
+        return False  # a log export (time + message columns) is logs/csv
     return bool(_TIMEISH.search(line)) or line.startswith(",timestamp,")
 
 
