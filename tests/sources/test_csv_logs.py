@@ -118,3 +118,14 @@ def test_property_rows_counted_and_times_read(tmp_path: Path, rows: list[tuple[A
     for row, r in zip(res.frame.to_dicts(), timed, strict=True):
         if r[2]:
             assert row["level"] == want_level[r[2]]
+
+
+def test_sniffer_takes_its_example_and_no_other() -> None:
+    infos = {i.format: i for i in registry.formats("logs")}
+    mine = infos["csv"]
+    assert mine.sniff is not None and registry.sniff("logs", mine.example) == "csv"
+    for other, info in infos.items():
+        if other != "csv":
+            assert not mine.sniff(info.example), f"logs/csv accepts the {other} example"
+    for info in registry.formats("metrics"):  # metric CSV examples are not log exports
+        assert not mine.sniff(info.example), f"logs/csv accepts the metrics {info.format} example"

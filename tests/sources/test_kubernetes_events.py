@@ -200,3 +200,13 @@ def test_property_counts_levels_times(tmp_path: Path, events: list[dict[str, Any
     ]
     got = [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in res.frame.get_column("ts").to_list()]
     assert got == want
+
+
+@pytest.mark.parametrize("kind", ["logs", "deploys"])
+def test_sniffer_takes_its_example_and_no_other(kind: str) -> None:
+    infos = {i.format: i for i in registry.formats(kind)}
+    mine = infos["kubernetes-events"]
+    assert mine.sniff is not None and registry.sniff(kind, mine.example) == "kubernetes-events"
+    for other, info in infos.items():
+        if other != "kubernetes-events":
+            assert not mine.sniff(info.example), f"kubernetes-events accepts the {other} example"

@@ -313,3 +313,30 @@ def load_records(
         parsed_inputs=parsed,
         notes=tuple(dict.fromkeys(notes)),
     )
+
+
+def record_times(rec: pl.DataFrame, req: LoadRequest, notes: list[str]) -> tuple[pl.Series, pl.Series]:
+    """Each record's time by the ``ts`` rules of :func:`map_records` (``fields: {ts: ...}`` or the default names,
+    first present wins per line) and a reject reason (null where the time reads): for loaders that need the
+    time without the event columns (JSON lines read as series)."""
+    names = (req.fields["ts"],) if "ts" in req.fields else DEFAULT_FIELDS["ts"]
+    out = pl.Series("ts", [None] * rec.height, dtype=UTC_TS)
+    present = pl.Series([False] * rec.height)
+    for name in names:
+        f = _resolve(rec, name)
+        if f is None:
+            continue
+        got = _column_values("ts", f, req, notes)
+        if got is None:
+            continue
+        out = pl.select(pl.coalesce(out, got[0])).to_series()
+        present = present | f.values.is_not_null()
+    listed = ", ".join(names)
+    reason = pl.select(
+        pl.when(out.is_null()).then(
+            pl.when(present)
+            .then(pl.lit(f"unreadable timestamp (looked in {listed}; set ts_format)"))
+            .otherwise(pl.lit(f"no timestamp field (looked for {listed}; set fields: {{ts: <name>}})"))
+        )
+    ).to_series()
+    return out.alias("ts"), reason.alias("reason")

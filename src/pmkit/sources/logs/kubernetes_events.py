@@ -350,13 +350,23 @@ def _sniff(head: str) -> bool:
     return bool(_SNIFF.search(head)) or '"kind":"Event"' in head.replace(" ", "")
 
 
-_EXAMPLE = (
-    '{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Event","count":3,'
-    '"firstTimestamp":"2025-03-14T13:01:12Z","lastTimestamp":"2025-03-14T13:04:40Z",'
-    '"involvedObject":{"kind":"Pod","namespace":"prod","name":"payments-7d9f8b6c5d-x2x9p"},'
-    '"reason":"BackOff","message":"Back-off restarting failed container","source":{"component":"kubelet"},'
-    '"type":"Warning"}]}'
-)
+_EXAMPLE = """{
+    "apiVersion": "v1",
+    "items": [
+        {
+            "count": 3,
+            "firstTimestamp": "2025-03-14T13:01:12Z",
+            "involvedObject": {"kind": "Pod", "name": "payments-7d9f8b6c5d-x2x9p", "namespace": "prod"},
+            "kind": "Event",
+            "lastTimestamp": "2025-03-14T13:04:40Z",
+            "message": "Back-off restarting failed container",
+            "reason": "BackOff",
+            "source": {"component": "kubelet"},
+            "type": "Warning"
+        }
+    ],
+    "kind": "List"
+}"""
 _DESCRIPTION = (
     "Kubernetes Events (kubectl get events -o json/-o yaml, --watch streams, core/v1 and events.k8s.io/v1); "
     "Warning -> warning; rollouts (ScalingReplicaSet of a new replica set, DeploymentRollback) as changes"
