@@ -7,6 +7,11 @@
 - :mod:`.syslog`: ``syslog`` (RFC 3164, RFC 5424, ISO 8601-stamped)
 - :mod:`.log4j`: ``log4j`` (Java logging layouts)
 - :mod:`.grok`: ``grok`` (any grok expression, or a loghub preset)
+- :mod:`.kubernetes_events`: ``kubernetes-events`` (kubectl get events lists and watch streams; also a
+  ``deploys`` format: rollouts as changes)
+- :mod:`.csv`: ``csv`` (log exports as CSV/TSV: CloudWatch Logs Insights, Loki, BigQuery, Splunk)
+
+``jsonl`` with ``options: {as: series}`` gives metric series instead of events (:mod:`pmkit.sources.jsonseries`).
 
 Every physical line ends in an event (counted in ``parsed_inputs``) or in the rejects
 with its ``path:line`` and a reason. What several of them share lives in toolkit modules

@@ -166,7 +166,8 @@ def _sniff_jsonl(head: str) -> bool:
 @register(
     "logs",
     "jsonl",
-    description="JSON lines, any field names (fields: option), nested JSON, Docker json-file wrapping",
+    description="JSON lines, any field names (fields: option), nested JSON, Docker json-file wrapping; "
+    "options: {as: series} reads numeric fields as metric series",
     example='{"ts":"2025-03-14T13:05:02.118Z","level":"error","msg":"payment authorisation failed",'
     '"service":"payments","user_id":"cus_123","err":"upstream timeout"}',
     sniff=_sniff_jsonl,
@@ -188,6 +189,8 @@ def load_jsonl(req: LoadRequest) -> LoadResult:
     description="JSON lines whose fields are numbers (NGINX Plus status, app counters): chosen fields as series "
     "(options values/labels/counters; counters as increases)",
     example='{"timestamp":1741957502118,"connections":{"active":12,"accepted":84213},"requests":{"total":391822}}',
+    sniff=_sniff_jsonl,
+    sniff_order=60,  # after prometheus: a one-line API response is a JSON object line too
 )
 def load_jsonl_series(req: LoadRequest) -> LoadResult:
     """JSON lines as metric series (the same as logs/jsonl with ``options: {as: series}``)."""

@@ -8,6 +8,8 @@ Formats
     Generic metric CSV, long (``timestamp,metric,value[,labels]``) or wide (``timestamp,col1,col2,...``).
 ``grafana-csv`` (:mod:`pmkit.sources.metrics.grafana`)
     Grafana panel CSV export: ``Time,<series>...`` (series joined by time) or ``Series;Time;Value``.
+``jsonl`` (:mod:`pmkit.sources.logs.jsonl`, rules in :mod:`pmkit.sources.jsonseries`)
+    JSON lines whose fields are numbers (NGINX Plus status): chosen fields as series, counters as increases.
 
 Every loader here ends in the ``series`` contract (``ts, source, metric, labels, value, origin``):
 one row per sample, ``labels`` a JSON object with sorted keys (``{}`` when a series has none).
