@@ -129,3 +129,31 @@ def test_sniffer_takes_its_example_and_no_other() -> None:
             assert not mine.sniff(info.example), f"logs/csv accepts the {other} example"
     for info in registry.formats("metrics"):  # metric CSV examples are not log exports
         assert not mine.sniff(info.example), f"logs/csv accepts the metrics {info.format} example"
+
+
+# loghub's structured CSVs (real files): parsed with no option, with a ts_format, or (year-less times) all rejected
+# with the reason: never a wrong time (a time-only cell such as HDFS's 203615 is not read as an epoch)
+LOGHUB = [  # (system, ts_format, rows parsed of 2000)
+    ("Apache", None, 2000),
+    ("Hadoop", None, 2000),
+    ("Zookeeper", None, 2000),
+    ("HDFS", "%y%m%d %H%M%S", 2000),
+    ("Spark", "%y/%m/%d %H:%M:%S", 2000),
+    ("Spark", None, 0),
+    ("Android", None, 0),
+    ("Linux", None, 0),
+    ("OpenSSH", None, 0),
+]
+
+
+@pytest.mark.parametrize(("system", "ts_format", "parsed"), LOGHUB)
+def test_real_loghub_structured_csv(real: Path, system: str, ts_format: str | None, parsed: int) -> None:
+    (path,) = (real / "loghub" / system).glob("*_structured.csv")
+    res = run(LoadRequest(kind="logs", format="", path=str(path), ts_format=ts_format, redaction=False))
+    assert res.format == "csv"
+    assert (res.inputs, res.parsed, res.rejected) == (2000, parsed, 2000 - parsed)
+    if parsed:
+        assert res.frame.get_column("ts").dt.year().min() >= 2005
+        assert res.frame.get_column("level").null_count() < parsed
+    else:
+        assert set(res.rejects.get_column("reason")) == {"unreadable timestamp (looked in Date Time; set ts_format)"}

@@ -18,7 +18,9 @@ JSON ``labels`` cell (Loki), its service_name, service, app, job, container
 (:data:`pmkit.sources.tabular.LOG_CSV_NAMES`). With no level column, the level is the one the message
 states: a ``level=x`` / ``"level":"x"`` pair, else the first upper-case level word (ERROR, WARN, INFO...)
 in its first 80 characters. Times ending in `` UTC`` (BigQuery) read as UTC. Cells holding JSON objects (a column whose every non-empty cell is one)
-are decoded, so their keys are attrs and dotted ``fields:`` paths reach them. Every other column goes to
+are decoded, so their keys are attrs and dotted ``fields:`` paths reach them. A ``date`` column and a ``time``
+column (any case: loghub's structured CSVs, IIS) are read together as the time, ``<date> <time>``
+(``ts_format`` describes that joined text). Every other column goes to
 ``attrs`` as text. Empty cells are absent.
 
 Options: ``separator`` (default: ``,`` ``;`` tab or ``|``, whichever the header holds most; a ``sep=X``
@@ -28,6 +30,7 @@ so): CloudWatch writes UTC, Grafana writes the browser's zone.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -107,12 +110,20 @@ def _load_file(path: Path, req: LoadRequest, notes: list[str]) -> tuple[pl.DataF
                 f"{path}: no time column (looked for {', '.join(LOG_CSV_NAMES['ts'])}, any case); the columns are "
                 f"{block.columns}: set fields: {{ts: <column>}}"
             )
+        file_req = req
+        low = {c.lower(): c for c in reversed(block.columns)}
+        if "ts" not in req.fields and "date" in low and "time" in low:  # loghub, IIS: the date and time apart
+            joined = f"{low['date']} {low['time']}"
+            rec = rec.with_columns(pl.concat_str(pl.col(low["date"]), pl.lit(" "), pl.col(low["time"])).alias(joined))
+            file_req = replace(req, fields={**req.fields, "ts": joined})
+            extra["ts"] = ()  # a time-only or date-only cell read alone would be a wrong time (203615 as an epoch)
+            notes.append(f"{path.name}: time read from columns {low['date']!r} and {low['time']!r} joined")
         raws = rows.select(LINE, RAW)
 
         def raw_of(nos: pl.Series, raws: pl.DataFrame = raws) -> pl.Series:
             return nos.cast(pl.UInt32).alias(LINE).to_frame().join(raws, on=LINE, how="left").get_column(RAW)
 
-        ev, more = finish_records(path, rec, rows.get_column(LINE), req, notes, raw_of, extra)
+        ev, more = finish_records(path, rec, rows.get_column(LINE), file_req, notes, raw_of, extra)
         if not extra["level"] and "level" not in req.fields and ev.height:
             ev = ev.with_columns(pl.coalesce(pl.col("level"), level_expr(_level_in_text(pl.col("message")))))
         events.append(ev)
