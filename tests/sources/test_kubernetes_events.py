@@ -70,7 +70,11 @@ def test_changes_are_new_revisions_only() -> None:
     deploys = res.frame.filter(res.frame.get_column("kind") == "deploy")
     assert deploys.height == 1  # the autoscaler's scale-up of checkout's current replica set is no change
     a = json.loads(deploys.item(0, "attrs"))
-    assert a["change_type"] == "rollout" and a["rollback"] is False and a["replica_set"] == "payments-7d9f8b6c5d"
+    assert (
+        a["change_type"] == "rollout"
+        and a["rollback"] is False
+        and a["replica_set"] == a["version"] == "payments-7d9f8b6c5d"
+    )
     off = load(FIX / "events-v1-list.json", options={"changes": False})
     assert set(off.frame.get_column("kind")) == {"log"}
 

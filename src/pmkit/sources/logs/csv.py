@@ -37,7 +37,7 @@ import polars as pl
 
 from pmkit.errors import SourceError
 from pmkit.sources.base import LoadRequest, LoadResult
-from pmkit.sources.fieldmap import finish_records, load_records
+from pmkit.sources.fieldmap import DEFAULT_FIELDS, finish_records, load_records
 from pmkit.sources.levels import level_expr
 from pmkit.sources.linescan import in_line_order
 from pmkit.sources.registry import register
@@ -57,7 +57,7 @@ def _extra(columns: list[str], rec: pl.DataFrame) -> dict[str, tuple[str, ...]]:
         low.setdefault(c.lower(), []).append(c)
     out: dict[str, tuple[str, ...]] = {}
     for column, names in LOG_CSV_NAMES.items():
-        out[column] = tuple(c for n in names for c in low.get(n, []))
+        out[column] = tuple(c for n in names for c in low.get(n, []) if c not in DEFAULT_FIELDS[column])
     labels = next((c for c in columns if c.lower() == "labels" and isinstance(rec.schema[c], pl.Struct)), None)
     if labels is not None:
         for column, keys in _LABEL_KEYS.items():
@@ -102,10 +102,10 @@ def _load_file(path: Path, req: LoadRequest, notes: list[str]) -> tuple[pl.DataF
         extra = _extra(block.columns, rec)
         rec = rec.with_columns(  # BigQuery writes `2025-03-14 13:05:02.118000 UTC`
             pl.col(c).str.replace(r"\s+(?:UTC|GMT)$", "+00:00")
-            for c in dict.fromkeys((req.fields.get("ts"), *extra["ts"]))
+            for c in dict.fromkeys((req.fields.get("ts"), *DEFAULT_FIELDS["ts"], *extra["ts"]))
             if c in rec.columns and rec.schema[c] == pl.String
         )
-        if not extra["ts"] and "ts" not in req.fields and not {"ts", "t"} & set(block.columns):
+        if not extra["ts"] and "ts" not in req.fields and not set(DEFAULT_FIELDS["ts"]) & set(block.columns):
             raise SourceError(
                 f"{path}: no time column (looked for {', '.join(LOG_CSV_NAMES['ts'])}, any case); the columns are "
                 f"{block.columns}: set fields: {{ts: <column>}}"
@@ -168,4 +168,4 @@ def load_csv_logs(req: LoadRequest) -> LoadResult:
     unknown = sorted(set(req.options) - set(_OPTIONS))
     if unknown:
         raise SourceError(f"{req.key or req.path}: unknown option(s) {unknown} for logs/csv; expected separator")
-    return load_records(req, _load_file)
+    return replace(load_records(req, _load_file), unit="rows")

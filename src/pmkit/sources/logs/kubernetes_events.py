@@ -47,7 +47,8 @@ Deploy-shaped events become change events (``kind: deploy``, ``attrs.change_type
 - ``ScalingReplicaSet`` "Scaled up replica set R ..." on a Deployment, when it is the first event in the
   file scaling R up and the message says ``from 0`` or the same Deployment scales another replica set
   down in the file: a new revision coming up (a plain scale-up of the current replica set by an
-  autoscaler is not a change); ``attrs.replica_set`` = R;
+  autoscaler is not a change); ``attrs.replica_set`` and ``attrs.version`` = R (the replica set names the
+  revision: its suffix is the pod-template hash);
 - ``DeploymentRollback`` (``rollback: true``);
 - Argo Rollouts ``RolloutUpdated`` ("Rollout updated to revision N").
 
@@ -268,7 +269,7 @@ def _mark_changes(drafts: list[Draft]) -> None:
             seen.add((ns, rs))
             others_down = downs.get((ns, d.attrs.get("object_name", "")), set()) - {rs}
             if first and (" from 0 " in text + " " or bool(others_down)):
-                d.attrs.update(change_type="rollout", rollback=False, replica_set=rs)
+                d.attrs.update(change_type="rollout", rollback=False, replica_set=rs, version=rs)
         elif reason == "DeploymentRollback":
             d.attrs.update(change_type="rollout", rollback=True)
         elif reason == "RolloutUpdated":
