@@ -87,3 +87,12 @@ def test_property_counter_increases(tmp_path: Path, steps: list[tuple[int, bool,
     inc = res.frame.filter(pl.col("metric") == "hits:increase").get_column("value")
     assert inc.len() == len(steps) - 1 and inc.sum() == counted and (inc >= 0).all()
     assert res.frame.filter(pl.col("metric") == "temp").get_column("value").to_list() == [s[2] for s in steps]
+
+
+def test_window_counts_lines_outside() -> None:
+    win = (dt.datetime(2025, 3, 14, 13, 2, tzinfo=dt.UTC), dt.datetime(2025, 3, 14, 13, 4, tzinfo=dt.UTC))
+    res = load(FIX, options=NGINX_OPTS, window=win)
+    assert (res.inputs, res.parsed, res.rejected, res.outside) == (7, 3, 1, 3)
+    inc = res.frame.filter(pl.col("metric") == "server_zones.payments.responses.5xx:increase").sort("ts")
+    assert inc.get_column("value").to_list() == [60, 60, 2]  # 13:02's increase is taken from the 13:01 line
+    assert res.frame.get_column("ts").is_between(*win).all()

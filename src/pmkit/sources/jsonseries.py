@@ -17,7 +17,9 @@ A toolkit for :mod:`pmkit.sources.logs.jsonl`; it imports no loader. The rules:
   value (a restart shows only as a drop); the first line of each series gives no increase. ``counters: all`` treats every value as a counter.
 - metric name: the field's (dotted) name.
 
-Counting unit: lines, as in ``jsonl`` (a line parsed gives zero or more samples).
+Counting unit: lines, as in ``jsonl`` (a line parsed gives zero or more samples). With a load window, a line
+whose time is outside it is counted as outside and its samples dropped (after the counters' increases are
+taken, so the first line inside the window has its increase).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ import polars as pl
 
 from pmkit.errors import SourceError
 from pmkit.schema import UTC_TS
-from pmkit.sources.base import LoadRequest, origin_expr
+from pmkit.sources.base import WINDOWED_KINDS, LoadRequest, origin_expr
 from pmkit.sources.fieldmap import DEFAULT_FIELDS, record_times
+from pmkit.sources.window import inside
 
 if TYPE_CHECKING:
     from polars._typing import PolarsDataType
@@ -66,8 +69,10 @@ def _matches(name: str, patterns: list[str]) -> bool:
 
 def records_to_series(
     path: Path, rec: pl.DataFrame, line_nos: pl.Series, req: LoadRequest, notes: list[str]
-) -> tuple[pl.DataFrame, pl.DataFrame, int]:
-    """(series frame, rejects of the lines without a time as ``origin``, ``reason``, ``line_no``, lines parsed)."""
+) -> tuple[pl.DataFrame, pl.DataFrame, int, int]:
+    """(series frame, rejects of the lines without a time as ``origin``, ``reason``, ``line_no``, lines parsed
+    inside the request's window, lines parsed outside it: their samples are dropped, after counters' increases
+    were taken, so the first line inside has its increase)."""
     key = req.key or str(path)
     opts = req.options
     values_p = _patterns(opts.get("values"), "values", key)
@@ -130,6 +135,12 @@ def records_to_series(
         pl.col("value"),
         origin_expr(path, "__line").alias("origin"),
     )
+    n_outside = 0
+    if req.window is not None and req.kind in WINDOWED_KINDS:
+        # counters' increases are taken first, so the first line in the window has its increase
+        within = ts.to_frame("t").select(inside(pl.col("t"), req.window).fill_null(False)).to_series()
+        n_outside = int((ok & ~within).sum())
+        out = out.filter(inside(pl.col("ts"), req.window))
     out = out.sort("ts", "origin", maintain_order=True)
     n_counters = len(counter_names)
     shown = ", ".join(n for n, _ in chosen[:8]) + (" ..." if len(chosen) > 8 else "")
@@ -142,4 +153,4 @@ def records_to_series(
     rejects = pl.DataFrame(
         {"origin": nos.to_frame().select(origin_expr(path)).to_series(), "reason": reason.filter(bad), "line_no": nos}
     )
-    return out, rejects, int(ok.sum())
+    return out, rejects, int(ok.sum()) - n_outside, n_outside

@@ -115,17 +115,19 @@ def _load_jsonl_file(path: Path, req: LoadRequest, notes: list[str]) -> tuple[pl
     return events, in_line_order(pl.concat([rejects, more])), n_lines, events.height
 
 
-def _load_series_file(path: Path, req: LoadRequest, notes: list[str]) -> tuple[pl.DataFrame, pl.DataFrame, int, int]:
+def _load_series_file(
+    path: Path, req: LoadRequest, notes: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame, int, int, int]:
     """``as: series``: the chosen numeric fields of each line as samples (:mod:`pmkit.sources.jsonseries`)."""
     records, line_nos, rejects, n_lines, texts = _read_jsonl(path, notes)
     if records.width == 0:
-        return empty_series(), rejects, n_lines, 0
-    frame, no_time, parsed = records_to_series(path, records, line_nos, req, notes)
+        return empty_series(), rejects, n_lines, 0, 0
+    frame, no_time, parsed, outside = records_to_series(path, records, line_nos, req, notes)
     if no_time.height:
         all_texts = texts if texts is not None else textio.read_lines(path).get_column("line")
         raw = all_texts.gather(no_time.get_column("line_no").cast(pl.Int64) - 1)
         rejects = pl.concat([rejects, no_time.select("origin", "reason").with_columns(raw=raw)])
-    return frame, in_line_order(rejects), n_lines, parsed
+    return frame, in_line_order(rejects), n_lines, parsed, outside
 
 
 def _load_as_series(req: LoadRequest) -> LoadResult:
@@ -136,12 +138,12 @@ def _load_as_series(req: LoadRequest) -> LoadResult:
             f"{', '.join(SERIES_OPTIONS)}"
         )
     notes: list[str] = []
-    frames, rejects, inputs, parsed = [], [], 0, 0
+    frames, rejects, inputs, parsed, outside = [], [], 0, 0, 0
     for path in req.files():
-        fr, rj, n_in, n_ok = _load_series_file(path, req, notes)
+        fr, rj, n_in, n_ok, n_out = _load_series_file(path, req, notes)
         frames.append(fr)
         rejects.append(rj)
-        inputs, parsed = inputs + n_in, parsed + n_ok
+        inputs, parsed, outside = inputs + n_in, parsed + n_ok, outside + n_out
     rej = pl.concat(rejects)
     return LoadResult(
         frame=pl.concat(frames),
@@ -150,6 +152,8 @@ def _load_as_series(req: LoadRequest) -> LoadResult:
         parsed_inputs=parsed,
         notes=tuple(dict.fromkeys(notes)),
         table="series",
+        outside=outside,
+        outside_parsed=outside,
     )
 
 
