@@ -250,9 +250,11 @@ def run(req: LoadRequest) -> LoadResult:
             raise
         result = _file_by_file(info.func, req, files)
     result = replace(result, notes=(*found, *result.notes))
+    # a loader may return series where its format is registered for events (JSON lines with `as: series`)
+    table = "series" if result.table == "series" else info.table
     frame = result.frame.with_columns(pl.lit(req.source, dtype=pl.String).alias("source"))
-    frame = schema.conform(frame, info.table)
-    if req.service is not None and info.table == "events":
+    frame = schema.conform(frame, table)
+    if req.service is not None and table == "events":
         frame = frame.with_columns(pl.col("service").fill_null(req.service))
     rejects = schema.conform(
         result.rejects.with_columns(
@@ -260,13 +262,13 @@ def run(req: LoadRequest) -> LoadResult:
         ),
         "rejects",
     )
-    frame, rejects, parsed = _reject_out_of_range(frame, rejects, result.parsed_inputs, info.table)
+    frame, rejects, parsed = _reject_out_of_range(frame, rejects, result.parsed_inputs, table)
     frame, parsed, outside, window_notes = _exact_window(
         req, frame, parsed, result.outside, result.unit, result.outside_parsed
     )
-    frame, rejects, redacted = _redact(frame, rejects, info.table, req.redaction)
+    frame, rejects, redacted = _redact(frame, rejects, table, req.redaction)
     where = f"loader {req.kind}/{req.format} on {req.path}"
-    schema.validate(frame, info.table, where=where)
+    schema.validate(frame, table, where=where)
     schema.validate(rejects, "rejects", where=where)
     if parsed + rejects.height + outside != result.inputs:
         raise SchemaError(
@@ -279,7 +281,7 @@ def run(req: LoadRequest) -> LoadResult:
         frame=frame,
         rejects=rejects,
         parsed_inputs=parsed,
-        table=info.table,
+        table=table,
         format=req.format,
         notes=((loud,) if loud else ()) + sniffed + time_notes + tuple(result.notes) + window_notes + redacted,
         outside=outside,
@@ -401,6 +403,7 @@ def _file_by_file(func: Callable[[LoadRequest], LoadResult], req: LoadRequest, f
         outside=sum(r.outside for r in results),
         outside_parsed=sum(r.outside_parsed for r in results),
         unit=unit,
+        table=results[0].table,
         notes=dedupe_notes(
             [
                 *(n for r in results for n in r.notes),

@@ -5,13 +5,22 @@ overrides, e.g. ``{ts: when, level: sev, message: text}``, dotted paths for nest
 fields): ``ts`` from ts, time, timestamp, @timestamp, t, date; ``level`` from level,
 severity, lvl, loglevel, log.level, levelname, log_level; ``message`` from msg,
 message, log, text, event (strings only); ``service`` from service, service.name,
-app, application (``logger`` names a code module, not a service, and stays in
+service_name, svc, app, application, dd.service (``logger`` names a code module, not a service, and stays in
 attrs). ``actor`` is never guessed: user ids describe who was affected more often
 than who acted, so they stay in attrs; map ``actor`` explicitly when a field names
 the person or system that acted. Every other field goes to attrs, nested objects
 kept nested; a field used for a column is dropped from attrs on the lines where it
 was used. A multi-line message (stack trace) gives its first line as ``message`` and
 stays whole in attrs. Null values are omitted (absent and null read the same).
+
+Three attrs the analyses read by one name are also filled from the other usual names, on the lines where
+the record has no top-level field of that name (the original stays in attrs too; ``fields: {status: ..., user: ...,
+trace_id: ...}`` names the field instead): ``status`` (an HTTP code 100..599) from status_code,
+http.status_code, http.status, http.response.status_code, response.status, statusCode, response_code;
+``user`` from usr.id, user.id, userId, enduser.id (user_id, uid and customer_id are read by the analyses as
+they are: :data:`pmkit.analysis.sli.USER_FIELDS`; where ``user`` is an object, as ECS writes it, the id goes
+to ``user_id``); ``trace_id`` from
+dd.trace_id, traceId, trace.id, traceID, otel.trace_id (:data:`ATTR_FIELDS`).
 
 Levels are read by the one table of :mod:`pmkit.sources.levels` (case-insensitive words
 of every common logger, and numbers 10..69 as pino/bunyan levels); any other value gives
@@ -44,10 +53,20 @@ DEFAULT_FIELDS: dict[str, tuple[str, ...]] = {
     "ts": ("ts", "time", "timestamp", "@timestamp", "t", "date"),
     "level": ("level", "severity", "lvl", "loglevel", "log.level", "levelname", "log_level"),
     "message": ("msg", "message", "log", "text", "event"),
-    "service": ("service", "service.name", "app", "application"),
+    "service": ("service", "service.name", "service_name", "svc", "app", "application", "dd.service"),
     "actor": (),
 }
 _COLUMNS = tuple(DEFAULT_FIELDS)
+# Attrs the analyses read by one name (sli: status, user; the timeline: trace_id), filled from the usual other
+# names when the record has no top-level field of that name; the original field stays in attrs too.
+ATTR_FIELDS: dict[str, tuple[str, ...]] = {
+    "status": (
+        "status_code", "http.status_code", "http.status", "http.response.status_code", "response.status",
+        "statusCode", "response_code",
+    ),
+    "user": ("usr.id", "user.id", "userId", "enduser.id"),  # user_id, uid, customer_id: read as they are
+    "trace_id": ("dd.trace_id", "traceId", "trace.id", "traceID", "otel.trace_id"),
+}  # fmt: skip
 
 
 @dataclass
@@ -158,6 +177,52 @@ def _column_values(column: str, f: _Field, req: LoadRequest, notes: list[str]) -
     return out, out.is_not_null()
 
 
+def _canonical_attrs(rec: pl.DataFrame, req: LoadRequest) -> pl.DataFrame:
+    """``rec`` with the :data:`ATTR_FIELDS` attrs filled on the lines where the top-level field of that name is
+    absent or null: per line the first candidate present (``fields: {status: ..., user: ..., trace_id: ...}``
+    names the one to use). A status must read as an HTTP code (100..599); a user or trace id is kept as text
+    (never a float: an id past 2**53 read as a float has lost digits). ``user`` is not filled on lines that
+    carry user_id, uid or customer_id (the analyses read those as they are); where ``user`` is an object (ECS
+    ``user: {id, name}``) the id is written as ``user_id``."""
+    added: dict[str, pl.Series] = {}
+    for name, candidates in ATTR_FIELDS.items():
+        names = (req.fields[name],) if name in req.fields else candidates
+        vals: list[pl.Series] = []
+        for cand in names:
+            f = _resolve(rec, cand)
+            if f is None or cand == name:
+                continue
+            v = f.values
+            if not (v.dtype == pl.String or v.dtype.is_integer()):
+                continue
+            text = v.cast(pl.String).str.strip_chars()
+            if name == "status":
+                code = text.cast(pl.Int64, strict=False)
+                vals.append(code.to_frame("c").select(pl.when(pl.col("c").is_between(100, 599)).then("c")).to_series())
+            else:
+                vals.append(text.to_frame("t").select(pl.when(pl.col("t") != "").then("t")).to_series())
+        if not vals:
+            continue
+        found = pl.select(pl.coalesce(vals)).to_series()
+        if name == "user" and name not in req.fields:
+            known = [rec.get_column(c).is_not_null() for c in ("user_id", "uid", "customer_id") if c in rec.columns]
+            if known:
+                found = pl.select(pl.when(~pl.any_horizontal(known)).then(found)).to_series()
+        target = name
+        if name == "user" and "user" in rec.columns and isinstance(rec.schema["user"], pl.Struct):
+            target = "user_id"  # ECS `user: {id, name}`: the id goes where the analyses also look
+        if target in rec.columns:
+            have = rec.get_column(target)
+            if have.dtype.is_integer() and name == "status":
+                found = pl.select(pl.coalesce(have.cast(pl.Int64), found.cast(pl.Int64, strict=False))).to_series()
+            elif have.dtype == pl.String:
+                found = pl.select(pl.coalesce(have, found.cast(pl.String))).to_series()
+            else:
+                continue  # an object or list under that name: left as it is
+        added[target] = found.alias(target)
+    return rec.with_columns(added.values()) if added else rec
+
+
 @dataclass
 class _Mapped:
     frame: pl.DataFrame  # ts, level, message, service, actor, attrs
@@ -171,12 +236,13 @@ def map_records(
 
     ``extra`` appends last-resort candidate fields per column (the Docker wrapper's time and text).
     """
-    unknown = sorted(set(req.fields) - set(_COLUMNS))
+    unknown = sorted(set(req.fields) - set(_COLUMNS) - set(ATTR_FIELDS))
     if unknown:
         raise SourceError(
             f"{req.path}: fields: cannot map {', '.join(map(repr, unknown))}; the columns a field can fill are "
-            f"{', '.join(_COLUMNS)} (everything else goes to attrs by itself)"
+            f"{', '.join(_COLUMNS)}, and the attrs {', '.join(ATTR_FIELDS)} (everything else goes to attrs by itself)"
         )
+    rec = _canonical_attrs(rec, req)
     height = rec.height
     values: dict[str, pl.Series] = {}
     used: dict[tuple[str, tuple[str, ...]], pl.Series] = {}
@@ -430,3 +496,30 @@ def schema_events() -> pl.DataFrame:
 def multiline_rule(req: LoadRequest) -> Multiline | None:
     """The source's ``options.multiline`` (None when not set); errors name the source."""
     return multiline_option(req.options.get("multiline"), f"{req.path} (source {req.source!r})")
+
+
+def record_times(rec: pl.DataFrame, req: LoadRequest, notes: list[str]) -> tuple[pl.Series, pl.Series]:
+    """Each record's time by the ``ts`` rules of :func:`map_records` (``fields: {ts: ...}`` or the default names,
+    first present wins per line) and a reject reason (null where the time reads): for loaders that need the
+    time without the event columns (JSON lines read as series)."""
+    names = (req.fields["ts"],) if "ts" in req.fields else DEFAULT_FIELDS["ts"]
+    out = pl.Series("ts", [None] * rec.height, dtype=UTC_TS)
+    present = pl.Series([False] * rec.height)
+    for name in names:
+        f = _resolve(rec, name)
+        if f is None:
+            continue
+        got = _column_values("ts", f, req, notes)
+        if got is None:
+            continue
+        out = pl.select(pl.coalesce(out, got[0])).to_series()
+        present = present | f.values.is_not_null()
+    listed = ", ".join(names)
+    reason = pl.select(
+        pl.when(out.is_null()).then(
+            pl.when(present)
+            .then(pl.lit(f"unreadable timestamp (looked in {listed}; set ts_format)"))
+            .otherwise(pl.lit(f"no timestamp field (looked for {listed}; set fields: {{ts: <name>}})"))
+        )
+    ).to_series()
+    return out.alias("ts"), reason.alias("reason")

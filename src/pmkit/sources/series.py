@@ -33,15 +33,17 @@ from polars.expr.whenthen import ChainedThen, Then
 from pmkit.errors import SourceError
 from pmkit.schema import UTC_TS
 from pmkit.sources.base import LoadRequest, LoadResult, origin_expr, rejects_frame, to_json
-from pmkit.sources.tabular import LINE, RAW, CsvBlock, parse_time_column, read_csv_blocks
+from pmkit.sources.tabular import LINE, RAW, CsvBlock, first_content_line, parse_time_column, read_csv_blocks
 from pmkit.timeutil import EPOCH_UNITS, is_aware
 
 __all__ = [
     "GENERIC_VALUE_NAMES",
     "GRAFANA_HEADER",
+    "TIME_COLUMN_NAMES",
     "Plan",
     "empty_series",
     "file_stem",
+    "grafana_header",
     "load_csv_blocks",
     "need_columns",
     "numeric_share",
@@ -54,6 +56,21 @@ __all__ = [
 _EMPTY_WORDS = ("", "null", "none", "na", "n/a", "nil")
 GENERIC_VALUE_NAMES = ("value", "val", "y", "values")
 GRAFANA_HEADER = r'^\s*"?(Time|Series)"?\s*[,;\t]'  # a Grafana panel CSV's first header (the csv sniffer leaves it)
+# the names of a time column in metric CSVs (compared in lower case)
+TIME_COLUMN_NAMES = (
+    "timestamp", "time", "ts", "datetime", "date", "_time", "@timestamp", "time_stamp", "date_time", "timestamp_ms",
+    "epoch", "unix_time",
+)  # fmt: skip
+
+
+def grafana_header(head: str) -> bool:
+    """A Grafana panel CSV: the header starts with ``Time`` or ``Series`` and names no second time column
+    (``Time,TimeStamp,PodName,...`` is a generic metric CSV with two time columns, not a Grafana export)."""
+    line = first_content_line(head)
+    if not re.match(GRAFANA_HEADER, line):
+        return False
+    names = [n.strip().strip('"').lower() for n in re.split(r"[,;\t]", line)]
+    return sum(n in TIME_COLUMN_NAMES for n in names) == 1
 
 
 def file_stem(path: Path) -> str:

@@ -23,7 +23,17 @@ from pmkit.sources import textio
 from pmkit.sources.base import origin_expr, rejects_frame
 from pmkit.timeutil import TsGuess, parse_ts
 
-__all__ = ["LINE", "RAW", "CsvBlock", "first_content_line", "parse_time_column", "read_csv_blocks"]
+__all__ = [
+    "LINE",
+    "LOG_CSV_NAMES",
+    "RAW",
+    "CsvBlock",
+    "first_content_line",
+    "header_names",
+    "looks_like_log_csv",
+    "parse_time_column",
+    "read_csv_blocks",
+]
 
 LINE = "__pmkit_line"  # column of a CsvBlock's rows: 1-based line of the row's first physical line
 RAW = "__pmkit_raw"  # column of a CsvBlock's rows: the row's text
@@ -211,3 +221,33 @@ def read_csv_blocks(path: Path, *, separator: str | None = None, block_header: s
         rows, bad = _parse_rows(data.select("line_no", "line"), names, bsep, path)
         blocks.append(CsvBlock(path, hno, names, names_raw, rows, bad, bsep))
     return blocks
+
+
+# Log exports as CSV (logs ``csv``): the names each event column goes by, compared in lower case. Here, not in the
+# loader, because the metrics CSV sniffer must leave such files to the logs one.
+LOG_CSV_NAMES: dict[str, tuple[str, ...]] = {
+    "ts": ("time", "timestamp", "@timestamp", "_time", "date", "datetime", "eventtime", "tsns"),
+    "message": ("message", "@message", "line", "msg", "log", "text", "textpayload", "_raw", "body", "content"),
+    "level": ("level", "severity", "loglevel", "log_level", "detected_level", "levelname"),
+    "service": ("service", "svc", "service.name", "service_name", "app", "application", "container_name"),
+}
+
+
+def header_names(head: str) -> list[str]:
+    """The lower-case column names of a CSV head's first content line (split at the separator it holds most)."""
+    line = first_content_line(head)
+    if not line or line.lstrip().startswith(("{", "[")):
+        return []
+    sep = _pick_separator(line)
+    if sep not in re.sub(_QUOTED, "", line):
+        return []
+    return [c.strip().strip('"').strip().lower() for c in _split_header(line, sep, Path("head"))]
+
+
+def looks_like_log_csv(head: str) -> bool:
+    """A CSV header with a time column and a text message column (Loki, CloudWatch Logs Insights, BigQuery...)."""
+    try:
+        names = set(header_names(head))
+    except SourceError:
+        return False
+    return bool(names & set(LOG_CSV_NAMES["ts"])) and bool(names & set(LOG_CSV_NAMES["message"]))

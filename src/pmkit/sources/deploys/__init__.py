@@ -14,6 +14,9 @@ Formats and their counting units (``parsed + rejected == inputs``; each module's
     ``kubectl rollout history`` (``--revision=N`` too) and ``kubectl describe deployment`` Events tables.
 ``argocd`` (:mod:`pmkit.sources.deploys.argocd`; unit: records = history entries + a failed or running ``operationState``)
     Argo CD Application ``status.history`` (app get -o json, ApplicationList, or the history list).
+``kubernetes-events`` (:mod:`pmkit.sources.logs.kubernetes_events`; unit: records = Event objects)
+    ``kubectl get events`` lists and watch streams; rollouts (a new replica set scaled up, DeploymentRollback,
+    Argo Rollouts RolloutUpdated) are changes, every other Event a log event.
 ``csv`` and ``json`` (:mod:`pmkit.sources.deploys.generic`; unit: rows / records)
     Generic deploy records, columns or keys found by name (``fields`` maps custom ones).
 

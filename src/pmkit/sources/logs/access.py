@@ -13,8 +13,12 @@ a trailing ``rt=``, else ``request_time=``, else ``urt=``; null otherwise). Quot
 values are unescaped (``\\"`` -> ``"``, ``\\\\`` -> ``\\``, nginx ``\\x22``/``\\x5C``).
 ``client`` is the first public address of the forwarded chain (the X-Forwarded-For
 order: originating client first) and else its first address, as Filebeat does;
-``user`` is the remote user, or when that is ``-`` a trailing ``uid=``, ``user=`` or
-``user_id=`` value. When present: ``vhost`` (a leading virtual host), ``remote_addr``
+``user`` is the remote user, or when that is ``-`` a trailing ``uid=``, ``user=``,
+``user_id=`` or ``usr.id=`` value, else the first of those keys in the request's query string
+(``/pay?uid=u_42``). ``trace_id`` (when found): a trailing ``trace_id=``, ``dd.trace_id=``, ``traceId=``,
+``trace.id=`` or ``traceID=``, else one of those in the query string. ``options: {trailing_time: s}`` (or
+``ms``, ``us``) reads an unnamed number after the fields (nginx ``... "$http_user_agent" $request_time``)
+as the request time: ``duration_s`` when no ``rt=``/``request_time=``/``urt=`` says it, and not ``trailing``. When present: ``vhost`` (a leading virtual host), ``remote_addr``
 and ``forwarded_for`` (the peer and the whole chain, when a chain was logged),
 ``ident`` (when not ``-``), every trailing ``key=value`` (values as strings, quotes
 removed; a key that collides with one above is stored as ``trailing_<key>``) and
@@ -85,7 +89,9 @@ _PRIVATE_ADDR = (
 _KEY = r"[A-Za-z_][\w.-]*"
 _PAIR = _KEY + r'=(?:"(?:[^"\\]|\\.)*"|[^ ]*)'
 _DURATION_KEYS = ("rt", "request_time", "urt")
-_USER_KEYS = ("uid", "user", "user_id")
+_USER_KEYS = ("uid", "user", "user_id", "usr.id")
+_TRACE_KEYS = ("trace_id", "dd.trace_id", "traceId", "trace.id", "traceID")
+_TRAILING_TIME = {"s": 1.0, "ms": 1e-3, "us": 1e-6}  # options.trailing_time: the unit of an unnamed trailing number
 _ACCESS_STD_KEYS = {"bytes", "client", "duration_s", "forwarded_for", "ident", "method", "path", "protocol"} | {
     "referer", "remote_addr", "status", "trailing", "truncated", "user", "user_agent", "vhost"
 }  # fmt: skip
@@ -143,6 +149,17 @@ def _trailing_value(tail: pl.Expr, key: str) -> pl.Expr:
     return pl.coalesce(quoted, bare)
 
 
+def _query_value(path: pl.Expr, key: str) -> pl.Expr:
+    """The value of ``key`` in a request path's query string (``/pay?uid=u_42&x=1`` gives ``u_42``), or null;
+    only on paths holding a ``?`` (the regex runs on those alone)."""
+    value = (
+        pl.when(path.str.contains("?", literal=True))
+        .then(path)
+        .str.extract(r"\?(?:[^#\s]*&)?" + re.escape(key) + r"=([^&#\s]+)", 1)
+    )
+    return pl.when(value != "-").then(value)
+
+
 def access_plan(
     lines: pl.LazyFrame,
     path: Path | str,
@@ -152,12 +169,14 @@ def access_plan(
     ts_format: str | None = None,
     timezone: str | None = None,
     check_keys: bool = False,
+    trailing_time: str | None = None,
 ) -> pl.LazyFrame:
     """The lazy query turning ``line_no``/``line`` into event columns plus ``reason`` and ``raw``.
 
     ``reason`` is null for parsed lines; ``raw`` keeps the line only where it is not.
     ``keys`` are the trailing ``key=value`` keys to expect (see :func:`access_keys`);
     ``check_keys`` adds ``unknown_tail``, the trailing text of lines that may hold others.
+    ``trailing_time`` (``s``, ``ms``, ``us``) reads an unnamed number in the trailing text as the request time.
     Every step is a column expression; per-row work that only a few lines need (control
     characters, forwarded chains, odd requests, escapes) runs on those lines only.
     """
@@ -216,7 +235,7 @@ def access_plan(
     tval = {k: col(f"_t{i}") for i, k in enumerate(keys)}
     if keys:
         lf = lf.with_columns([_trailing_value(col("_tail"), k).alias(f"_t{i}") for i, k in enumerate(keys)])
-    durations = []
+    durations: list[pl.Expr] = []
     for k in _DURATION_KEYS:
         if k in tval:
             v = tval[k]
@@ -225,11 +244,27 @@ def access_plan(
             first = pl.when(num.is_null()).then(v).str.extract(r"^([0-9]+(?:\.[0-9]*)?)", 1).cast(pl.Float64)
             num = pl.coalesce(num, first)
             durations.append(pl.when(num.is_finite()).then(num))
-    duration = pl.coalesce(durations) if durations else pl.lit(None, dtype=pl.Float64)
-    ruser = pl.when(col("_ruser") != "-").then(col("_ruser"))
-    user = pl.coalesce([ruser, *(pl.when(tval[k] != "").then(tval[k]) for k in _USER_KEYS if k in tval)])
     all_pairs = col("_tail").str.contains(r"^(?: +(?:" + _PAIR + r'|"-"))* *$')
     rest = pl.when(~all_pairs).then(col("_tail")).str.replace_all(r" +(?:" + _PAIR + r'|"-")', "").str.strip_chars()
+    if trailing_time is not None:  # nginx `... "$http_user_agent" $request_time`: an unnamed number
+        unnamed = pl.when(rest.str.contains(r"^[0-9]+(?:\.[0-9]+)?$")).then(rest).cast(pl.Float64, strict=False)
+        durations.append(unnamed * _TRAILING_TIME[trailing_time])
+        rest = pl.when(unnamed.is_null()).then(rest)
+    duration = pl.coalesce(durations) if durations else pl.lit(None, dtype=pl.Float64)
+    ruser = pl.when(col("_ruser") != "-").then(col("_ruser"))
+    user = pl.coalesce(
+        [
+            ruser,
+            *(pl.when(tval[k] != "").then(tval[k]) for k in _USER_KEYS if k in tval),
+            *(_query_value(col("_path"), k) for k in _USER_KEYS),
+        ]
+    )
+    trace = pl.coalesce(
+        [
+            *(pl.when(tval[k] != "").then(tval[k]) for k in _TRACE_KEYS if k in tval),
+            *(_query_value(col("_path"), k) for k in _TRACE_KEYS),
+        ]
+    )
 
     logq = partial(json_str, log_escaped=True)
     plain = unescape_log
@@ -260,6 +295,8 @@ def access_plan(
         )
     for key, value in tval.items():
         members.append(Member(f"trailing_{key}" if key in _ACCESS_STD_KEYS else key, logq(value)))
+    if "trace_id" not in tval:  # else the trailing trace_id= is written under its own name above
+        members.append(Member("trace_id", logq(trace)))
 
     status_s = col("_status")
     message = (
@@ -365,6 +402,12 @@ def _naive_brackets(path: Path) -> bool:
 
 
 def _load_access(req: LoadRequest, fmt: str) -> LoadResult:
+    trailing_time = req.options.get("trailing_time")
+    if trailing_time is not None and trailing_time not in _TRAILING_TIME:
+        raise SourceError(
+            f"{req.key or req.path}: options.trailing_time must be one of {', '.join(_TRAILING_TIME)} (the unit of "
+            f"the unnamed number after the {fmt} fields), not {trailing_time!r}"
+        )
     files = req.files()
     keys = _sample_keys(files, fmt)
     kept: dict[Path, pl.DataFrame] = {}
@@ -379,7 +422,14 @@ def _load_access(req: LoadRequest, fmt: str) -> LoadResult:
         return collect_lines(
             files,
             lambda lines, path: access_plan(
-                lines, path, fmt, keys, ts_format=req.ts_format, timezone=req.timezone, check_keys=True
+                lines,
+                path,
+                fmt,
+                keys,
+                ts_format=req.ts_format,
+                timezone=req.timezone,
+                check_keys=True,
+                trailing_time=trailing_time,
             ),
             lines_of=(lambda f: kept[f].lazy()) if kept else None,
         )
@@ -450,7 +500,7 @@ def _sniff_common(head: str) -> bool:
     example='203.0.113.9 - alice [14/Mar/2025:13:05:02 +0000] "GET /api/v1/payments HTTP/1.1" 502 173 "-" '
     '"curl/8.5.0" rt=0.085 uid=cus_123',
     sniff=_sniff_combined,
-    options=(),
+    options=("trailing_time",),
 )
 def load_combined(req: LoadRequest) -> LoadResult:
     """nginx/Apache ``combined`` access logs."""
@@ -463,7 +513,7 @@ def load_combined(req: LoadRequest) -> LoadResult:
     description="Common Log Format access log (no referer or user agent; trailing key=value kept)",
     example='203.0.113.9 - - [14/Mar/2025:13:05:02 +0000] "GET /api/v1/payments HTTP/1.1" 502 173',
     sniff=_sniff_common,
-    options=(),
+    options=("trailing_time",),
 )
 def load_common(req: LoadRequest) -> LoadResult:
     """Common Log Format access logs."""

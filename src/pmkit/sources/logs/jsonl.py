@@ -8,6 +8,10 @@ reasons for invalid JSON, JSON lines whose types conflict: those fields are kept
 text, and the load notes say so). Fields become columns and ``attrs`` by the rules of
 :mod:`pmkit.sources.fieldmap`.
 
+``options: {as: series}`` reads the lines as metric samples instead (NGINX Plus status lines, app counters):
+chosen numeric fields become series, counters as increases; see :mod:`pmkit.sources.jsonseries` (also
+registered as ``kind: metrics, format: jsonl``).
+
 Docker json-file lines (``{"log": ..., "stream": ..., "time": ...}``) are unwrapped:
 an inner JSON object is decoded too, ``stream`` goes to attrs and the wrapper time is
 the event time when the inner record has none (else it is kept as ``docker_time``).
@@ -27,8 +31,9 @@ from pathlib import Path
 
 import polars as pl
 
+from pmkit.errors import SourceError
 from pmkit.sources import textio
-from pmkit.sources.base import LoadRequest, LoadResult
+from pmkit.sources.base import LoadRequest, LoadResult, rejects_frame
 from pmkit.sources.fieldmap import (
     finish_records,
     line_origins,
@@ -37,9 +42,11 @@ from pmkit.sources.fieldmap import (
     multiline_rule,
     no_rejects,
 )
+from pmkit.sources.jsonseries import SERIES_OPTIONS, records_to_series
 from pmkit.sources.linescan import in_line_order, is_gzip, share
 from pmkit.sources.ndjson import decode_objects, read_ndjson_lossless
 from pmkit.sources.registry import register
+from pmkit.sources.series import empty_series
 
 _DOCKER = {"log", "stream", "time"}
 
@@ -165,6 +172,48 @@ def _load_jsonl_file(
     return events, in_line_order(pl.concat([rejects, more])), n_lines, events.height
 
 
+def _load_series_file(
+    path: Path, req: LoadRequest, notes: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame, int, int, int]:
+    """``as: series``: the chosen numeric fields of each line as samples (:mod:`pmkit.sources.jsonseries`)."""
+    records, line_nos, rejects, n_lines, texts = _read_jsonl(path, notes)
+    if records.width == 0:
+        return empty_series(), rejects, n_lines, 0, 0
+    frame, no_time, parsed, outside = records_to_series(path, records, line_nos, req, notes)
+    if no_time.height:
+        all_texts = texts if texts is not None else textio.read_lines(path).get_column("line")
+        raw = all_texts.gather(no_time.get_column("line_no").cast(pl.Int64) - 1)
+        rejects = pl.concat([rejects, no_time.select("origin", "reason").with_columns(raw=raw)])
+    return frame, in_line_order(rejects), n_lines, parsed, outside
+
+
+def _load_as_series(req: LoadRequest) -> LoadResult:
+    unknown = sorted(set(req.options) - set(SERIES_OPTIONS))
+    if unknown:
+        raise SourceError(
+            f"{req.key or req.path}: unknown option(s) {unknown} for JSON lines read as series; expected "
+            f"{', '.join(SERIES_OPTIONS)}"
+        )
+    notes: list[str] = []
+    frames, rejects, inputs, parsed, outside = [], [], 0, 0, 0
+    for path in req.files():
+        fr, rj, n_in, n_ok, n_out = _load_series_file(path, req, notes)
+        frames.append(fr)
+        rejects.append(rj)
+        inputs, parsed, outside = inputs + n_in, parsed + n_ok, outside + n_out
+    rej = pl.concat(rejects)
+    return LoadResult(
+        frame=pl.concat(frames),
+        rejects=rejects_frame(rej.get_column("origin"), rej.get_column("reason"), rej.get_column("raw")),
+        inputs=inputs,
+        parsed_inputs=parsed,
+        notes=tuple(dict.fromkeys(notes)),
+        table="series",
+        outside=outside,
+        outside_parsed=outside,
+    )
+
+
 def _sniff_jsonl(head: str) -> bool:
     def obj(ln: str) -> bool:
         try:
@@ -178,15 +227,38 @@ def _sniff_jsonl(head: str) -> bool:
 @register(
     "logs",
     "jsonl",
-    description="JSON lines, any field names (fields: option), nested JSON, Docker json-file wrapping",
+    description="JSON lines, any field names (fields: option), nested JSON, Docker json-file wrapping; "
+    "options: {as: series} reads numeric fields as metric series",
     example='{"ts":"2025-03-14T13:05:02.118Z","level":"error","msg":"payment authorisation failed",'
     '"service":"payments","user_id":"cus_123","err":"upstream timeout"}',
     sniff=_sniff_jsonl,
-    options=("multiline",),
+    options=("multiline", *SERIES_OPTIONS),
 )
 def load_jsonl(req: LoadRequest) -> LoadResult:
-    """JSON lines: one event per JSON object line (or per record of lines with ``options.multiline``)."""
+    """JSON lines: one event per JSON object line (or per record of lines with ``options.multiline``); with
+    ``options: {as: series}``, metric samples."""
+    mode = req.options.get("as")
+    if mode == "series":
+        return _load_as_series(req)
+    if mode not in (None, "events"):
+        raise SourceError(f"{req.key or req.path}: options.as must be events or series, not {mode!r}")
     outside: list[tuple[int, int]] = []
     res = load_records(req, lambda path, r, notes: _load_jsonl_file(path, r, notes, outside))
     pre, post = sum(o[0] for o in outside), sum(o[1] for o in outside)
     return replace(res, inputs=res.inputs + pre + post, outside=pre + post, outside_parsed=post)
+
+
+@register(
+    "metrics",
+    "jsonl",
+    table="series",
+    description="JSON lines whose fields are numbers (NGINX Plus status, app counters): chosen fields as series "
+    "(options values/labels/counters; counters as increases)",
+    example='{"timestamp":1741957502118,"connections":{"active":12,"accepted":84213},"requests":{"total":391822}}',
+    sniff=_sniff_jsonl,
+    sniff_order=60,  # after prometheus: a one-line API response is a JSON object line too
+    options=SERIES_OPTIONS,
+)
+def load_jsonl_series(req: LoadRequest) -> LoadResult:
+    """JSON lines as metric series (the same as logs/jsonl with ``options: {as: series}``)."""
+    return _load_as_series(req)

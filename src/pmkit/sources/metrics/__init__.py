@@ -11,6 +11,8 @@ Formats
 ``datadog`` (:mod:`pmkit.sources.metrics.datadog`)
     Datadog ``/api/v1/query`` (``series[].pointlist``) and ``/api/v2/query/timeseries`` JSON responses;
     records = points with a value (``null`` points are empty buckets, noted, not records).
+``jsonl`` (:mod:`pmkit.sources.logs.jsonl`, rules in :mod:`pmkit.sources.jsonseries`)
+    JSON lines whose fields are numbers (NGINX Plus status): chosen fields as series, counters as increases.
 
 Every loader here ends in the ``series`` contract (``ts, source, metric, labels, value, origin``):
 one row per sample, ``labels`` a JSON object with sorted keys (``{}`` when a series has none).

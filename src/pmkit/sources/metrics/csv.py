@@ -9,8 +9,10 @@ Layout detection, overridable with ``options``
 ----------------------------------------------
 - ``separator``: the ``sep=X`` first line (Excel), else ``options.separator``, else whichever of
   ``,`` ``;`` tab ``|`` occurs most in the header line.
-- ``time``: ``options.time``, else the first column named timestamp, time, ts, datetime, date,
-  _time, @timestamp, time_stamp (any case), else the first column whose values read as date-times.
+- ``time``: ``options.time``, else the first column, in the file's order, named timestamp, time, ts,
+  datetime, date, _time, @timestamp, time_stamp, date_time, timestamp_ms, epoch, unix_time (any case:
+  ``Time``, ``TimeStamp``), else the first column whose values read as date-times. Another time-named
+  column is ignored (neither a metric nor a label; a note says how far it reads from the time column).
   Times go through :func:`pmkit.sources.tabular.parse_time_column` (:func:`pmkit.timeutil.parse_ts`
   rules: ``ts_format``, ``timezone`` for naive times, epoch seconds/ms/us/ns told apart by magnitude,
   nanosecond fractions truncated to microseconds, Go ``time.String()`` accepted; a mostly numeric
@@ -37,20 +39,21 @@ from pmkit.sources.base import LoadRequest, LoadResult
 from pmkit.sources.registry import register
 from pmkit.sources.series import (
     GENERIC_VALUE_NAMES,
-    GRAFANA_HEADER,
+    TIME_COLUMN_NAMES,
     Plan,
+    grafana_header,
     load_csv_blocks,
     need_columns,
     numeric_share,
     option_list,
     wide_name,
 )
-from pmkit.sources.tabular import CsvBlock, first_content_line
+from pmkit.sources.tabular import CsvBlock, first_content_line, looks_like_log_csv, parse_time_column
 from pmkit.timeutil import parse_ts
 
 __all__ = ["load_csv"]
 
-_TIME_NAMES = ("timestamp", "time", "ts", "datetime", "date", "_time", "@timestamp", "time_stamp")
+_TIME_NAMES = TIME_COLUMN_NAMES
 _METRIC_NAMES = ("metric", "metric_name", "__name__", "series")
 _INDEX_NAMES = ("", "unnamed: 0", "index")
 
@@ -71,6 +74,20 @@ def _looks_like_time(values: pl.Series) -> bool:
     return parsed.null_count() == 0
 
 
+def _second_time_note(block: CsvBlock, req: LoadRequest, time: str, other: str) -> str:
+    """Say that ``other`` (a second time-named column) is ignored, and how far it is from ``time`` when both read
+    as times: a constant offset (the Nezha dataset's ``TimeStamp`` is 200,000,000 s off its ``Time``) is worth
+    knowing before anyone reaches for the other column."""
+    head = block.rows.head(500)
+    a, _ = parse_time_column(head.get_column(time), req.ts_format, req.timezone)
+    b, _ = parse_time_column(head.get_column(other), None, req.timezone)
+    diff = pl.select((b - a).dt.total_seconds().median()).item() if a.len() else None
+    said = f"{block.path.name}: column {other!r} is a second time column; ignored (time is {time!r}, the first)"
+    if diff is not None and abs(diff) >= 1:
+        said += f"; it reads {diff:+,.0f} s from {time!r} (median of the first rows)"
+    return said
+
+
 def _plan_csv(block: CsvBlock, req: LoadRequest) -> tuple[Plan, list[str]]:
     """Choose time, metric, value and label columns for a generic CSV block (see the module docstring)."""
     path, columns, opts = block.path, block.columns, req.options
@@ -82,7 +99,8 @@ def _plan_csv(block: CsvBlock, req: LoadRequest) -> tuple[Plan, list[str]]:
             raise SourceError(f"{path}: options.time {time_opt!r} is not a column; the columns are {columns}")
         time = str(time_opt)
     else:
-        found = _find(columns, _TIME_NAMES)
+        named = [c for c in columns if c.lower() in _TIME_NAMES]
+        found = named[0] if named else None
         if found is None:
             found = next((c for c in columns if _looks_like_time(block.rows.get_column(c))), None)
         if found is None:
@@ -91,6 +109,9 @@ def _plan_csv(block: CsvBlock, req: LoadRequest) -> tuple[Plan, list[str]]:
                 f"reads as date-times); set options.time to one of {columns}"
             )
         time = found
+        for other in named[1:]:  # a second time column is neither a metric nor a label
+            ignored.append(other)
+            notes.append(_second_time_note(block, req, time, other))
     first = block.header_names[0].lower() if block.header_names else None
     if columns and columns[0] != time and first in _INDEX_NAMES:
         ignored.append(columns[0])
@@ -156,8 +177,8 @@ _TIMEISH = re.compile(
 
 def _sniff_csv(head: str) -> bool:
     line = first_content_line(head)
-    if not line or line.lstrip().startswith(("{", "[")) or re.match(GRAFANA_HEADER, line):
-        return False
+    if not line or line.lstrip().startswith(("{", "[")) or grafana_header(head) or looks_like_log_csv(head):
+        return False  # a log export (time + message columns) is logs/csv
     return bool(_TIMEISH.search(line)) or line.startswith(",timestamp,")
 
 

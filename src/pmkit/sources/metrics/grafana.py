@@ -22,19 +22,17 @@ data" off); all go through :func:`pmkit.sources.tabular.parse_time_column`.
 
 from __future__ import annotations
 
-import re
-
 from pmkit.errors import SourceError
 from pmkit.sources.base import LoadRequest, LoadResult
 from pmkit.sources.registry import register
-from pmkit.sources.series import GRAFANA_HEADER, Plan, load_csv_blocks, need_columns, option_list, wide_name
-from pmkit.sources.tabular import CsvBlock, first_content_line
+from pmkit.sources.series import Plan, grafana_header, load_csv_blocks, need_columns, option_list, wide_name
+from pmkit.sources.tabular import CsvBlock
 
 __all__ = ["load_grafana_csv"]
 
 
 def _sniff_grafana(head: str) -> bool:
-    return bool(re.match(GRAFANA_HEADER, first_content_line(head)))
+    return grafana_header(head)
 
 
 def _plan_grafana(block: CsvBlock, req: LoadRequest) -> tuple[Plan, list[str]]:
