@@ -154,15 +154,18 @@ def check_summary_times(md: str, exp: dict[str, Any]) -> None:
 
 
 def check_metadata_impact(md: str, exp: dict[str, Any]) -> None:
-    m = need(re.search(r"^\| Impact \| \S+ (\d\d:\d\d) → (\d\d:\d\d) UTC \((.+?)\) \|", md, re.M), "Impact row")
+    m = need(
+        re.search(r"^\| Impact \| \S+ (\d\d:\d\d(?::\d\d)?) → (\d\d:\d\d(?::\d\d)?) UTC \((.+?)\) \|", md, re.M),
+        "Impact row",
+    )
     ms = exp["milestones"]
-    assert m[1] == hm(ms["impact_start"]) and m[2] == hm(ms["mitigated"]), m[0]
+    assert m[1] == at_precision(m[1], ms["impact_start"]) and m[2] == at_precision(m[2], ms["mitigated"]), m[0]
     assert abs(duration_minutes(m[3]) - exp["impact"]["impact_minutes"]) < 1, m[0]
 
 
 def check_metadata_resolved(md: str, exp: dict[str, Any]) -> None:
-    m = need(re.search(r"^\| Resolved \| \S+ (\d\d:\d\d) UTC \|", md, re.M), "Resolved row")
-    assert m[1] == hm(exp["milestones"]["resolved"]), m[0]
+    m = need(re.search(r"^\| Resolved \| \S+ (\d\d:\d\d(?::\d\d)?) UTC \|", md, re.M), "Resolved row")
+    assert m[1] == at_precision(m[1], exp["milestones"]["resolved"]), m[0]
 
 
 def check_severity(md: str, exp: dict[str, Any]) -> None:
@@ -275,13 +278,13 @@ def check_timeline_milestones(md: str, exp: dict[str, Any]) -> None:
 
 def check_milestone_table(md: str, exp: dict[str, Any]) -> None:
     rows = re.findall(
-        r"^\| (impact_start|detected|acknowledged|declared|mitigated|resolved) \| \S+ (\d\d:\d\d)(?: \([^)]*\))? \|",
+        r"^\| (impact_start|detected|acknowledged|declared|mitigated|resolved) \| \S+ (\d\d:\d\d(?::\d\d)?)(?: \([^)]*\))? \|",
         md,
         re.M,
     )
     need(rows or None, "milestones table")
     for key, stated in rows:
-        assert stated == hm(exp["milestones"][key]), (key, stated, exp["milestones"][key])
+        assert stated == at_precision(stated, exp["milestones"][key]), (key, stated, exp["milestones"][key])
 
 
 def check_response_times(md: str, exp: dict[str, Any]) -> None:

@@ -266,7 +266,7 @@ def test_unknown_options_are_errors_naming_the_key_and_the_options(tmp_path: Pat
     f.write_text("ts=2025-06-15T14:00:00Z msg=a\n")
     with pytest.raises(SourceError, match=r"unknown option 'multilne' for logs/logfmt; it takes multiline; did you"):
         load(f, "logfmt", options={"multilne": True})
-    with pytest.raises(SourceError, match=r"unknown option 'multiline' for logs/combined; it takes no options"):
+    with pytest.raises(SourceError, match=r"unknown option 'multiline' for logs/combined; it takes trailing_time"):
         load(f, "combined", options={"multiline": True})
     data = {
         "id": "INC-1",

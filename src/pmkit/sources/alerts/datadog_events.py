@@ -245,10 +245,22 @@ _EXAMPLE = (
 
 
 @register(
-    "alerts", "datadog-events", description=_DESCRIPTION, example=_EXAMPLE, sniff=_sniff_datadog_events, sniff_order=20
+    "alerts",
+    "datadog-events",
+    description=_DESCRIPTION,
+    example=_EXAMPLE,
+    sniff=_sniff_datadog_events,
+    sniff_order=20,
+    options=(),
 )
 @register(
-    "logs", "datadog-events", description=_DESCRIPTION, example=_EXAMPLE, sniff=_sniff_datadog_events, sniff_order=20
+    "logs",
+    "datadog-events",
+    description=_DESCRIPTION,
+    example=_EXAMPLE,
+    sniff=_sniff_datadog_events,
+    sniff_order=20,
+    options=(),
 )
 def load_datadog_events(req: LoadRequest) -> LoadResult:
     """Datadog events responses -> alert and log events; unit = events (see the module docstring)."""

@@ -204,6 +204,7 @@ def _sniff_slack_paste(head: str) -> bool:
     ),
     sniff=_sniff_slack_paste,
     sniff_order=40,
+    options=("date", "today"),
 )
 def load_slack_paste(req: LoadRequest) -> LoadResult:
     """Copied Slack messages -> ``chat`` events; the day of each comes as the module docstring says."""

@@ -162,6 +162,7 @@ def _no_events() -> pl.DataFrame:
     "payments/payments/4f1c2e,123456789012:/ecs/payments",
     sniff=looks_like_log_csv,
     sniff_order=45,
+    options=("separator",),
 )
 def load_csv_logs(req: LoadRequest) -> LoadResult:
     """CSV/TSV log exports: one event per row (see the module docstring)."""

@@ -187,6 +187,7 @@ def _sniff_datadog_logs(head: str) -> bool:
     ),
     sniff=_sniff_datadog_logs,
     sniff_order=25,
+    options=(),
 )
 def load_datadog_logs(req: LoadRequest) -> LoadResult:
     """Datadog log search pages -> ``log`` events; unit = logs (see the module docstring)."""

@@ -373,7 +373,15 @@ _DESCRIPTION = (
     "Warning -> warning; rollouts (ScalingReplicaSet of a new replica set, DeploymentRollback) as changes"
 )
 
-register("logs", "kubernetes-events", description=_DESCRIPTION, example=_EXAMPLE, sniff=_sniff, sniff_order=40)(_load)
+register(
+    "logs",
+    "kubernetes-events",
+    description=_DESCRIPTION,
+    example=_EXAMPLE,
+    sniff=_sniff,
+    sniff_order=40,
+    options=("changes",),
+)(_load)
 load_kubernetes_events = register(
     "deploys",
     "kubernetes-events",
@@ -381,4 +389,5 @@ load_kubernetes_events = register(
     example=_EXAMPLE,
     sniff=_sniff,
     sniff_order=40,
+    options=("changes",),
 )(_load)

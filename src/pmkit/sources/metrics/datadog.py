@@ -218,6 +218,7 @@ def _sniff_datadog_metrics(head: str) -> bool:
     ),
     sniff=_sniff_datadog_metrics,
     sniff_order=20,
+    options=("metric",),
 )
 def load_datadog_metrics(req: LoadRequest) -> LoadResult:
     """Datadog metric query responses -> series; unit = points with a value (see the module docstring)."""
