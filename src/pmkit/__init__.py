@@ -4,7 +4,8 @@
 then ``inc.events``, ``inc.series``, ``inc.rejects`` and ``inc.report`` are polars
 frames (``.to_pandas()`` for pandas). ``result = pm.analyze(inc)`` runs every analysis
 (milestones, MTTx, impact, SLOs, severity, suspects, signatures, cadence, 5 Whys);
-``result.gates()`` is ``pmkit check``; ``pm.render(folder, out)`` writes the postmortem.
+``result.gates()`` is ``pmkit check``; ``pm.render(folder, out)`` writes the postmortem;
+``pm.Portfolio.load(folder)`` reads many incidents (``pmkit.portfolio.kpis`` summarises them).
 
 This module is the public face and nothing else: each name is imported on first use
 (PEP 562), so ``import pmkit`` and ``pmkit --help`` do not pay for polars, the analyses,
@@ -42,6 +43,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "check": ("pmkit.analysis.gates", "check"),
     "Analysis": ("pmkit.pipeline", "Analysis"),
     "analyze": ("pmkit.pipeline", "analyze"),
+    "Portfolio": ("pmkit.portfolio", "Portfolio"),
     "redact": ("pmkit.redaction", "redact"),
     "RenderResult": ("pmkit.report.render", "RenderResult"),
     "render": ("pmkit.report.render", "render"),
@@ -56,6 +58,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name come
     from pmkit.analysis.whys import FiveWhys
     from pmkit.incident import Incident, load_spec
     from pmkit.pipeline import Analysis, analyze
+    from pmkit.portfolio import Portfolio
     from pmkit.redaction import redact
     from pmkit.report.render import RenderResult, render
     from pmkit.report.run import run
@@ -101,6 +104,7 @@ __all__ = [
     "LoadResult",
     "MilestoneOrderError",
     "PmkitError",
+    "Portfolio",
     "RenderResult",
     "SchemaError",
     "SourceError",
