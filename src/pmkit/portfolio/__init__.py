@@ -17,6 +17,7 @@ Definitions of every column and KPI: docs/analyses.md, "Portfolio".
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -273,6 +274,21 @@ class Portfolio:
             )
             flat = flat.join(wide, on="id", how="left")
         return flat
+
+    def only(self, services: list[str] | None = None) -> Portfolio:
+        """The incidents touching any of ``services`` (all when None or empty), with their action items and
+        only those services' SLO rows."""
+        if not services:
+            return self
+        wanted = list(services)
+        incidents = self.incidents.filter(pl.col("services").list.eval(pl.element().is_in(wanted)).list.any())
+        ids = incidents["id"].to_list()
+        return dataclasses.replace(
+            self,
+            incidents=incidents,
+            slos=self.slos.filter(pl.col("id").is_in(ids) & pl.col("service").is_in(wanted)),
+            actions=self.actions.filter(pl.col("id").is_in(ids)),
+        )
 
     def __len__(self) -> int:
         return self.incidents.height
