@@ -57,7 +57,7 @@ def test_every_incident_is_a_row(corpus: Portfolio, truth: dict[str, Any]) -> No
     assert corpus.problems == ()
     assert sorted(corpus.incidents["id"].to_list()) == sorted(i["id"] for i in truth["incidents"])
     assert len(truth["incidents"]) >= 50
-    assert corpus.sources == {"folders": 2, "documents": 60}
+    assert (corpus.sources["folders"], corpus.sources["documents"]) == (2, 60)
     assert corpus.as_of == dt.date.fromisoformat(truth["as_of"])
 
 

@@ -138,7 +138,9 @@ class Portfolio:
     ``missing`` the milestones neither given nor found, MTTx in seconds (null when a milestone is missing),
     ``complete`` when no quality gate fails. ``slos``: one row per incident and SLO. ``actions``: one row per
     action item. ``problems``: one line per file that could not be read (file, key, what was expected);
-    ``skipped``: Markdown files without front matter. ``as_of``: the day "overdue" is judged on.
+    ``skipped``: Markdown files without front matter. ``as_of``: the day "overdue" is judged on. ``sources``:
+    how many ``folders`` and ``documents`` were found, and of the folders how many rows came from the row cache
+    (``cached``) and how many were ``analysed``.
     """
 
     root: Path
@@ -174,9 +176,16 @@ class Portfolio:
         bar = _bar(len(folders) + len(documents), progress)
         from pmkit.portfolio.rows import load_rows
 
+        stats: dict[str, int] = {}
         try:
             rows = load_rows(
-                folders, documents, convention=convention, use_cache=cache, jobs=jobs, tick=bar.update if bar else None
+                folders,
+                documents,
+                convention=convention,
+                use_cache=cache,
+                jobs=jobs,
+                tick=bar.update if bar else None,
+                stats=stats,
             )
         finally:
             if bar is not None:
@@ -200,7 +209,7 @@ class Portfolio:
             as_of=when,
             problems=tuple(problems),
             skipped=tuple(str(s) for s in skipped),
-            sources={"folders": len(folders), "documents": len(documents)},
+            sources={"folders": len(folders), "documents": len(documents), **stats},
         )
 
     @classmethod

@@ -174,10 +174,12 @@ def load_rows(
     use_cache: bool = True,
     jobs: int | None = None,
     tick: Callable[[int], None] | None = None,
+    stats: dict[str, int] | None = None,
 ) -> list[dict[str, Any]]:
     """Every row, in the order given (folders, then documents); a failed one is ``{"error": message}``.
 
-    ``tick(n)`` is called as ``n`` more incidents are done (the progress bar)."""
+    ``tick(n)`` is called as ``n`` more incidents are done (the progress bar); ``stats`` receives
+    ``cached`` (folders whose row came from the row cache) and ``analysed`` (folders analysed)."""
     folders, documents = list(folders), list(documents)
     out: list[dict[str, Any] | None] = [None] * (len(folders) + len(documents))
     todo: list[tuple[int, str, str | None]] = []
@@ -195,6 +197,9 @@ def load_rows(
         out[j] = _document_job(str(d))
         if tick:
             tick(1)
+    if stats is not None:
+        stats["cached"] = len(folders) - len(todo)
+        stats["analysed"] = len(todo)
     workers = max(1, min(len(todo), jobs or os.cpu_count() or 1))
     if len(todo) == 1 or workers == 1:
         for i, folder, key in todo:
