@@ -146,3 +146,20 @@ def test_generated_corpus_is_deterministic_and_varied(tmp_path: Path) -> None:
     pf = Portfolio.load(tmp_path / "a")
     assert pf.incidents.height == 80 and pf.problems == ()
     assert pf.incidents.filter(pl.col("missing").list.len() > 0).height == sum(1 for i in incs if i["missing"])
+
+
+def test_include_and_service_filter(tmp_path: Path) -> None:
+    elsewhere = write(tmp_path / "elsewhere", "PM-1.md", GOOD)
+    write(
+        tmp_path / "dir",
+        "PM-2.md",
+        GOOD.replace("id: PM-1", "id: PM-2").replace("services: checkout", "services: [search, auth]"),
+    )
+    write(tmp_path / "dir", "portfolio.yaml", "as_of: 2025-03-20\ninclude: [../elsewhere/PM-1.md]\n")
+    pf = Portfolio.load(tmp_path / "dir")
+    assert sorted(pf.incidents["id"].to_list()) == ["PM-1", "PM-2"] and pf.as_of == dt.date(2025, 3, 20)
+    assert str(elsewhere) in pf.incidents["path"].to_list()  # the included document, read where it is
+    auth = pf.only(["auth"])
+    assert auth.incidents["id"].to_list() == ["PM-2"] and auth.actions["id"].unique().to_list() == ["PM-2"]
+    assert auth.slos.height == 0  # PM-2's SLO is the first service's (search), not auth's
+    assert pf.only([]).incidents.height == 2

@@ -37,6 +37,7 @@ ROWS = "portfolio"  # the row cache's folder beside cache.ENTRIES
 
 def folder_row(path: str, convention: str = "impact") -> dict[str, Any]:
     """The row of an evidence folder: the incident loaded (sources cached) and analysed."""
+    from pmkit.analysis.mttx import mttx_seconds
     from pmkit.analysis.severity import normalise_level
     from pmkit.incident import Incident
     from pmkit.pipeline import analyze
@@ -61,8 +62,6 @@ def folder_row(path: str, convention: str = "impact") -> dict[str, Any]:
                 "consumed_minutes": None if res.consumed is None else res.consumed * res.budget_minutes,
             }
         )
-    from pmkit.analysis.mttx import mttx_seconds
-
     mt = mttx_seconds(a.milestones, convention)
     gates = a.gates()
     return {
@@ -112,7 +111,9 @@ def row_key(folder: Path, convention: str) -> str:
     h.update(json.dumps([__version__, _code_digest(), convention]).encode())
     for f in sorted(p for p in folder.rglob("*") if p.is_file()):
         h.update(f.relative_to(folder).as_posix().encode())
-        h.update(cache._file_digest(f).encode())
+        with f.open("rb") as fh:
+            for chunk in iter(functools.partial(fh.read, 1 << 20), b""):
+                h.update(chunk)
     return h.hexdigest()
 
 
