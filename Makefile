@@ -32,6 +32,7 @@ bench: $(VENV)/.installed
 # the sample generator is a development tool at the repository root (not in the wheel)
 samples: $(VENV)/.installed
 	$(BIN)/python -m samplegen data/samples
+	$(BIN)/python -m samplegen.portfolio data/portfolio --include ../samples/INC-2025-0142 --include ../samples/INC-20250120-103000
 
 lab: $(VENV)/.installed
 	$(BIN)/jupyter lab notebooks/

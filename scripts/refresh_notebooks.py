@@ -15,7 +15,7 @@ from nbclient import NotebookClient
 
 from pmkit.report.run import KERNEL_ARGUMENTS, KERNEL_NAME, _kernel_manager_class
 
-NOTEBOOKS = ("notebooks/explore.ipynb",)
+NOTEBOOKS = ("notebooks/explore.ipynb", "notebooks/portfolio.ipynb")
 
 
 def refresh(path: str) -> None:

@@ -1,6 +1,6 @@
 """The import rule (docs/architecture.md): the tree reads as the data flow and imports only go down it.
 
-spec -> sources -> cache -> timeline -> incident -> analysis -> pipeline -> report -> face. A module may
+spec -> sources -> cache -> timeline -> incident -> analysis -> pipeline -> portfolio -> report -> face. A module may
 import modules of its own layer or of a lower one, never a higher one; nothing forms a cycle; a loader
 (``sources/<kind>/<format>.py``) never imports another loader, and the toolkit modules directly under
 ``sources/`` import no loader. Every import counts for the layers (top-level, inside functions, under
@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("pmkit.incident",),
     ("pmkit.analysis",),
     ("pmkit.pipeline",),
+    ("pmkit.portfolio",),
     ("pmkit.report",),
     ("pmkit", "pmkit.cli", "pmkit.cli_commands", "pmkit.scaffold", "pmkit.samplegen"),  # the face
 ]

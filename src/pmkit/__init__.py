@@ -4,7 +4,8 @@
 then ``inc.events``, ``inc.series``, ``inc.rejects`` and ``inc.report`` are polars
 frames (``.to_pandas()`` for pandas). ``result = pm.analyze(inc)`` runs every analysis
 (milestones, MTTx, impact, SLOs, severity, suspects, signatures, cadence, 5 Whys);
-``result.gates()`` is ``pmkit check``; ``pm.render(folder, out)`` writes the postmortem.
+``result.gates()`` is ``pmkit check``; ``pm.render(folder, out)`` writes the postmortem;
+``pm.Portfolio.load(folder)`` reads many incidents (``pmkit.portfolio.kpis`` summarises them).
 The grok workbench: ``pm.grok_match(expr, lines)`` (a frame: ``matched`` + typed captures),
 ``pm.grok_debug(pattern, lines)`` (why lines fail, shown as HTML in a notebook) and
 ``pm.grok_suggest(lines)``; ``pmkit grok`` in a terminal.
@@ -45,6 +46,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "check": ("pmkit.analysis.gates", "check"),
     "Analysis": ("pmkit.pipeline", "Analysis"),
     "analyze": ("pmkit.pipeline", "analyze"),
+    "Portfolio": ("pmkit.portfolio", "Portfolio"),
     "redact": ("pmkit.redaction", "redact"),
     "grok_match": ("pmkit.sources.grokbench", "grok_match"),
     "grok_suggest": ("pmkit.sources.grokbench", "suggest"),
@@ -62,6 +64,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name come
     from pmkit.analysis.whys import FiveWhys
     from pmkit.incident import Incident, load_spec
     from pmkit.pipeline import Analysis, analyze
+    from pmkit.portfolio import Portfolio
     from pmkit.redaction import redact
     from pmkit.report.grokview import grok_debug
     from pmkit.report.render import RenderResult, render
@@ -110,6 +113,7 @@ __all__ = [
     "LoadResult",
     "MilestoneOrderError",
     "PmkitError",
+    "Portfolio",
     "RenderResult",
     "SchemaError",
     "SourceError",

@@ -152,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_render_parser(sub)
     add_demo_parser(sub)
 
+    from pmkit.report.cli_portfolio import add_portfolio_parser
+
+    add_portfolio_parser(sub)
+
     p = sub.add_parser(
         "comms", help="draft the internal status update, the status-page update and the resolution announcement"
     )

@@ -296,6 +296,8 @@ class Narrative(_Strict):
 
     summary: str | None = None
     root_cause: str | None = None
+    # a short label for the kind of cause (config-change, capacity...), which the portfolio counts across incidents
+    root_cause_category: str | None = None
     trigger: str | None = None
     resolution: str | None = None
     contributing_factors: list[str] = Field(default_factory=list)
