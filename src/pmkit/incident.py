@@ -7,6 +7,7 @@ runs each source's loader and keeps the results as plain polars frames
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -22,6 +23,7 @@ from pmkit import spec as spec_mod
 from pmkit.errors import OutsideFolderError, PmkitError
 from pmkit.sources import registry
 from pmkit.sources.base import LoadRequest, LoadResult, run
+from pmkit.sources.requests import empty_requests, typed_requests
 from pmkit.spec import IncidentSpec, SourceSpec
 from pmkit.timeline import Timeline, build_timeline
 
@@ -157,6 +159,9 @@ class Incident:
     series: pl.DataFrame
     rejects: pl.DataFrame
     report: pl.DataFrame
+    # the request events' fields as typed columns (:mod:`pmkit.sources.requests`), built from ``events`` at
+    # load; None when the incident was put together otherwise (the analyses then decode the events' attrs)
+    requests: pl.DataFrame | None = None
 
     @classmethod
     def load(
@@ -195,8 +200,11 @@ class Incident:
         series: list[pl.DataFrame] = []
         rejects: list[pl.DataFrame] = []
         rows: list[dict[str, object]] = []
+        requests: list[pl.DataFrame] = []
         for req, res in zip(reqs, results, strict=True):
             (series if res.table == "series" else events).append(res.frame)
+            if res.requests is not None and res.requests.height:
+                requests.append(res.requests)
             rejects.append(res.rejects)
             rows.append(report_row(req, res))
         return cls(
@@ -206,6 +214,8 @@ class Incident:
             series=_concat(series, "series").sort("ts", maintain_order=True),
             rejects=_concat(rejects, "rejects"),
             report=pl.DataFrame(rows, schema=REPORT_SCHEMA),
+            # in the events' order: sorted by time, ties in source order (as the merged events)
+            requests=pl.concat(requests).sort("ts", maintain_order=True) if requests else empty_requests(),
         )
 
     @property
@@ -229,18 +239,26 @@ class Incident:
 def _load_one(req: LoadRequest, use_cache: bool) -> LoadResult:
     req.files()  # a path that is missing or leads outside the folder is the author's to fix: an error
     if not use_cache or cache.max_bytes() <= 0:  # the cache off: no key to compute (it hashes every file)
-        return _run_contained(req)
+        return _with_requests(_run_contained(req))
     key = cache.cache_key(req)
     hit = cache.read(key)
     if hit is not None:
-        return hit
-    res = _run_contained(req)
+        return _with_requests(hit)
+    res = _with_requests(_run_contained(req))
     if not res.notes or not res.notes[-1].startswith(_FAILED):
         cache.write(key, res)
     return res
 
 
 _FAILED = "source not loaded: "
+
+
+def _with_requests(res: LoadResult) -> LoadResult:
+    """``res`` with its typed requests frame: the request events' fields decoded once, from the redacted
+    attrs, here rather than in every analysis (and kept in the cache with the source)."""
+    if res.requests is not None or res.table != "events":
+        return res
+    return dataclasses.replace(res, requests=typed_requests(res.frame))
 
 
 def _run_contained(req: LoadRequest) -> LoadResult:
