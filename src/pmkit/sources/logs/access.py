@@ -37,7 +37,7 @@ from pmkit.errors import SourceError
 from pmkit.sources import textio
 from pmkit.sources.base import LoadRequest, LoadResult, origin_expr, rejects_frame
 from pmkit.sources.jsonattrs import CTRL_CHARS, CTRL_ESCAPES, Member, json_str, members_json_object, unescape_log
-from pmkit.sources.linescan import collect_lines, scan_lines, share, stream_lines, windowed_lines
+from pmkit.sources.linescan import collect_lines, head_lines, share, stream_lines, windowed_lines
 from pmkit.sources.registry import register
 
 
@@ -331,7 +331,7 @@ def _sample_keys(files: Sequence[Path], fmt: str, n: int = 10_000) -> list[str]:
     tail = pl.col("line").str.extract(ACCESS_REGEX[fmt], len(_ACCESS_GROUPS[fmt])).alias("tail")
     for f in files:
         try:
-            head = scan_lines(f).head(n).select(tail).collect()
+            head = head_lines(f, n).select(tail)
         except pl.exceptions.PolarsError:
             head = textio.read_lines(f).head(n).select(tail)
         keys |= _keys_in_tails(head.get_column("tail").drop_nulls())
