@@ -210,8 +210,8 @@ class Incident:
         return cls(
             spec=spec,
             root=root,
-            events=_concat(events, "events").sort("ts", maintain_order=True),
-            series=_concat(series, "series").sort("ts", maintain_order=True),
+            events=_by_time(_concat(events, "events")),
+            series=_by_time(_concat(series, "series")),
             rejects=_concat(rejects, "rejects"),
             report=pl.DataFrame(rows, schema=REPORT_SCHEMA),
             # in the events' order: sorted by time, ties in source order (as the merged events)
@@ -287,6 +287,15 @@ def _run_contained(req: LoadRequest) -> LoadResult:
             table=table,
             format=req.format,
         )
+
+
+def _by_time(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` sorted by ``ts``, ties in their order; one already in order (a single time-ordered log) is
+    returned as it is, without the sort's copy of every column."""
+    ts = frame.get_column("ts")
+    if ts.null_count() == 0 and ts.is_sorted():
+        return frame
+    return frame.sort("ts", maintain_order=True)
 
 
 def _concat(frames: list[pl.DataFrame], name: str) -> pl.DataFrame:

@@ -388,6 +388,7 @@ def _load_access(req: LoadRequest, fmt: str) -> LoadResult:
     tails = df.get_column("unknown_tail").drop_nulls()
     if tails.len() and _keys_in_tails(tails) - set(keys):  # keys first seen after the sample: parse again
         df = run_with(sorted(set(keys) | _keys_in_tails(tails)))
+    kept.clear()  # the window's raw lines, parsed now: their memory goes before the events are redacted
     events, rejects = _split_result(df, _EVENT_COLS)
     notes: list[str] = []
     if req.ts_format and not timeutil.is_aware(req.ts_format) and req.timezone is None:
