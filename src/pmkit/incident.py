@@ -12,7 +12,7 @@ import datetime as dt
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -159,9 +159,9 @@ class Incident:
     series: pl.DataFrame
     rejects: pl.DataFrame
     report: pl.DataFrame
-    # the request events' fields as typed columns (:mod:`pmkit.sources.requests`), built from ``events`` at
-    # load; None when the incident was put together otherwise (the analyses then decode the events' attrs)
-    requests: pl.DataFrame | None = None
+    # the typed requests frame, when the load cache held it for every source (else built on first use);
+    # not an init field, so ``dataclasses.replace(inc, events=...)`` starts without it
+    _requests: pl.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def load(
@@ -200,23 +200,35 @@ class Incident:
         series: list[pl.DataFrame] = []
         rejects: list[pl.DataFrame] = []
         rows: list[dict[str, object]] = []
-        requests: list[pl.DataFrame] = []
+        requests: list[pl.DataFrame | None] = []
         for req, res in zip(reqs, results, strict=True):
             (series if res.table == "series" else events).append(res.frame)
-            if res.requests is not None and res.requests.height:
+            if res.table != "series":
                 requests.append(res.requests)
             rejects.append(res.rejects)
             rows.append(report_row(req, res))
-        return cls(
+        inc = cls(
             spec=spec,
             root=root,
             events=_by_time(_concat(events, "events")),
             series=_by_time(_concat(series, "series")),
             rejects=_concat(rejects, "rejects"),
             report=pl.DataFrame(rows, schema=REPORT_SCHEMA),
-            # in the events' order: sorted by time, ties in source order (as the merged events)
-            requests=pl.concat(requests).sort("ts", maintain_order=True) if requests else empty_requests(),
         )
+        if all(r is not None for r in requests):  # every source's from the cache: in the events' order
+            typed = [r for r in requests if r is not None and r.height]
+            object.__setattr__(inc, "_requests", _by_time(pl.concat(typed)) if typed else empty_requests())
+        return inc
+
+    @property
+    def requests(self) -> pl.DataFrame:
+        """The request events' fields as typed columns (:mod:`pmkit.sources.requests`), in the events' order:
+        decoded once from the redacted ``attrs`` (on first use, or kept in the load cache with each source),
+        read by the SLI and the impact instead of the JSON."""
+        if self._requests is None:
+            object.__setattr__(self, "_requests", typed_requests(self.events))
+        assert self._requests is not None
+        return self._requests
 
     @property
     def id(self) -> str:
@@ -239,11 +251,11 @@ class Incident:
 def _load_one(req: LoadRequest, use_cache: bool) -> LoadResult:
     req.files()  # a path that is missing or leads outside the folder is the author's to fix: an error
     if not use_cache or cache.max_bytes() <= 0:  # the cache off: no key to compute (it hashes every file)
-        return _with_requests(_run_contained(req))
+        return _run_contained(req)  # (the typed requests are built on first use: a bare load needs none)
     key = cache.cache_key(req)
     hit = cache.read(key)
     if hit is not None:
-        return _with_requests(hit)
+        return hit
     res = _with_requests(_run_contained(req))
     if not res.notes or not res.notes[-1].startswith(_FAILED):
         cache.write(key, res)
@@ -254,8 +266,8 @@ _FAILED = "source not loaded: "
 
 
 def _with_requests(res: LoadResult) -> LoadResult:
-    """``res`` with its typed requests frame: the request events' fields decoded once, from the redacted
-    attrs, here rather than in every analysis (and kept in the cache with the source)."""
+    """``res`` with its typed requests frame, to keep in the load cache with the source: a later analysis
+    of the incident reads them instead of decoding the attrs again."""
     if res.requests is not None or res.table != "events":
         return res
     return dataclasses.replace(res, requests=typed_requests(res.frame))

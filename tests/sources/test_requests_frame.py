@@ -75,17 +75,37 @@ def test_request_frame_reads_the_typed_frame_like_the_attrs(good: str | None) ->
     assert request_frame(ev, source="other", requests=typed_requests(ev)).height == 0
 
 
-def test_incident_load_builds_and_caches_the_requests(
+def test_incident_requests_are_built_once_and_cached_with_the_sources(
     samples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import dataclasses
+
+    from pmkit import incident
     from pmkit.incident import Incident
 
     monkeypatch.setenv("PMKIT_CACHE_DIR", str(tmp_path / "cache"))
     folder = tmp_path / "INC-2025-0142"
     shutil.copytree(samples / "INC-2025-0142", folder)
-    first = Incident.load(folder)
-    assert first.requests is not None and first.requests.height
+    first = Incident.load(folder)  # a cold load: typed per source, then cached with it
+    assert first.requests.height
     assert request_frame(first.events, requests=first.requests).equals(request_frame(first.events))
-    assert list((tmp_path / "cache").rglob("requests.parquet"))  # kept with the sources that have requests
-    again = Incident.load(folder)  # from the cache
-    assert again.requests is not None and again.requests.equals(first.requests)
+    assert list((tmp_path / "cache").rglob("requests.parquet"))
+    decoded: list[int] = []
+    monkeypatch.setattr(incident, "typed_requests", lambda ev: decoded.append(ev.height) or typed_requests(ev))
+    again = Incident.load(folder)  # from the cache: nothing decoded again
+    assert again.requests.equals(first.requests) and decoded == []
+    assert again.requests is again.requests  # built once
+    fewer = dataclasses.replace(again, events=again.events.head(10))  # a new frame: its own requests
+    assert fewer.requests.height <= 10 and decoded == [10]
+
+
+def test_without_the_cache_the_requests_are_built_on_first_use(samples: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pmkit import incident
+    from pmkit.incident import Incident
+
+    monkeypatch.setenv("PMKIT_CACHE_MAX_BYTES", "0")
+    decoded: list[int] = []
+    monkeypatch.setattr(incident, "typed_requests", lambda ev: decoded.append(ev.height) or typed_requests(ev))
+    inc = Incident.load(samples / "INC-20250120-103000")
+    assert decoded == []  # a bare load decodes nothing
+    assert inc.requests.height and decoded == [inc.events.height]

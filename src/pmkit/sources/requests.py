@@ -7,8 +7,8 @@ Request-shaped sources (access logs, JSON request logs: any log event whose ``at
 signatures read them directly instead of decoding the ``attrs`` JSON of every request again.
 
 They are decoded from the *redacted* ``attrs`` (:func:`pmkit.sources.base.run` redacts where evidence
-enters), once per source, and cached with it: redaction keeps its one place, and a typed value never
-differs from the one the events frame shows. Definitions (the first field found wins):
+enters), once (``Incident.requests``: per source into the load cache, else on first use): redaction keeps
+its one place, and a typed value never differs from the one the events frame shows. Definitions (the first field found wins):
 
 - ``status``: ``status`` read as an integer (a request event without one is not a request);
 - ``user``: the first of :data:`USER_FIELDS`, else the first of them in the path's query string
