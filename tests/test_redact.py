@@ -13,6 +13,7 @@ import math
 import random
 import re
 import string
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -1030,3 +1031,21 @@ def test_gates_and_checks_equal_the_plain_passes(texts: list[str | None]) -> Non
     assert R._round(s, plan, None).to_list() == R._round(s, ungated, None).to_list()
     one_by_one = [None if t is None else R._round(pl.Series("m", [t]), plan, None).item() for t in s.to_list()]
     assert R._round(s, plan, None).to_list() == one_by_one
+
+
+def test_the_union_prefilter_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block of regex passes runs only on the rows one of its patterns matches (one scan with their union):
+    the same text and the same counts as every pass over every (gated) row, secrets and look-alikes alike."""
+    from pmkit import redaction
+
+    texts = pl.DataFrame({"t": [r["text"] for r in _corpus()]})
+    fast, fast_counts = redaction.redact_counts(texts, ["t"])
+
+    def gate_only(s: pl.Series, block: Sequence[object]) -> pl.Series | None:
+        gate = block[0].gate  # type: ignore[attr-defined]
+        return s.str.contains(gate).fill_null(False) if gate else None
+
+    monkeypatch.setattr(redaction, "_block_candidates", gate_only)
+    slow, slow_counts = redaction.redact_counts(texts, ["t"])
+    assert fast.equals(slow) and fast_counts == slow_counts
+    assert sum(fast_counts.values()) > 100  # the corpus holds secrets: the prefilter had rows to keep

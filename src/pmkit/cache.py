@@ -125,6 +125,7 @@ def read(key: str) -> LoadResult | None:
         meta = json.loads(meta_path.read_text())
         frame = pl.read_parquet(d / "frame.parquet")
         rejects = pl.read_parquet(d / "rejects.parquet")
+        requests = pl.read_parquet(d / "requests.parquet") if (d / "requests.parquet").is_file() else None
     except (OSError, ValueError, pl.exceptions.PolarsError):
         return None  # a broken entry is a miss, never an error
     with contextlib.suppress(OSError):  # a read-only cache still serves
@@ -140,6 +141,7 @@ def read(key: str) -> LoadResult | None:
         format=meta["format"],
         outside=int(meta.get("outside", 0)),
         outside_parsed=int(meta.get("outside_parsed", 0)),
+        requests=requests,
     )
 
 
@@ -155,6 +157,8 @@ def write(key: str, res: LoadResult) -> None:
         tmp.mkdir(parents=True, exist_ok=True)
         res.frame.write_parquet(tmp / "frame.parquet")
         res.rejects.write_parquet(tmp / "rejects.parquet")
+        if res.requests is not None:
+            res.requests.write_parquet(tmp / "requests.parquet")
         meta = {
             "inputs": res.inputs,
             "parsed_inputs": res.parsed_inputs,

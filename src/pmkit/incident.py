@@ -7,11 +7,12 @@ runs each source's loader and keeps the results as plain polars frames
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -22,6 +23,7 @@ from pmkit import spec as spec_mod
 from pmkit.errors import OutsideFolderError, PmkitError
 from pmkit.sources import registry
 from pmkit.sources.base import LoadRequest, LoadResult, run
+from pmkit.sources.requests import empty_requests, typed_requests
 from pmkit.sources.verdict import warning_of
 from pmkit.spec import IncidentSpec, SourceSpec
 from pmkit.timeline import Timeline, build_timeline
@@ -160,6 +162,9 @@ class Incident:
     series: pl.DataFrame
     rejects: pl.DataFrame
     report: pl.DataFrame
+    # the typed requests frame, when the load cache held it for every source (else built on first use);
+    # not an init field, so ``dataclasses.replace(inc, events=...)`` starts without it
+    _requests: pl.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def load(
@@ -198,18 +203,35 @@ class Incident:
         series: list[pl.DataFrame] = []
         rejects: list[pl.DataFrame] = []
         rows: list[dict[str, object]] = []
+        requests: list[pl.DataFrame | None] = []
         for req, res in zip(reqs, results, strict=True):
             (series if res.table == "series" else events).append(res.frame)
+            if res.table != "series":
+                requests.append(res.requests)
             rejects.append(res.rejects)
             rows.append(report_row(req, res))
-        return cls(
+        inc = cls(
             spec=spec,
             root=root,
-            events=_concat(events, "events").sort("ts", maintain_order=True),
-            series=_concat(series, "series").sort("ts", maintain_order=True),
+            events=_by_time(_concat(events, "events")),
+            series=_by_time(_concat(series, "series")),
             rejects=_concat(rejects, "rejects"),
             report=pl.DataFrame(rows, schema=REPORT_SCHEMA),
         )
+        if all(r is not None for r in requests):  # every source's from the cache: in the events' order
+            typed = [r for r in requests if r is not None and r.height]
+            object.__setattr__(inc, "_requests", _by_time(pl.concat(typed)) if typed else empty_requests())
+        return inc
+
+    @property
+    def requests(self) -> pl.DataFrame:
+        """The request events' fields as typed columns (:mod:`pmkit.sources.requests`), in the events' order:
+        decoded once from the redacted ``attrs`` (on first use, or kept in the load cache with each source),
+        read by the SLI and the impact instead of the JSON."""
+        if self._requests is None:
+            object.__setattr__(self, "_requests", typed_requests(self.events))
+        assert self._requests is not None
+        return self._requests
 
     @property
     def id(self) -> str:
@@ -232,18 +254,26 @@ class Incident:
 def _load_one(req: LoadRequest, use_cache: bool) -> LoadResult:
     req.files()  # a path that is missing or leads outside the folder is the author's to fix: an error
     if not use_cache or cache.max_bytes() <= 0:  # the cache off: no key to compute (it hashes every file)
-        return _run_contained(req)
+        return _run_contained(req)  # (the typed requests are built on first use: a bare load needs none)
     key = cache.cache_key(req)
     hit = cache.read(key)
     if hit is not None:
         return hit
-    res = _run_contained(req)
+    res = _with_requests(_run_contained(req))
     if not res.notes or not res.notes[-1].startswith(_FAILED):
         cache.write(key, res)
     return res
 
 
 _FAILED = "source not loaded: "
+
+
+def _with_requests(res: LoadResult) -> LoadResult:
+    """``res`` with its typed requests frame, to keep in the load cache with the source: a later analysis
+    of the incident reads them instead of decoding the attrs again."""
+    if res.requests is not None or res.table != "events":
+        return res
+    return dataclasses.replace(res, requests=typed_requests(res.frame))
 
 
 def _run_contained(req: LoadRequest) -> LoadResult:
@@ -272,6 +302,15 @@ def _run_contained(req: LoadRequest) -> LoadResult:
             table=table,
             format=req.format,
         )
+
+
+def _by_time(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` sorted by ``ts``, ties in their order; one already in order (a single time-ordered log) is
+    returned as it is, without the sort's copy of every column."""
+    ts = frame.get_column("ts")
+    if ts.null_count() == 0 and ts.is_sorted():
+        return frame
+    return frame.sort("ts", maintain_order=True)
 
 
 def _concat(frames: list[pl.DataFrame], name: str) -> pl.DataFrame:

@@ -179,7 +179,7 @@ def _choose_sli(inc: Incident, slo_spec: SloSpec | None = None) -> Sli:
     logs = inc.events.filter(pl.col("kind") == "log")
     if wanted is not None:
         logs = logs.filter(pl.col("source") == wanted)
-    req = request_frame(logs, good=good)
+    req = request_frame(logs, good=good, source=wanted, requests=inc.requests)  # typed columns, no attrs decode
     if req.height:
         req = req.join(logs.select("origin", "source"), on="origin", how="left")
         src = wanted or req.get_column("source").mode()[0]

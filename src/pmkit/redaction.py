@@ -1217,19 +1217,51 @@ def _check_stage(s: pl.Series, step: _Step, counts: dict[str, int] | None) -> pl
 def _round(s: pl.Series, plan: _Plan, counts: dict[str, int] | None) -> pl.Series:
     """Every rule once, in order, over ``s``; a block of gated steps runs on the rows its gate matches."""
     i, steps = 0, plan.steps
+    s = s.clone()  # cheap (shared buffers); ``scatter`` below writes in place and the caller keeps its input
     while i < len(steps):
         j = i + 1
         while j < len(steps) and steps[j].gate == steps[i].gate:
             j += 1
         block = steps[i:j]
-        if block[0].gate:
-            rows = s.str.contains(block[0].gate).fill_null(False).arg_true()
+        candidates = _block_candidates(s, block)
+        if candidates is not None:
+            rows = candidates.arg_true()
             if rows.len():
                 s = s.scatter(rows, _run_steps(s.gather(rows), block, counts))
         else:
             s = _run_steps(s, block, counts)
         i = j
     return s
+
+
+def _block_candidates(s: pl.Series, block: Sequence[_Step]) -> pl.Series | None:
+    """The rows a block of steps may change (None: every row): those its gate matches and, for a block of
+    regex passes only, those at least one of its patterns matches (one scan with their union instead of one
+    replacement pass per rule over every row). A row no pattern matches is left unchanged by the first pass,
+    so by the next, and so on: skipping it changes nothing."""
+    mask = s.str.contains(block[0].gate).fill_null(False) if block[0].gate else None
+    union = _union(tuple(step.pattern for step in block)) if all(st.kind == "regex" for st in block) else None
+    if union is not None:
+        sub = s if mask is None else s.filter(mask)
+        try:
+            hit = sub.str.contains(union).fill_null(False)
+        except pl.exceptions.PolarsError:  # the union too large to compile: every (gated) row runs the block
+            return mask
+        if mask is None:
+            return hit
+        mask = mask.scatter(mask.arg_true(), hit)
+    return mask
+
+
+_GROUP_NAME = re.compile(r"\(\?P?<[A-Za-z_][A-Za-z0-9_]*>")
+
+
+@functools.lru_cache(maxsize=64)
+def _union(patterns: tuple[str, ...]) -> str | None:
+    """One regex matching where any of ``patterns`` matches (group names dropped: they would collide)."""
+    if not patterns:
+        return None
+    return "|".join(f"(?:{_GROUP_NAME.sub('(?:', p)})" for p in patterns)
 
 
 def _run_steps(s: pl.Series, steps: Sequence[_Step], counts: dict[str, int] | None) -> pl.Series:

@@ -315,7 +315,7 @@ def first_notice(
 ) -> dict[str, Any] | None:
     """The first alert firing or page triggered (``kinds``) at or after ``start`` minus :data:`DETECT_SLACK`,
     the incident's ``services`` preferred: the detection, or with ``kinds=("page",)`` the first page."""
-    cand = events.filter(pl.col("kind").is_in(list(kinds)) & _firing())
+    cand = events.filter(pl.col("kind").is_in(list(kinds))).filter(_firing())  # attrs read on those rows only
     if start is not None:
         cand = cand.filter(pl.col("ts") >= start - DETECT_SLACK)
     preferred = cand.filter(pl.col("service").is_in(services)) if services else cand
@@ -324,7 +324,7 @@ def first_notice(
 
 def first_firing(events: pl.DataFrame) -> dict[str, Any] | None:
     """The first alert firing or page triggered: the impact start when there is no SLI (also for change suspects)."""
-    return _first(events.filter(pl.col("kind").is_in(["alert", "page"]) & _firing()))
+    return _first(events.filter(pl.col("kind").is_in(["alert", "page"])).filter(_firing()))
 
 
 def _firing() -> pl.Expr:

@@ -23,32 +23,28 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from pmkit.sources.requests import DURATION_FIELDS, TENANT_FIELDS, USER_FIELDS, id_value, typed_requests
+
+__all__ = ["DURATION_FIELDS", "TENANT_FIELDS", "USER_FIELDS"]  # re-exported: the analyses name them from here
+
 UTC_TS = pl.Datetime("us", "UTC")
 MINUTES_SCHEMA = pl.Schema({"ts": UTC_TS, "total": pl.Float64(), "bad": pl.Float64()})
 DEFAULT_GOOD = "status < 500"
-USER_FIELDS = ("user", "user_id", "customer_id", "uid")  # attrs that name a request's user, first found wins
-TENANT_FIELDS = ("tenant", "tenant_id")
-# request durations as logs name them: (attrs key, factor to seconds), first found wins
-DURATION_FIELDS = (
-    ("duration_s", 1.0),
-    ("request_time", 1.0),  # nginx $request_time
-    ("latency_s", 1.0),
-    ("response_time_s", 1.0),
-    ("duration_ms", 1e-3),
-    ("latency_ms", 1e-3),
-    ("response_time_ms", 1e-3),
-    ("elapsed_ms", 1e-3),
-)
-_REQUEST_KEYS = ("status", "method", "path", *USER_FIELDS, *TENANT_FIELDS, *(k for k, _ in DURATION_FIELDS))
 
 
 def decoded_ids(attrs: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """The user and the tenant named by an attrs JSON column, decoded once (``"-"`` and ``""`` read as null)."""
     f = attrs.str.json_decode(pl.Struct({k: pl.String for k in (*USER_FIELDS, *TENANT_FIELDS)})).struct.field
-    return pl.coalesce(*(_id(f(k)) for k in USER_FIELDS)), pl.coalesce(*(_id(f(k)) for k in TENANT_FIELDS))
+    return pl.coalesce(*(id_value(f(k)) for k in USER_FIELDS)), pl.coalesce(*(id_value(f(k)) for k in TENANT_FIELDS))
 
 
-def request_frame(events: pl.DataFrame, *, source: str | None = None, good: str | None = None) -> pl.DataFrame:
+def request_frame(
+    events: pl.DataFrame,
+    *,
+    source: str | None = None,
+    good: str | None = None,
+    requests: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """One row per request event: ``ts``, ``ok``, ``status``, ``path``, ``user``, ``tenant``, ``duration_s``, ``service``, ``origin``.
 
     A request event is a log event whose attrs carry an HTTP ``status``. ``good`` is a
@@ -59,49 +55,21 @@ def request_frame(events: pl.DataFrame, *, source: str | None = None, good: str 
     ``latency_ms``, ``response_time_ms``, ``elapsed_ms`` in milliseconds). A request for which the
     condition is null (no duration logged and the condition asks for one) is not good. The user is
     the first of :data:`USER_FIELDS` in attrs, else the first of them in the path's query string
-    (``?q=shoes&uid=u_42``); the tenant likewise.
+    (``?q=shoes&uid=u_42``); the tenant likewise (:mod:`pmkit.sources.requests` holds the definitions).
+
+    ``requests``: the typed requests frame the load built (``Incident.requests``): read directly, the
+    attrs JSON is not decoded again; without it the request events of ``events`` are decoded here.
     """
-    ev = events.filter((pl.col("kind") == "log") & pl.col("attrs").str.contains('"status"', literal=True))
+    typed = typed_requests(events) if requests is None else requests
     if source is not None:
-        ev = ev.filter(pl.col("source") == source)
-    # decode the attrs JSON once into the fields a request needs (numbers may come as strings)
-    shape = pl.Struct({name: pl.String for name in _REQUEST_KEYS})
-    f = pl.col("_a").struct.field
-    df = (
-        ev.select("ts", "service", "level", "origin", pl.col("attrs").str.json_decode(shape).alias("_a"))
-        .select(
-            "ts",
-            "service",
-            "level",
-            "origin",
-            f("status").cast(pl.Int64, strict=False).alias("status"),
-            f("method").alias("method"),
-            f("path").alias("path"),
-            pl.coalesce(*(_id(f(k)) for k in USER_FIELDS), *(_query(f("path"), k) for k in USER_FIELDS)).alias("user"),
-            pl.coalesce(*(_id(f(k)) for k in TENANT_FIELDS), *(_query(f("path"), k) for k in TENANT_FIELDS)).alias(
-                "tenant"
-            ),
-            pl.coalesce(*(f(k).cast(pl.Float64, strict=False) * factor for k, factor in DURATION_FIELDS)).alias(
-                "duration_s"
-            ),
-        )
-        .filter(pl.col("status").is_not_null())
-        .with_columns(
-            (pl.col("duration_s") * 1000).alias("duration_ms"), (pl.col("duration_s") * 1000).alias("latency_ms")
-        )
+        typed = typed.filter(pl.col("source") == source)
+    df = typed.select(
+        "ts", "service", "level", "origin", "status", "method", "path", "user", "tenant", "duration_s"
+    ).with_columns(
+        (pl.col("duration_s") * 1000).alias("duration_ms"), (pl.col("duration_s") * 1000).alias("latency_ms")
     )
     cond = pl.sql_expr(good or DEFAULT_GOOD)
     return df.with_columns(cond.fill_null(False).alias("ok"))
-
-
-def _query(path: pl.Expr, key: str) -> pl.Expr:
-    """The value of ``key`` in a request path's query string (``/search?q=x&uid=u_42`` gives ``u_42``), or null."""
-    return _id(path.str.extract(rf"\?(?:[^#]*&)?{key}=([^&#\s]*)", 1))
-
-
-def _id(expr: pl.Expr) -> pl.Expr:
-    """An id field, with the log formats' "no value" markers ("-", "") as null."""
-    return pl.when(expr.is_in(["-", ""])).then(None).otherwise(expr)
 
 
 def minutes_from_requests(requests: pl.DataFrame, every: str = "1m") -> pl.DataFrame:

@@ -143,6 +143,8 @@ class LoadResult:
     outside: int = 0
     # of ``outside``, the inputs the loader parsed before its own exact window filter dropped them
     outside_parsed: int = 0
+    # the typed requests frame of ``frame`` (:mod:`pmkit.sources.requests`), once the incident has built it
+    requests: pl.DataFrame | None = None
 
     @property
     def parsed(self) -> int:

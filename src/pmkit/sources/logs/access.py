@@ -41,7 +41,7 @@ from pmkit.errors import SourceError
 from pmkit.sources import textio
 from pmkit.sources.base import LoadRequest, LoadResult, origin_expr, rejects_frame
 from pmkit.sources.jsonattrs import CTRL_CHARS, CTRL_ESCAPES, Member, json_str, members_json_object, unescape_log
-from pmkit.sources.linescan import collect_lines, scan_lines, share, stream_lines, windowed_lines
+from pmkit.sources.linescan import collect_lines, head_lines, share, stream_lines, windowed_lines
 from pmkit.sources.registry import register
 
 
@@ -368,7 +368,7 @@ def _sample_keys(files: Sequence[Path], fmt: str, n: int = 10_000) -> list[str]:
     tail = pl.col("line").str.extract(ACCESS_REGEX[fmt], len(_ACCESS_GROUPS[fmt])).alias("tail")
     for f in files:
         try:
-            head = scan_lines(f).head(n).select(tail).collect()
+            head = head_lines(f, n).select(tail)
         except pl.exceptions.PolarsError:
             head = textio.read_lines(f).head(n).select(tail)
         keys |= _keys_in_tails(head.get_column("tail").drop_nulls())
@@ -438,6 +438,7 @@ def _load_access(req: LoadRequest, fmt: str) -> LoadResult:
     tails = df.get_column("unknown_tail").drop_nulls()
     if tails.len() and _keys_in_tails(tails) - set(keys):  # keys first seen after the sample: parse again
         df = run_with(sorted(set(keys) | _keys_in_tails(tails)))
+    kept.clear()  # the window's raw lines, parsed now: their memory goes before the events are redacted
     events, rejects = _split_result(df, _EVENT_COLS)
     notes: list[str] = []
     if req.ts_format and not timeutil.is_aware(req.ts_format) and req.timezone is None:
