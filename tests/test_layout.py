@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("pmkit.analysis",),
     ("pmkit.pipeline",),
     ("pmkit.report",),
-    ("pmkit", "pmkit.cli", "pmkit.cli_commands", "pmkit.scaffold", "pmkit.samplegen"),  # the face
+    ("pmkit", "pmkit.cli", "pmkit.cli_commands", "pmkit.scaffold", "pmkit.samplegen", "pmkit.pull"),  # the face
 ]
 
 

@@ -115,7 +115,7 @@ def request_for(
         pattern=src.pattern,
         patterns=dict(src.patterns),
         fields=dict(src.fields),
-        options=dict(src.options),
+        options=dict(src.options) | ({"pull": src.pull.model_dump(mode="json")} if src.pull is not None else {}),
         window=window,
         root=str(root),
         allow_outside=allow_outside or src.allow_outside,
