@@ -39,6 +39,7 @@ class LoaderInfo:
     sniff: Callable[[str], bool] | None = None
     sniff_order: int = 50
     independent_files: bool = True  # each file of a many-file source loads on its own (not a Slack export)
+    text_files: bool = True  # the files are text pmkit decodes (their encoding is noted); False: an engine reads them
 
 
 _LOADERS: dict[tuple[str, str], LoaderInfo] = {}
@@ -55,6 +56,7 @@ def register(
     sniff: Callable[[str], bool] | None = None,
     sniff_order: int = 50,
     independent_files: bool = True,
+    text_files: bool = True,
 ) -> Callable[[Callable[[LoadRequest], LoadResult]], Callable[[LoadRequest], LoadResult]]:
     """Register ``func(request) -> LoadResult`` as the loader for ``kind``/``format``.
 
@@ -63,11 +65,13 @@ def register(
     ``sniff_order`` (lower first): a loose sniffer (logfmt matches any ``k=v`` line)
     goes after the strict ones. ``independent_files=False`` says the files of a folder only make sense
     together (a Slack export's users.json and channel folders): a broken one is not loaded apart.
+    ``text_files=False``: the files are not decoded by pmkit (parquet read by a query engine), so no
+    encoding notes.
     """
 
     def deco(func: Callable[[LoadRequest], LoadResult]) -> Callable[[LoadRequest], LoadResult]:
         _LOADERS[(kind, format)] = LoaderInfo(
-            kind, format, func, table, description, example, sniff, sniff_order, independent_files
+            kind, format, func, table, description, example, sniff, sniff_order, independent_files, text_files
         )
         return func
 
