@@ -148,6 +148,9 @@ class LoadResult:
     outside_parsed: int = 0
     # the typed requests frame of ``frame`` (:mod:`pmkit.sources.requests`), once the incident has built it
     requests: pl.DataFrame | None = None
+    # the query that produced the inputs, as it ran (a lake's SQL on its engine, a Prometheus pull's query_range);
+    # "" for files read as they are. The document states it with the inputs it returned (docs/lake.md).
+    query: str = ""
 
     @property
     def parsed(self) -> int:
