@@ -93,10 +93,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
     except MissingExtraError as exc:
         return _missing_extra(exc)
     skip_slow_imports()
-    from pmkit.report.render import render
-
     from pmkit.report.cli_public import print_internal_pdfs, render_public
     from pmkit.report.pdf import require_browser
+    from pmkit.report.render import render
 
     params = {"convention": args.convention} if args.convention else None
     if "pdf" in args.to:

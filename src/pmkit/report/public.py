@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 
 from pmkit.report.comms_facts import fmt_pct, fmt_span, moment_at, to_minute, todo
 from pmkit.report.comms_public import checker, public_sentences, sentences
-from pmkit.report.public_guard import allowed_names, check, enforce, internal_identifiers
+from pmkit.report.public_guard import Guard, enforce, guard_for
 from pmkit.timeutil import fmt_utc
 
 if TYPE_CHECKING:
@@ -253,15 +253,14 @@ def _doing(a: Analysis) -> Section:
     return Section("What we are doing", paragraphs, bullets)
 
 
-def build(a: Analysis) -> PublicDoc:
+def build(a: Analysis, guard: Guard | None = None) -> PublicDoc:
     """The public postmortem of ``a``, checked: raises ``PublicLeakError`` naming any internal identifier."""
     spec = a.incident.spec
-    idents = internal_identifiers(a.incident)
-    allowed = allowed_names(spec)
+    guard = guard or guard_for(a.incident)
     status_check = checker(a)
 
     def clean(text: str) -> list[str]:
-        return status_check(text) + [lk.identifier for lk in check({"": text}, idents, allowed)]
+        return status_check(text) + [lk.identifier for lk in guard.check({"": text})]
 
     start, end = _window(a)
     if spec.public.title:
@@ -289,7 +288,9 @@ def build(a: Analysis) -> PublicDoc:
         }.get(status, "We are working on it.")
         summary = f"From {_span(start, end)}{dur}, {share}. {state}"
     resolved = a.milestones.times()["resolved"]
-    status_line = f"Status: {status}" + (f" at {fmt_utc(resolved, 'minute')} UTC" if resolved and status == "Resolved" else "")
+    status_line = f"Status: {status}" + (
+        f" at {fmt_utc(resolved, 'minute')} UTC" if resolved and status == "Resolved" else ""
+    )
     sections = [
         Section("Summary", [summary]),
         Section("What happened", [_cause(a, clean)]),
@@ -300,7 +301,7 @@ def build(a: Analysis) -> PublicDoc:
         Section("", ["We apologize for the disruption this caused."]),
     ]
     doc = PublicDoc(spec.id, title, status_line, sections)
-    enforce(doc.parts(), a.incident)
+    enforce(doc.parts(), a.incident, guard)
     return doc
 
 
@@ -330,10 +331,11 @@ def write(a: Analysis, out_dir: str | Path, to: tuple[str, ...] = ("html", "md")
 
     The final Markdown and the HTML's visible text are checked again before anything is written.
     """
-    doc = build(a)
+    guard = guard_for(a.incident)
+    doc = build(a, guard)
     out = Path(out_dir)
     bodies = {"md": to_markdown(doc), "html": to_html(doc)}
-    enforce({"the Markdown file": bodies["md"], "the HTML page": _visible_text(bodies["html"])}, a.incident)
+    enforce({"the Markdown file": bodies["md"], "the HTML page": _visible_text(bodies["html"])}, a.incident, guard)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     for fmt in ("md", "html"):

@@ -97,9 +97,7 @@ ATTR_KEYS = (
     "author",
 )
 _ATTR_VALUE = r'"(?:' + "|".join(ATTR_KEYS) + r')"\s*:\s*"(?:[^"\\]|\\.)+"'
-ALWAYS_REFUSED = ("URL", "email", "IP address", "handle")
 _SHAPED = re.compile(r"[0-9\-_.@:/#]|[a-z][A-Z]")
-_WORD = r"[A-Za-z0-9_]"
 
 
 class PublicLeakError(PmkitError, ValueError):
@@ -254,41 +252,95 @@ def _mask(text: str, allowed: Iterable[str]) -> str:
     return text
 
 
+_KIND_PHRASE = {"URL": "a URL", "email": "an email address", "IP address": "an IP address", "handle": "an @handle"}
+_LONG = 160  # identifiers longer than this are looked up by search, the others through the text's spans
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _hits(text: str, identifiers: Mapping[str, tuple[str, str]], longest: int) -> list[tuple[int, int, str]]:
+    """Every identifier in ``text`` as (start, end, key): each span that starts and ends at a word boundary
+    (not inside a longer word) looked up in ``identifiers``; a few hundred spans for a page, not one
+    search per identifier."""
+    low = text.lower()
+    n = len(text)
+    ends = [j for j in range(1, n + 1) if j == n or not _is_word(text[j])]
+    out = []
+    k0 = 0
+    for i in range(n):
+        if i and _is_word(text[i - 1]):
+            continue
+        while k0 < len(ends) and ends[k0] <= i:
+            k0 += 1
+        for j in ends[k0:]:
+            if j - i > longest:
+                break
+            if low[i:j] in identifiers:
+                out.append((i, j, low[i:j]))
+    return out
+
+
+class Guard:
+    """The identifiers of one incident, prepared once, and the allowed names: :meth:`check` any number of texts."""
+
+    def __init__(self, identifiers: Mapping[str, tuple[str, str]], allowed: Iterable[str] = ()) -> None:
+        self.allowed = list(allowed)
+        allowed_lower = {a.lower() for a in self.allowed}
+        self.idents = {k: v for k, v in identifiers.items() if k not in allowed_lower}
+        self.short = {k: v for k, v in self.idents.items() if len(k) <= _LONG}
+        self.long_keys = [k for k in self.idents if len(k) > _LONG]
+        self.longest = max(map(len, self.short), default=0)
+
+    def check(self, parts: Mapping[str, str]) -> list[Leak]:
+        """The internal identifiers in the public text, per part (``{"Summary": text, ...}``), in order found.
+
+        A hit inside a longer one (``jane`` in ``@jane-doe``) is reported once, as the longer one.
+        """
+        leaks: list[Leak] = []
+        for part, text in parts.items():
+            masked = _mask(text, self.allowed)
+            found: list[tuple[int, int, str, str]] = [
+                (i, j, *self.idents[k]) for i, j, k in _hits(masked, self.short, self.longest)
+            ]
+            low = masked.lower()
+            for k in self.long_keys:
+                at = low.find(k)
+                if at != -1:
+                    found.append((at, at + len(k), *self.idents[k]))
+            for kind, phrase in _KIND_PHRASE.items():
+                found += [
+                    (m.start(), m.end(), m.group(0), f"{phrase}, never public unless allowed")
+                    for m in re.finditer(TOKEN_PATTERNS[kind], masked)
+                ]
+            found.sort(key=lambda h: (h[0], -(h[1] - h[0])))
+            reach = -1
+            seen: set[str] = set()
+            for _i, j, ident, origin in found:
+                if j <= reach or ident.lower() in seen:
+                    continue  # inside a hit already reported, or named already
+                reach = max(reach, j)
+                seen.add(ident.lower())
+                leaks.append(Leak(ident, origin, part))
+        return leaks
+
+
 def check(
     parts: Mapping[str, str], identifiers: Mapping[str, tuple[str, str]], allowed: Iterable[str] = ()
 ) -> list[Leak]:
-    """The internal identifiers in the public text, per part (``{"Summary": text, ...}``), in order found."""
-    allowed = list(allowed)
-    allowed_lower = {a.lower() for a in allowed}
-    leaks: list[Leak] = []
-    for part, text in parts.items():
-        masked = _mask(text, allowed)
-        low = masked.lower()
-        seen: set[str] = set()
-        for key, (ident, origin) in identifiers.items():
-            if key in allowed_lower or key in seen:
-                continue
-            start = low.find(key)
-            while start != -1:
-                end = start + len(key)
-                before = masked[start - 1] if start else " "
-                after = masked[end] if end < len(masked) else " "
-                if not re.match(_WORD, before) and not re.match(_WORD, after):
-                    leaks.append(Leak(ident, origin, part))
-                    seen.add(key)
-                    break
-                start = low.find(key, start + 1)
-        for kind in ALWAYS_REFUSED:
-            for m in re.finditer(TOKEN_PATTERNS[kind], masked):
-                if m.group(0).lower() not in seen:
-                    seen.add(m.group(0).lower())
-                    leaks.append(Leak(m.group(0), f"a {kind} (never public unless allowed)", part))
-    return leaks
+    """:meth:`Guard.check` for one call."""
+    return Guard(identifiers, allowed).check(parts)
 
 
-def enforce(parts: Mapping[str, str], incident: Incident) -> None:
+def guard_for(incident: Incident) -> Guard:
+    """The guard of an incident: its identifiers (:func:`internal_identifiers`) and its allowed names."""
+    return Guard(internal_identifiers(incident), allowed_names(incident.spec))
+
+
+def enforce(parts: Mapping[str, str], incident: Incident, guard: Guard | None = None) -> None:
     """Raise :class:`PublicLeakError` when the public text names an internal identifier (module docstring)."""
-    leaks = check(parts, internal_identifiers(incident), allowed_names(incident.spec))
+    leaks = (guard or guard_for(incident)).check(parts)
     if leaks:
         shown = "; ".join(f"{lk.identifier!r} ({lk.origin}) in {lk.part}" for lk in leaks[:10])
         more = f"; and {len(leaks) - 10} more" if len(leaks) > 10 else ""
