@@ -134,7 +134,7 @@ def test_no_internal_identifier_reaches_the_public_text(sample: tuple[Analysis, 
 
 
 def test_public_text_states_the_window_and_figures_of_expected_yaml(sample: tuple[Analysis, dict, str]) -> None:
-    _, exp, text = sample
+    a, exp, text = sample
     imp = exp["impact"]
     start = dt_parse(imp["window"]["start"])
     end = dt_parse(imp["window"]["end"])
@@ -145,7 +145,9 @@ def test_public_text_states_the_window_and_figures_of_expected_yaml(sample: tupl
     ratio = bad / total
     pct = "100%" if ratio >= 0.9995 else f"{ratio:.1%}"
     verb = f"were slower than {imp['latency_threshold_ms']:g} ms" if "latency_threshold_ms" in imp else "failed"
-    assert f"{bad:,} of {total:,} requests to the affected service ({pct}) {verb} from {window}" in text
+    spec = a.incident.spec
+    target = next((spec.public.services[s] for s in spec.services if s in spec.public.services), "the affected service")
+    assert f"{bad:,} of {total:,} requests to {target} ({pct}) {verb} from {window}" in text
     assert f"{imp['affected_users']:,} users had" in text
     assert "Basis: " in text
 
