@@ -260,8 +260,9 @@ def test_internal_pdf(rendered, tmp_path: Path) -> None:
     page = tmp_path / "postmortem.html"
     shutil.copy(rendered.files["html"], page)
     result = dataclasses.replace(rendered, files={"html": page})
-    assert print_internal_pdfs([result], keep_html=False) == 0
-    assert not page.exists()
+    code, [after] = print_internal_pdfs([result], keep_html=False)
+    assert code == 0 and not page.exists()
+    assert after.files == {"pdf": (tmp_path / "postmortem.pdf").resolve()}
     _pdf_checks(tmp_path / "postmortem.pdf", "Payment processing failures")
 
 

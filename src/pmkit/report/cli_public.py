@@ -10,9 +10,11 @@ and return 1 when any failed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pmkit.errors import PmkitError
 
@@ -51,22 +53,30 @@ def render_public(
     return 1 if failed else 0
 
 
-def print_internal_pdfs(results: Sequence, *, keep_html: bool) -> int:
-    """``postmortem.pdf`` from each rendered ``postmortem.html`` (removed after unless ``keep_html``)."""
+def print_internal_pdfs(results: Sequence[Any], *, keep_html: bool) -> tuple[int, list[Any]]:
+    """``postmortem.pdf`` from each rendered ``postmortem.html`` (removed after unless ``keep_html``).
+
+    Returns 1 when any failed, and the results with ``files`` updated (``pdf`` added, ``html`` dropped when removed).
+    """
     from pmkit.report.pdf import html_file_to_pdf
 
     failed = 0
+    out = []
     for r in results:
         page = r.files.get("html")
         if not r.ok or page is None:
+            out.append(r)
             continue
         try:
             pdf = html_file_to_pdf(page, Path(page).with_suffix(".pdf"))
         except PmkitError as exc:
             failed += 1
             print(f"FAILED pdf {r.incident_id}: {exc}", file=sys.stderr)
+            out.append(r)
             continue
+        files = {**r.files, "pdf": pdf}
         if not keep_html:
             Path(page).unlink(missing_ok=True)
-        print(f"pdf {r.incident_id}: {pdf}")
-    return 1 if failed else 0
+            del files["html"]
+        out.append(dataclasses.replace(r, files=files))
+    return (1 if failed else 0), out

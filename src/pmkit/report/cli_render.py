@@ -117,9 +117,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
             notebook=args.notebook,
             parameters=params,
         )
-        code = _report(results, out)
         if "pdf" in args.to:
-            code |= print_internal_pdfs(results, keep_html="html" in args.to)
+            code, results = print_internal_pdfs(results, keep_html="html" in args.to)
+        code |= _report(results, out)
     if "public" in args.audience:
         code |= render_public(args.incidents, out, to=args.to, convention=args.convention)
     return code
