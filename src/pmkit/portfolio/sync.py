@@ -226,7 +226,8 @@ def apply_updates(path: Path, kind: str, updates: dict[int, dict[str, str]]) -> 
     except (PmkitError, yaml.YAMLError, IndexError) as exc:
         raise PmkitError(f"{path}: cannot update action_items: {exc}; the file is left unchanged") from None
     new_region = region
-    for start, end, repl in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+    # from the end, so earlier offsets stay true; two insertions at one place land in the order they were made
+    for _, (start, end, repl) in sorted(enumerate(edits), key=lambda e: (e[1][0], e[1][1], e[0]), reverse=True):
         new_region = new_region[:start] + repl + new_region[end:]
     if new_region == region:
         return False
