@@ -22,12 +22,12 @@ validate; otherwise the file is left untouched and the error says so. Files are 
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -212,6 +212,15 @@ def _edits(yaml_text: str, updates: dict[int, dict[str, str]], nl: str) -> list[
     return edits
 
 
+def _unshared(data: Any) -> Any:
+    """``data`` rebuilt without shared parts (PyYAML gives an alias the anchor's very object)."""
+    if isinstance(data, dict):
+        return {k: _unshared(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_unshared(v) for v in data]
+    return data
+
+
 def apply_updates(path: Path, kind: str, updates: dict[int, dict[str, str]]) -> bool:
     """Set ``updates`` (item index: {``status``/``tracker``: value}) in the file at ``path`` as the module docstring
     says; False when nothing changed. :class:`PmkitError` (file left untouched) when the edit cannot be made safely."""
@@ -231,7 +240,7 @@ def apply_updates(path: Path, kind: str, updates: dict[int, dict[str, str]]) -> 
         new_region = new_region[:start] + repl + new_region[end:]
     if new_region == region:
         return False
-    expected = copy.deepcopy(before)
+    expected = _unshared(before)  # an alias's value is its own copy here, so a change through an anchor shows
     for index, values in updates.items():
         expected["action_items"][index].update(values)
     try:

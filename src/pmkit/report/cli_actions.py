@@ -14,8 +14,10 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
 
 VERBS = ("list", "export", "sync")
 
@@ -105,6 +107,8 @@ def _problems(problems: Sequence[str]) -> None:
 
 
 def cmd_actions_list(args: argparse.Namespace) -> int:
+    import polars as pl
+
     from pmkit.portfolio.actions import by_owner, item_frame, open_items, read_items
 
     items, problems = read_items(args.paths)
