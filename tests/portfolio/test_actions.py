@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pmkit.cli import main
 from pmkit.errors import PmkitError, SpecError
@@ -39,7 +41,7 @@ CORPUS = ROOT / "data" / "portfolio"
 
 
 @pytest.fixture()
-def samples(tmp_path: Path) -> Path:
+def incidents(tmp_path: Path) -> Path:
     """Copies of the sample incidents' incident.yaml (only the spec is read: no evidence needed)."""
     root = tmp_path / "incidents"
     for d in sorted(SAMPLES.iterdir()):
@@ -101,12 +103,12 @@ def test_list_counts_match_the_corpus_truth() -> None:
     )
 
 
-def test_list_cli_table_and_json(samples: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["actions", str(samples), "--today", "2025-01-23"]) == 0
+def test_list_cli_table_and_json(incidents: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["actions", str(incidents), "--today", "2025-01-23"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("19 action items in 5 incidents: 19 open, 1 overdue on 2025-01-23")
     assert "INC-20250120-103000#3" in out and "1 days" in out  # due 2025-01-22, @sre-lead
-    assert main(["actions", "list", str(samples), "--today", "2025-01-23", "--json"]) == 0
+    assert main(["actions", "list", str(incidents), "--today", "2025-01-23", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     late = [i for i in doc["items"] if i["overdue"]]
     assert [(i["key"], i["owner"], i["days_overdue"]) for i in late] == [("INC-20250120-103000#3", "@sre-lead", 1)]
@@ -132,8 +134,8 @@ def test_list_reports_unreadable_files_and_duplicate_ids(tmp_path: Path, capsys:
 # --- export --------------------------------------------------------------------------------------------------
 
 
-def test_github_issue_is_the_rest_body(samples: Path) -> None:
-    items, _ = read_items([samples])
+def test_github_issue_is_the_rest_body(incidents: Path) -> None:
+    items, _ = read_items([incidents])
     issue = github_issue(items[0])
     # POST /repos/{owner}/{repo}/issues takes title (required), body, assignee (deprecated), milestone, labels,
     # assignees: pmkit writes no key outside those
@@ -165,8 +167,8 @@ def test_export_skips_done_and_tracked_items_unless_all(tmp_path: Path, capsys: 
     assert [r[0] for r in rows[1:]] == ["a", "b", "c"]
 
 
-def test_jira_and_linear_csv_shapes(samples: Path, tmp_path: Path) -> None:
-    items, _ = read_items([samples])
+def test_jira_and_linear_csv_shapes(incidents: Path, tmp_path: Path) -> None:
+    items, _ = read_items([incidents])
     export(items, tmp_path, ["jira", "linear"], extra_labels=["follow up"])
     jira = list(csv.reader(io.StringIO((tmp_path / "jira-import.csv").read_text(encoding="utf-8"), newline="")))
     head = jira[0]
@@ -265,9 +267,9 @@ def _gh_list(issues: list[dict[str, Any]], closed: dict[int, str], *, rest: bool
 
 
 @pytest.mark.parametrize("rest", [False, True])
-def test_github_round_trip(samples: Path, tmp_path: Path, rest: bool) -> None:
-    before = _texts(samples)
-    export(read_items([samples])[0], tmp_path / "out", ["github"])
+def test_github_round_trip(incidents: Path, tmp_path: Path, rest: bool) -> None:
+    before = _texts(incidents)
+    export(read_items([incidents])[0], tmp_path / "out", ["github"])
     files = sorted((tmp_path / "out" / "github").glob("*.json"))
     issues = [json.loads(p.read_text(encoding="utf-8")) for p in files]
     keys = [i["body"].rsplit("pmkit-action: ", 1)[1] for i in issues]
@@ -275,23 +277,23 @@ def test_github_round_trip(samples: Path, tmp_path: Path, rest: bool) -> None:
     listing.append({"number": 1, "title": "Unrelated bug", "body": "", "state": "OPEN", "url": "u"})
     src = tmp_path / "issues.json"
     src.write_text(json.dumps(listing), encoding="utf-8")
-    report = sync([samples], src)
+    report = sync([incidents], src)
     assert report.tracker == "github" and report.records == len(keys) + 1
     assert len(report.matched) == len(keys) and not report.missing
     assert [(r.title, why[:15]) for r, why in report.unmatched] == [("Unrelated bug", "no pmkit-action")]
-    got = _statuses(samples)
+    got = _statuses(incidents)
     for n, key in enumerate(keys):
         want = {0: "done", 3: "not planned", 7: "done"}.get(n, "open")
         assert got[key] == (want, f"https://github.com/acme/app/issues/{100 + n}")
-    _only_status_lines_changed(before, _texts(samples))
+    _only_status_lines_changed(before, _texts(incidents))
     # synced again: nothing changes, nothing written
-    again = sync([samples], src)
+    again = sync([incidents], src)
     assert not again.written and all(not m.changes for m in again.matched)
 
 
-def test_jira_round_trip(samples: Path, tmp_path: Path) -> None:
-    before = _texts(samples)
-    items = read_items([samples])[0]
+def test_jira_round_trip(incidents: Path, tmp_path: Path) -> None:
+    before = _texts(incidents)
+    items = read_items([incidents])[0]
     export(items, tmp_path / "out", ["jira"])
     rows = list(csv.DictReader(io.StringIO((tmp_path / "out" / "jira-import.csv").read_text(encoding="utf-8"))))
     # Jira's "Export Excel CSV": its own columns, repeated Labels, the Description kept
@@ -306,14 +308,14 @@ def test_jira_round_trip(samples: Path, tmp_path: Path) -> None:
                     "postmortem", "", r["Description"], "22/Jun/25 12:00 AM"])  # fmt: skip
     src = tmp_path / "jira-export.csv"
     src.write_text(buf.getvalue(), encoding="utf-8")
-    report = sync([samples], src)
+    report = sync([incidents], src)
     assert report.tracker == "jira" and len(report.matched) == len(rows) and not report.unmatched
-    got = _statuses(samples)
+    got = _statuses(incidents)
     want = {0: "done", 2: "won't do", 4: "in progress"}
     for n, it in enumerate(items):
         assert got[it.key] == (want.get(n, "to do"), f"OPS-{n + 1}")
-    _only_status_lines_changed(before, _texts(samples))
-    assert yaml.safe_load((samples / items[2].path.parent.name / "incident.yaml").read_text())  # still YAML
+    _only_status_lines_changed(before, _texts(incidents))
+    assert yaml.safe_load((incidents / items[2].path.parent.name / "incident.yaml").read_text())  # still YAML
 
 
 def test_linear_round_trip_and_portfolio_follow_through(tmp_path: Path) -> None:
@@ -492,27 +494,27 @@ def test_bad_exports_name_file_and_place(
 
 
 def test_bad_export_via_cli_is_one_clear_error(
-    samples: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    incidents: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "x.csv"
     bad.write_bytes(b"Title,Status\n\xff\xfe,Done\n")
-    assert main(["actions", "sync", str(samples), "--from", str(bad)]) == 1
+    assert main(["actions", "sync", str(incidents), "--from", str(bad)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("pmkit: error: ") and "not UTF-8" in err and "Traceback" not in err
-    assert main(["actions", "sync", str(samples), "--from", str(tmp_path / "missing.json")]) == 1
+    assert main(["actions", "sync", str(incidents), "--from", str(tmp_path / "missing.json")]) == 1
     assert "cannot be read" in capsys.readouterr().err
 
 
-def test_sync_dry_run_writes_nothing(samples: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    before = _texts(samples)
+def test_sync_dry_run_writes_nothing(incidents: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = _texts(incidents)
     src = tmp_path / "l.csv"
     src.write_text("Title,Status,ID\nAdd p90 latency to the canary analysis,Done,SRCH-1\n", encoding="utf-8")
-    assert main(["actions", "sync", str(samples), "--from", str(src), "--dry-run"]) == 0
+    assert main(["actions", "sync", str(incidents), "--from", str(src), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "matched     INC-2025-0311-search#1: status open -> done, tracker (none) -> SRCH-1" in out
     assert "[" in out and "by title]" in out and "dry run: nothing written" in out
     assert "18 items not in the export" in out
-    assert _texts(samples) == before
+    assert _texts(incidents) == before
 
 
 def test_spec_accepts_id_and_tracker_and_checks_id(tmp_path: Path) -> None:
@@ -525,3 +527,54 @@ def test_spec_accepts_id_and_tracker_and_checks_id(tmp_path: Path) -> None:
     p.write_text("id: S\naction_items:\n- {action: a, id: 'two words'}\n", encoding="utf-8")
     with pytest.raises(SpecError, match=r"action_items\[0\]\.id"):
         load_spec(p)
+
+
+# --- properties -------------------------------------------------------------------------------------------------
+
+_VALUE = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), min_size=1, max_size=40)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(st.tuples(_VALUE, _VALUE), min_size=5, max_size=5))
+def test_any_status_and_tracker_text_round_trips(tmp_path: Path, values: list[tuple[str, str]]) -> None:
+    """Whatever the tracker's words (quotes, colons, #, newlines, unicode, control characters), the edit writes
+    YAML that reads back as exactly those words, in every layout, and leaves the rest as it was."""
+    path = tmp_path / "incident.yaml"
+    path.write_text(LAYOUTS, encoding="utf-8")
+    apply_updates(path, "folder", {i: {"status": s, "tracker": t} for i, (s, t) in enumerate(values)})
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert [(a["status"], a["tracker"]) for a in data["action_items"]] == values
+    assert data["title"] == "after the list" and "# the spec  (a comment that must stay)" in path.read_text()
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    titles=st.lists(
+        st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), min_size=1, max_size=30),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_gh_script_passes_any_title_as_text(tmp_path: Path, titles: list[str]) -> None:
+    """Any title (NUL aside, which no argv can hold) reaches gh as one argument, unchanged."""
+    from pmkit.portfolio.trackers import gh_script
+
+    issues = [(f"K#{n}", {"title": t, "body": t + "\n$x", "labels": ["a b", "-l"]}) for n, t in enumerate(titles)]
+    script = tmp_path / "s.sh"
+    script.write_text(gh_script(issues), encoding="utf-8")
+    fake = tmp_path / "bin"
+    fake.mkdir(exist_ok=True)
+    log = tmp_path / "argv.jsonl"
+    log.unlink(missing_ok=True)
+    (fake / "gh").write_text(
+        f"#!{sys.executable}\nimport json, sys\nwith open({str(log)!r}, 'a', encoding='utf-8', errors='surrogateescape') as fh:\n"
+        "    fh.write(json.dumps(sys.argv[1:]) + '\\n')\n",
+        encoding="utf-8",
+    )
+    (fake / "gh").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ.get('PATH', '')}"}
+    run = subprocess.run(["sh", str(script), "o/r"], cwd=tmp_path, env=env, capture_output=True)
+    assert run.returncode == 0, run.stderr
+    calls = [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines()]
+    got = [dict(a.split("=", 1) for a in c[2:5]) for c in calls if c[:2] == ["issue", "create"]]
+    assert [(g["--title"], g["--body"]) for g in got] == [(t, t + "\n$x") for t in titles]
