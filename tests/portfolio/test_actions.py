@@ -392,6 +392,30 @@ def test_matching_by_title_duplicates_and_foreign_keys(tmp_path: Path) -> None:
     assert not matches
 
 
+def test_open_github_issue_keeps_an_items_own_open_status(tmp_path: Path) -> None:
+    """GitHub says only open or closed: an open issue leaves "in progress" as it is, and reopens a done item."""
+    inc = tmp_path / "inc"
+    inc.mkdir()
+    (inc / "incident.yaml").write_text(
+        "id: G\naction_items:\n- {action: a, status: in progress}\n- {action: b, status: done}\n- {action: c}\n",
+        encoding="utf-8",
+    )
+    issues = [
+        {"title": t, "body": f"x\npmkit-action: G#{n}", "state": "OPEN", "url": f"https://github.com/o/r/issues/{n}"}
+        for n, t in ((1, "a"), (2, "b"))
+    ]
+    src = tmp_path / "i.json"
+    src.write_text(json.dumps(issues), encoding="utf-8")
+    report = sync([inc], src)
+    assert _statuses(inc) == {
+        "G#1": ("in progress", "https://github.com/o/r/issues/1"),
+        "G#2": ("open", "https://github.com/o/r/issues/2"),
+        "G#3": ("open", None),
+    }
+    assert [it.key for it in report.missing] == ["G#3"]
+    assert "not in export G#3" in "\n".join(report.lines())
+
+
 def test_keys_are_one_word() -> None:
     assert item_key("INC 7/x", "a#b") == "INC%207%2Fx#a%23b"
 
@@ -513,7 +537,8 @@ def test_sync_dry_run_writes_nothing(incidents: Path, tmp_path: Path, capsys: py
     out = capsys.readouterr().out
     assert "matched     INC-2025-0311-search#1: status open -> done, tracker (none) -> SRCH-1" in out
     assert "[" in out and "by title]" in out and "dry run: nothing written" in out
-    assert "18 items not in the export" in out
+    assert "18 items not in the export (0 of them done, not listed)" in out
+    assert out.count("not in export ") == 18
     assert _texts(incidents) == before
 
 

@@ -12,7 +12,8 @@
 Every issue of the export is reported as matched or not (with why), and every item under the folders that no issue
 matched is listed: nothing is dropped silently.
 
-**Writing**: a matched item gets the issue's ``status`` and ``tracker`` (its URL or key) in its file. There is no
+**Writing**: a matched item gets the issue's ``status`` and ``tracker`` (its URL or key) in its file; an open
+GitHub issue (which says only "not closed") leaves an item's own open status (``in progress``) as it is. There is no
 round-trip YAML library in pmkit's dependencies, so the file is edited as text where PyYAML's composer places each
 value: an existing ``status:``/``tracker:`` value is replaced in place, a missing key is added as a line after the
 item's last one (or before the ``}`` of a flow mapping); every other byte (comments, quoting, order, line endings)
@@ -32,6 +33,7 @@ from typing import Any
 import yaml
 
 from pmkit.errors import PmkitError, SpecError
+from pmkit.portfolio import is_done
 from pmkit.portfolio.actions import Item, read_file_items
 from pmkit.portfolio.trackers import Record
 
@@ -64,11 +66,14 @@ class SyncReport:
     problems: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        """The report as text, one line per issue and per missing item."""
+        """The report as text: one line per issue of the export and per open item not in it (the done items not
+        in it, which need no tracker, are counted in the first line)."""
         changed = [m for m in self.matched if m.changes]
+        done = [it for it in self.missing if is_done(it.status)]
         out = [
             f"{self.tracker} export {self.source}: {self.records} issues; {len(self.matched)} matched "
-            f"({len(changed)} changed), {len(self.unmatched)} not matched; {len(self.missing)} items not in the export"
+            f"({len(changed)} changed), {len(self.unmatched)} not matched; {len(self.missing)} items not in the export "
+            f"({len(done)} of them done, not listed)"
         ]
         for m in self.matched:
             what = ", ".join(f"{k} {old or '(none)'} -> {new}" for k, (old, new) in m.changes.items()) or "unchanged"
@@ -76,6 +81,8 @@ class SyncReport:
         for rec, why in self.unmatched:
             out.append(f"  not matched {rec.origin} {rec.title[:60]!r}: {why}")
         for it in self.missing:
+            if is_done(it.status):
+                continue
             out.append(f"  not in export {it.key} ({it.where}, status {it.status})")
         out += [f"  wrote {p}" for p in self.written]
         out += [f"  could not read: {p}" for p in self.problems]
@@ -287,7 +294,8 @@ def sync(
     per_file: dict[tuple[Path, str], dict[int, dict[str, str]]] = {}
     for item, rec, how in sorted(matches, key=lambda m: order[m[1].origin]):
         changes: dict[str, tuple[str | None, str]] = {}
-        if rec.status != item.status:
+        keep = rec.coarse and not is_done(item.status)  # "open" on GitHub: any not-done status of the item holds
+        if rec.status != item.status and not keep:
             changes["status"] = (item.status, rec.status)
         if rec.ref and rec.ref != item.tracker:
             changes["tracker"] = (item.tracker, rec.ref)

@@ -20,7 +20,9 @@ Every issue's text ends with the line ``pmkit-action: <key>`` (:func:`pmkit.port
 - Linear: the CSV of Linear's export (``ID``, ``Title``, ``Status``, ``Description``).
 
 The status written back is the tracker's word in lower case (``done``, ``in progress``, ``canceled``); a closed
-GitHub issue is ``done`` unless closed as not planned (``not planned``) or a duplicate (``duplicate``); a Jira
+GitHub issue is ``done`` unless closed as not planned (``not planned``) or a duplicate (``duplicate``); an open
+one is ``open``, but only where the item is done (reopened): GitHub has no "in progress", so an item's own open
+status is kept; a Jira
 issue whose resolution is not a done word (``Won't Do``) takes its resolution. Whether a status counts as done is
 the portfolio's rule (:data:`pmkit.portfolio.DONE_STATUSES`).
 """
@@ -255,13 +257,15 @@ def export(
 class Record:
     """One issue of a tracker export: ``origin`` (``file:line`` or ``file[index]``), the pmkit ``key`` found in its
     text (None when it has no ``pmkit-action:`` line), ``title``, ``status`` (lower case, see the module docstring)
-    and ``ref`` (the issue's URL or tracker key, None when the export has neither)."""
+    and ``ref`` (the issue's URL or tracker key, None when the export has neither). ``coarse``: the tracker only
+    says "not done" (an open GitHub issue), so an item's own open status (``in progress``) is kept."""
 
     origin: str
     key: str | None
     title: str
     status: str
     ref: str | None
+    coarse: bool = False
 
 
 def key_in(text: str | None) -> str | None:
@@ -316,6 +320,7 @@ def read_github(path: Path, text: str) -> list[Record]:
                 title=str(title or ""),
                 status=_github_status(state.lower(), str(reason).lower()),
                 ref=str(ref) if ref else None,
+                coarse=state.lower() == "open",
             )
         )
     if problems:
