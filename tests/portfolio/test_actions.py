@@ -603,3 +603,23 @@ def test_gh_script_passes_any_title_as_text(tmp_path: Path, titles: list[str]) -
     calls = [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines()]
     got = [dict(a.split("=", 1) for a in c[2:5]) for c in calls if c[:2] == ["issue", "create"]]
     assert [(g["--title"], g["--body"]) for g in got] == [(t, t + "\n$x") for t in titles]
+
+
+def test_document_table_shows_the_tracker_safely() -> None:
+    """The postmortem's action items table names the issue after the status; the tracker text is the author's
+    Markdown made safe (a URL is a link, HTML and script links are text)."""
+    from pmkit.report.present import table
+    from pmkit.spec import ActionItem
+
+    md = table(
+        "action_items",
+        items=[
+            ActionItem(action="a", status="done", tracker="https://github.com/o/r/issues/12"),
+            ActionItem(action="b", tracker="OPS-1 <b>x</b> [y](javascript:alert(1))"),
+            ActionItem(action="c"),
+        ],
+    )
+    rows = md.splitlines()[2:]
+    assert rows[0].endswith("| done ([https\\://github.com/o/r/issues/12](https://github.com/o/r/issues/12)) |")
+    assert "javascript" not in rows[1] and "<b>" not in rows[1] and "OPS-1" in rows[1]
+    assert rows[2].endswith("| open |")
