@@ -416,8 +416,14 @@ def test_open_github_issue_keeps_an_items_own_open_status(tmp_path: Path) -> Non
     assert "not in export G#3" in "\n".join(report.lines())
 
 
-def test_keys_are_one_word() -> None:
+def test_keys_are_one_word_and_read_back() -> None:
+    from pmkit.portfolio.trackers import key_in
+
     assert item_key("INC 7/x", "a#b") == "INC%207%2Fx#a%23b"
+    assert key_in("text\n\npmkit-action: INC%207%2Fx#a%23b\n") == "INC%207%2Fx#a%23b"
+    assert key_in("pmkit-action: `INC-1\\#2`") == "INC-1#2"  # a Markdown escape, code quotes
+    assert key_in("pmkit-action: A#1\nquoted later: pmkit-action: B#2") == "B#2"  # the last line wins
+    assert key_in("no key here") is None
 
 
 # --- the YAML edits -------------------------------------------------------------------------------------------------

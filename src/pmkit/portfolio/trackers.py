@@ -269,9 +269,10 @@ class Record:
 
 
 def key_in(text: str | None) -> str | None:
-    """The key of the last ``pmkit-action:`` line of ``text``; None when there is none."""
+    """The key of the last ``pmkit-action:`` line of ``text``; None when there is none. Backslashes are dropped (a
+    tracker's Markdown may write ``#`` as ``\\#``; a key never holds one: it is percent-encoded)."""
     found = _KEY_LINE.findall(text or "")
-    return found[-1] if found else None
+    return (found[-1].replace("\\", "") or None) if found else None
 
 
 def _github_status(state: str, reason: str) -> str:
