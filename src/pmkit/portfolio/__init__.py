@@ -28,6 +28,7 @@ import yaml
 
 from pmkit.errors import SpecError
 from pmkit.spec import MILESTONES
+from pmkit.vocab import DONE_STATUSES, is_done
 
 CONFIG = "portfolio.yaml"
 UTC_US = pl.Datetime("us", "UTC")
@@ -76,13 +77,6 @@ ACTION_SCHEMA: dict[str, Any] = {
     "status": pl.String,
     "done": pl.Boolean,
 }
-# An action item is done when its status is one of these words (case-insensitive); every other status is open.
-DONE_STATUSES = frozenset({"done", "closed", "complete", "completed", "resolved", "fixed"})
-
-
-def is_done(status: str | None) -> bool:
-    """Whether an action item's status says it is done (:data:`DONE_STATUSES`, case-insensitive)."""
-    return str(status or "").strip().lower() in DONE_STATUSES
 
 
 def action_record(incident_id: str, item: dict[str, Any]) -> dict[str, Any]:
