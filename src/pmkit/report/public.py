@@ -41,13 +41,13 @@ from pmkit.report.comms_facts import fmt_pct, fmt_span, moment_at, to_minute, to
 from pmkit.report.comms_public import checker, public_sentences, sentences
 from pmkit.report.public_guard import Guard, enforce, guard_for
 from pmkit.timeutil import fmt_utc
+from pmkit.vocab import is_done
 
 if TYPE_CHECKING:
     from pmkit.pipeline import Analysis
 
 FILES = {"md": "postmortem.public.md", "html": "postmortem.public.html", "pdf": "postmortem.public.pdf"}
 HEALTH_CHECK = re.compile(r"/(?:healthz?|health[-_]?check|livez|readyz?|ping)/?$", re.IGNORECASE)
-DONE = ("done", "closed", "resolved", "complete", "completed", "fixed")
 
 
 @dataclass(frozen=True)
@@ -237,12 +237,12 @@ def _doing(a: Analysis) -> Section:
         if item.public is False:
             continue
         text = item.action if item.public is True else str(item.public)
-        state = " (done)" if item.status.strip().lower() in DONE else ""
+        state = " (done)" if is_done(item.status) else ""
         bullets.append(" ".join(text.split()) + state)
     if not paragraphs and not bullets:
         n = len(spec.action_items)
         if n:
-            done = sum(1 for i in spec.action_items if i.status.strip().lower() in DONE)
+            done = sum(1 for i in spec.action_items if is_done(i.status))
             paragraphs.append(
                 f"We have identified {n} follow-up action{'s' * (n != 1)} to prevent this from happening again "
                 f"and are tracking {'it' if n == 1 else 'them'} to completion"

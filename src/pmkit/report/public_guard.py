@@ -4,7 +4,7 @@
 from (docs/incident-yaml.md, "`public`"):
 
 - **incident.yaml**: the incident ``id``, ``services``, the ``roles`` handles, ``authors``, action item
-  ``owner``\\ s, the sources' ``name``/``service``/``path`` and pull URLs, the ``runbook``;
+  ``owner``\\ s and ``tracker`` issues, the sources' ``name``/``service``/``path`` and pull URLs, the ``runbook``;
 - **the events frame**: every ``service`` and ``actor`` value (people, bots, user ids), and from every
   ``message`` and ``attrs`` text the identifier-shaped tokens: IP addresses, URLs, emails, ``@handles``,
   ``#channels``, hosts and dotted names (``db-01.internal``), versions (``v2.14.3``, ``2.3.0``), commit
@@ -166,6 +166,7 @@ def spec_identifiers(spec: IncidentSpec) -> dict[str, tuple[str, str]]:
     for i, item in enumerate(spec.action_items):
         if item.owner:
             _person(out, item.owner, f"incident.yaml action_items[{i}].owner")
+        _add(out, item.tracker, f"incident.yaml action_items[{i}].tracker")
     for i, src in enumerate(spec.sources):
         if src.name and _shaped(src.name):
             _add(out, src.name, f"incident.yaml sources[{i}].name")
