@@ -186,14 +186,21 @@ def _when(a: Analysis) -> Section:
     t = a.milestones.times()
     rb = a.rollback or {}
     bad = "slow request" if _latency(a) else "failed request"
+    # with a request log the impact runs from the first to the last bad request; without one it ends with the
+    # last minute of the per-minute counts that holds failures (docs/analyses.md, "Milestones")
+    first, last = (
+        (f"first {bad}", f"last {bad}")
+        if a.sli.requests is not None
+        else ("first error recorded", f"end of the last minute with a {bad}")
+    )
     rows: list[tuple[dt.datetime, str]] = []
     for ts, what in (
-        (t["impact_start"], f"the disruption began (first {bad})"),
+        (t["impact_start"], f"the disruption began ({first})"),
         (t["detected"], "we detected the issue"),
         (t["acknowledged"], "an on-call engineer responded"),
         (rb.get("start"), "we began reverting the change"),
         (rb.get("completed"), "the revert was complete"),
-        (t["mitigated"], f"service back to normal (last {bad})"),
+        (t["mitigated"], f"service back to normal ({last})"),
         (t["resolved"], "incident closed after monitoring"),
     ):
         if ts is not None:
