@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("pmkit.pipeline",),
     ("pmkit.portfolio",),
     ("pmkit.report",),
-    ("pmkit", "pmkit.cli", "pmkit.cli_commands", "pmkit.scaffold", "pmkit.samplegen"),  # the face
+    ("pmkit", "pmkit.cli", "pmkit.cli_commands", "pmkit.scaffold", "pmkit.scan", "pmkit.samplegen"),  # the face
 ]
 
 
