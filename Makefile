@@ -1,5 +1,5 @@
 # Two commands do all set-up on a fresh machine (each creates .venv on first use, with the extras
-# render (pmkit render/demo), lab (the notebooks in Jupyter) and test):
+# render (pmkit render/demo), lab (the notebooks in Jupyter), lake (format sql) and test):
 #   make demo   renders the bundled sample incidents' postmortems (HTML, Markdown) into out/
 #   make test   runs the tests
 PYTHON ?= python3
@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[render,lab,test]"
+	$(BIN)/python -m pip install --quiet -e ".[render,lab,test,lake]"
 	touch $@
 
 demo: $(VENV)/.installed

@@ -197,6 +197,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=10, help="failure points shown (default 10)")
     p.set_defaults(func=commands.cmd_grok)
 
+    p = sub.add_parser(
+        "pull",
+        help="pull the incident window from a live system into the incident folder (prometheus)",
+        description="Run a query_range over the incident window against a live Prometheus, save the response and "
+        "the query into INCIDENT_DIR/metrics/ and record the source (with its pull: record) in incident.yaml; "
+        "the render then works offline.",
+    )
+    p.add_argument("system", choices=["prometheus"], help="what to pull from")
+    p.add_argument("url", metavar="URL", help="the server, e.g. http://localhost:9090 (credentials are never recorded)")
+    p.add_argument("--query", required=True, help="the PromQL expression")
+    p.add_argument("--dir", default=".", metavar="INCIDENT_DIR", help="the incident folder (default: current folder)")
+    p.add_argument(
+        "--from",
+        dest="window_from",
+        metavar="TIME",
+        help="start (ISO 8601; naive = UTC); default: the incident's window",
+    )
+    p.add_argument("--to", dest="window_to", metavar="TIME", help="end (with --from)")
+    p.add_argument("--step", help="resolution, e.g. 15s, 1m; default: the finest that stays under 10,000 points")
+    p.add_argument("--name", help="source and file name (default: from the query)")
+    p.add_argument(
+        "--auth-env",
+        dest="auth_env",
+        metavar="VAR",
+        help="environment variable holding the Authorization header value (its name is recorded, never its value)",
+    )
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the answer (default 60)")
+    p.set_defaults(func=commands.cmd_pull)
+
     p = sub.add_parser("formats", help="list every kind/format pmkit reads, with an example of each")
     p.add_argument("--kind", choices=["logs", "metrics", "deploys", "chat", "alerts"], help="only this kind")
     p.set_defaults(func=commands.cmd_formats)

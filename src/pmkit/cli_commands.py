@@ -418,3 +418,32 @@ def cmd_grok(args: argparse.Namespace) -> int:
         raise PmkitError(str(exc)) from None
     print(grokview.debug_text(d, limit=args.limit))
     return 0 if d.failing == 0 else 1
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    """``pmkit pull prometheus URL --query Q``: the incident window from a live Prometheus (:mod:`pmkit.pull`)."""
+    from pmkit.pull import pull_prometheus
+
+    window = None
+    if args.window_from or args.window_to:
+        args.whole = False
+        got = _load_window(args)
+        window = got if isinstance(got, tuple) else None
+    out = pull_prometheus(
+        args.dir,
+        args.url,
+        args.query,
+        start=window[0] if window else None,
+        end=window[1] if window else None,
+        step=args.step,
+        name=args.name,
+        auth_env=args.auth_env,
+        timeout_s=args.timeout,
+    )
+    pull = out.source["pull"]
+    print(
+        f"pulled {out.series:,} series, {out.samples:,} samples from {pull['url']} "
+        f"({pull['start']} .. {pull['end']}, step {pull['step']})"
+    )
+    print(f"wrote {out.response} and {out.query_file}; source {out.source['name']!r} recorded in incident.yaml")
+    return 0

@@ -48,3 +48,12 @@ class UnknownFormatError(PmkitError, LookupError):
 
 class MilestoneOrderError(PmkitError, ValueError):
     """Milestones are in an impossible order (e.g. resolved before impact start)."""
+
+
+class MissingExtraError(PmkitError, ImportError):
+    """An optional part of pmkit was used without its extra; the message says what to install.
+
+    Defined here (the lowest layer) so loaders can raise it too (``lake``); :mod:`pmkit.report.extras`
+    raises it for ``render``."""
+
+    exit_code = 2

@@ -102,7 +102,8 @@ def request_for(
     """The :class:`LoadRequest` for a source of an incident folder (paths relative to the folder, and
     contained in it unless the source or the caller allows reading outside). ``window``: True = the
     incident's (:func:`load_window`), None = the whole files, a pair = that window."""
-    path = src.path if Path(src.path).is_absolute() else str(root / src.path)
+    remote = "://" in src.path  # s3://..., a lake engine's URL: not a path under the folder
+    path = src.path if remote or Path(src.path).is_absolute() else str(root / src.path)
     if window is True:
         window = load_window(spec)
     elif window is False:
@@ -119,7 +120,7 @@ def request_for(
         pattern=src.pattern,
         patterns=dict(src.patterns),
         fields=dict(src.fields),
-        options=dict(src.options),
+        options=dict(src.options) | ({"pull": src.pull.model_dump(mode="json")} if src.pull is not None else {}),
         window=window,
         root=str(root),
         allow_outside=allow_outside or src.allow_outside,

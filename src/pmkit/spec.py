@@ -75,6 +75,29 @@ class Redaction(_Strict):
         return {"disable": list(self.disable), "extra": list(self.extra), "allow": list(self.allow), "ips": self.ips}
 
 
+class PullRecord(_Strict):
+    """Where a pulled source's file came from (``pmkit pull``): enough to run the query again, no secret.
+
+    ``url`` is the server without credentials, ``query`` the query as sent, ``start``/``end``/``step`` its
+    range, ``pulled_at`` when it ran, ``query_file`` the query saved next to the response, ``auth_env`` the
+    *name* of the environment variable that held the Authorization header (its value is never stored).
+    """
+
+    url: str
+    query: str
+    start: dt.datetime
+    end: dt.datetime
+    step: str
+    pulled_at: dt.datetime
+    query_file: str | None = None
+    auth_env: str | None = None
+
+    @field_validator("start", "end", "pulled_at")
+    @classmethod
+    def _utc(cls, v: dt.datetime) -> dt.datetime:
+        return _aware(v)  # type: ignore[return-value]
+
+
 class SourceSpec(_Strict):
     """One evidence source: a file, glob or folder in one format."""
 
@@ -91,6 +114,7 @@ class SourceSpec(_Strict):
     fields: dict[str, str] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
     allow_outside: bool = False  # read a path that resolves outside the incident folder (.., absolute, symlink)
+    pull: PullRecord | None = None  # written by `pmkit pull`: the query that produced the file at `path`
 
     @field_validator("timezone")
     @classmethod

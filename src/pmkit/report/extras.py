@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import importlib.util
 
-from pmkit.errors import PmkitError
+from pmkit.errors import MissingExtraError
+
+__all__ = ["RENDER_MODULES", "MissingExtraError", "missing", "require"]
 
 # module imported by the render path (pmkit's code, its templates, the postmortem notebook) -> the package
 # that provides it, as pyproject.toml's `render` extra lists it. kaleido is left out: without it the
@@ -28,12 +30,6 @@ RENDER_MODULES = {
     "nh3": "nh3",
     "plotly": "plotly",
 }
-
-
-class MissingExtraError(PmkitError, ImportError):
-    """An optional part of pmkit was used without its extra; the message says what to install."""
-
-    exit_code = 2
 
 
 def _absent(module: str) -> bool:

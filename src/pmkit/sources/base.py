@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -62,6 +63,8 @@ class LoadRequest:
         return [self.check_inside(f) for f in self._found()]
 
     def _found(self) -> list[Path]:
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", self.path):
+            return []  # a remote source (s3://, a lake engine's URL): no local file; its loader reads it
         p = Path(self.path)
         if p.is_file():
             return [p]
@@ -244,7 +247,7 @@ def run(req: LoadRequest) -> LoadResult:
         raise SourceError(bad_options)
     files = req.files()
     found = [f"{f.name}: empty file" for f in files if _size(f) == 0]
-    found += [note for f in files if (note := textio.encoding_note(f))]
+    found += [note for f in files if info.text_files and (note := textio.encoding_note(f))]
     try:
         result = info.func(req)
     except SourceError:

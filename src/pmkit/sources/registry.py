@@ -41,6 +41,7 @@ class LoaderInfo:
     sniff_order: int = 50
     independent_files: bool = True  # each file of a many-file source loads on its own (not a Slack export)
     options: tuple[str, ...] | None = None  # the `options:` keys the loader reads; None: not declared (not checked)
+    text_files: bool = True  # the files are text pmkit decodes (their encoding is noted); False: an engine reads them
 
 
 _LOADERS: dict[tuple[str, str], LoaderInfo] = {}
@@ -58,6 +59,7 @@ def register(
     sniff_order: int = 50,
     independent_files: bool = True,
     options: tuple[str, ...] | None = None,
+    text_files: bool = True,
 ) -> Callable[[Callable[[LoadRequest], LoadResult]], Callable[[LoadRequest], LoadResult]]:
     """Register ``func(request) -> LoadResult`` as the loader for ``kind``/``format``.
 
@@ -69,11 +71,13 @@ def register(
     ``options`` names the keys of a source's ``options:`` the loader reads (``()``: none); any other key is
     an error naming it and these (:func:`unknown_options`). Every built-in loader declares them; a plug-in
     that leaves ``options`` out is not checked.
+    ``text_files=False``: the files are not decoded by pmkit (parquet read by a query engine), so no
+    encoding notes.
     """
 
     def deco(func: Callable[[LoadRequest], LoadResult]) -> Callable[[LoadRequest], LoadResult]:
         _LOADERS[(kind, format)] = LoaderInfo(
-            kind, format, func, table, description, example, sniff, sniff_order, independent_files, options
+            kind, format, func, table, description, example, sniff, sniff_order, independent_files, options, text_files
         )
         return func
 
