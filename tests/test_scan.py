@@ -13,6 +13,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import polars as pl
 import pytest
 import yaml
 
@@ -54,6 +55,7 @@ def add_junk(dest: Path, sample: Path) -> dict[str, str]:
     (dest / "empty.log").write_bytes(b"")
     (dest / "screenshot.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
     (dest / "NOTES.md").write_text("# what I saw\nthe site was slow\n", encoding="utf-8")
+    pl.DataFrame({"ts": [1], "message": ["x"]}).write_parquet(dest / "lake-part.parquet")
     with zipfile.ZipFile(dest / "configs.zip", "w") as zf:
         zf.writestr("nginx.conf", "server { listen 80; }\n")
     biggest_log = max(
@@ -64,6 +66,7 @@ def add_junk(dest: Path, sample: Path) -> dict[str, str]:
         "empty.log": "empty file",
         "screenshot.png": "binary",
         "NOTES.md": "unknown format",
+        "lake-part.parquet": "a Parquet file",
         "configs.zip": "not a Slack export",
         f"copy-of-{biggest_log.name}": f"duplicate of {biggest_log.name}",
     }

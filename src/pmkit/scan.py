@@ -359,7 +359,11 @@ def scan_files(top: Path, exclude: Path | None = None) -> tuple[list[Found], lis
             skipped.append((rel(p), _short(str(exc).removeprefix(f"{p}: "), 160)))
             continue
         if _is_binary(head):
-            skipped.append((rel(p), "binary (not text): no loader reads it"))
+            if textio.read_head_bytes(p, 4) == b"PAR1":
+                said = "a Parquet file (binary): if it is a log lake, a source with kind logs, format sql reads it (docs/lake.md)"
+            else:
+                said = "binary (not text): no loader reads it"
+            skipped.append((rel(p), said))
             continue
         if not head.strip():
             skipped.append((rel(p), "blank: only whitespace in its first lines"))
