@@ -88,6 +88,38 @@ _SAMPLE_CHARS = 100
 PAYLOAD_KINDS = frozenset({"alerts"})
 
 
+@dataclass(frozen=True)
+class Seen:
+    """What the scan keeps of a trial load (the frames themselves are let go: evidence can be large)."""
+
+    counts: str  # "parsed 8,647 of 8,647 lines"
+    first: str  # the first event, as evidence
+    lo: dt.datetime | None  # the earliest and latest event or sample
+    hi: dt.datetime | None
+    services: dict[str, int]  # events per service the events name
+    notes: tuple[str, ...]
+    alerts: pl.DataFrame | None  # ts and message of alert/page events (small), else None
+
+    @classmethod
+    def of(cls, res: LoadResult, kind: str) -> Seen:
+        frame = res.frame
+        ts = frame.get_column("ts") if frame.height else None
+        lo, hi = (ts.min(), ts.max()) if ts is not None else (None, None)
+        services: dict[str, int] = {}
+        if "service" in frame.columns:
+            vc = frame.get_column("service").drop_nulls().value_counts()
+            services = {str(k): int(n) for k, n in vc.iter_rows()}
+        return cls(
+            _counts(res),
+            _first_event(res),
+            lo if isinstance(lo, dt.datetime) else None,
+            hi if isinstance(hi, dt.datetime) else None,
+            services,
+            tuple(res.notes),
+            frame.select("ts", "message") if kind == "alerts" and frame.height else None,
+        )
+
+
 @dataclass
 class Found:
     """One file (or Slack export) the scan took: its kind/format and the evidence for the choice."""
@@ -98,7 +130,7 @@ class Found:
     kind: str
     format: str
     why: list[str]
-    result: LoadResult
+    seen: Seen
     options: dict[str, Any] = field(default_factory=dict)
     content_service: str | None = None
     content_service_basis: str = ""
@@ -228,7 +260,7 @@ def _first_event(res: LoadResult) -> str:
     frame = res.frame
     if frame.height == 0:
         return ""
-    row = frame.sort("ts").row(0, named=True)
+    row = frame.row(frame.get_column("ts").arg_min() or 0, named=True)  # no sort of a big frame
     what = row.get("message") if "message" in frame.columns else f"{row.get('metric')} {row.get('labels')}"
     ts = row["ts"].strftime("%Y-%m-%dT%H:%M:%SZ") if row.get("ts") is not None else "?"
     return f"first: {ts} {_short(str(what), 80)!r}"
@@ -312,7 +344,7 @@ def scan_files(top: Path, exclude: Path | None = None) -> tuple[list[Found], lis
                     f"channels {', '.join(channels[:6]) or '-'})",
                     f"{_counts(res)}; {_first_event(res)}",
                 ],
-                res,
+                Seen.of(res, "chat"),
             )
         )
         return True
@@ -410,9 +442,11 @@ def _choose(path: Path, top: Path, cands: list[registry.LoaderInfo], head: str) 
     for info in cands:
         res = _trial(info.kind, info.format, path)
         options: dict[str, Any] = {}
+        unjoined = 0
         if not isinstance(res, str) and res.rejected and info.options and "multiline" in info.options:
             joined = _trial(info.kind, info.format, path, {"multiline": "traceback"})
             if not isinstance(joined, str) and joined.rejected < res.rejected:
+                unjoined = res.rejected
                 res, options = joined, {"multiline": "traceback"}
         if isinstance(res, str) or not _fits(res):
             said = _short(res, 200) if isinstance(res, str) else _counts(res)
@@ -431,17 +465,10 @@ def _choose(path: Path, top: Path, cands: list[registry.LoaderInfo], head: str) 
             why.append(f"line: {_short(first, 90)!r}")
         why.append(f"{_counts(res)}; {_first_event(res)}")
         if options:
-            why.append(
-                f"multiline: traceback joins continuation lines (without it {_trial_rejected(info, path):,} lines were rejected)"
-            )
+            why.append(f"multiline: traceback joins continuation lines (without it {unjoined:,} lines were rejected)")
         service, basis = _content_service(res) if info.table == "events" or info.kind == "metrics" else (None, "")
-        return Found([path], path, top, info.kind, info.format, why, res, options, service, basis)
+        return Found([path], path, top, info.kind, info.format, why, Seen.of(res, info.kind), options, service, basis)
     return f"the sniffers' formats did not load it ({'; '.join(tried)})"
-
-
-def _trial_rejected(info: registry.LoaderInfo, path: Path) -> int:
-    res = _trial(info.kind, info.format, path)
-    return 0 if isinstance(res, str) else res.rejected
 
 
 def _slug(text: str) -> str:
@@ -472,9 +499,7 @@ def propose(found: list[Found]) -> list[Proposal]:
             comments = [f"{members[0].root.name}: {comments[0]}", *comments[1:]]
             for m in members[1:6]:
                 again = next((w for w in m.why if w.startswith("same bytes")), "")
-                comments.append(
-                    f"{m.root.name}: {_counts(m.result)}; {_first_event(m.result)}{'; ' + again if again else ''}"
-                )
+                comments.append(f"{m.root.name}: {m.seen.counts}; {m.seen.first}{'; ' + again if again else ''}")
             if len(members) > 6:
                 comments.append(f"… and {len(members) - 6} more files the same sniffer accepted")
         proposals.append(Proposal(name, kind, fmt, path, members, members[0].options, service, service_why, comments))
@@ -511,10 +536,8 @@ def suggestions(proposals: list[Proposal]) -> tuple[list[tuple[str, str]], list[
     for p in proposals:
         if p.kind == "logs":
             for m in p.members:
-                fr = m.result.frame
-                if "service" in fr.columns:
-                    for svc, n in fr.get_column("service").drop_nulls().value_counts().iter_rows():
-                        counts[str(svc)] = counts.get(str(svc), 0) + int(n)
+                for svc, n in m.seen.services.items():
+                    counts[svc] = counts.get(svc, 0) + n
     total = sum(counts.values())
     services = [
         (s, f"{n:,} log events name it") for s, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n >= 0.05 * total
@@ -523,26 +546,24 @@ def suggestions(proposals: list[Proposal]) -> tuple[list[tuple[str, str]], list[
         named = sorted({p.service for p in proposals if p.kind == "logs" and p.service})
         services = [(s, "a log file's name") for s in named][:5]
     lines: list[str] = []
-    alerts = [m.result.frame for p in proposals if p.kind == "alerts" for m in p.members if m.result.frame.height]
-    spans = [
-        m.result.frame for p in proposals if p.kind in ("logs", "metrics") for m in p.members if m.result.frame.height
-    ]
-    if not spans:  # deploy and chat histories reach back days: their span only when nothing else has times
-        spans = [m.result.frame for p in proposals for m in p.members if m.result.frame.height]
+    alerts = [m.seen.alerts for p in proposals for m in p.members if m.seen.alerts is not None]
+    spans = [(m.seen.lo, m.seen.hi) for p in proposals if p.kind in ("logs", "metrics") for m in p.members]
+    if not any(lo for lo, _ in spans):  # deploy and chat histories reach back days: theirs only when nothing else
+        spans = [(m.seen.lo, m.seen.hi) for p in proposals for m in p.members]
     if alerts:
-        al = pl.concat([a.select("ts", "source", "message") for a in alerts]).sort("ts")
+        al = pl.concat(alerts).sort("ts")
         first, last = al.row(0, named=True), al.row(-1, named=True)
         lines.append(f"first alert/page: {_ts(first['ts'])}  {_short(str(first['message']), 70)!r}")
         lines.append(f"last alert/page:  {_ts(last['ts'])}  {_short(str(last['message']), 70)!r}")
-    if spans:
-        ts = pl.concat([s.select("ts") for s in spans]).get_column("ts")
-        lo, hi = ts.min(), ts.max()
-        if isinstance(lo, dt.datetime) and isinstance(hi, dt.datetime):
-            what = "logs and metrics span" if any(p.kind in ("logs", "metrics") for p in proposals) else "events span"
-            lines.append(f"the {what} {_ts(lo)} .. {_ts(hi)}")
-            lines.append("window:                          # that span (narrow it to the incident)")
-            lines.append(f"  start: {_ts(lo)}")
-            lines.append(f"  end: {_ts(hi)}")
+    los = [lo for lo, _ in spans if lo is not None]
+    his = [hi for _, hi in spans if hi is not None]
+    if los and his:
+        lo, hi = min(los), max(his)
+        what = "logs and metrics span" if any(p.kind in ("logs", "metrics") for p in proposals) else "events span"
+        lines.append(f"the {what} {_ts(lo)} .. {_ts(hi)}")
+        lines.append("window:                          # that span (narrow it to the incident)")
+        lines.append(f"  start: {_ts(lo)}")
+        lines.append(f"  end: {_ts(hi)}")
     if alerts:
         lines.append(
             f"milestones: {{detected: {_ts(first['ts'])}}}   # the first alert/page, if that is how it was detected"
@@ -601,7 +622,7 @@ def render_yaml(incident_id: str, top: Path, result: ScanResult) -> str:
             out.append(f"    service: {_q(p.service)}   # {_short(p.service_why, 120)}")
         elif p.service_why:
             out.append(f"    # service: {_short(p.service_why, 140)}")
-        if any(any("no UTC offset" in n for n in m.result.notes) for m in p.members):
+        if any(any("no UTC offset" in n for n in m.seen.notes) for m in p.members):
             out.append(
                 "    # timezone: ...   # its times have no UTC offset and are read as UTC; set the IANA zone they were written in"
             )
