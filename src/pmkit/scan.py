@@ -522,6 +522,8 @@ def _service_of(kind: str, members: list[Found]) -> tuple[str | None, str]:
         if len(names) == 1 and (svc := names.pop()):
             return svc, "from the file name (the events name no service)"
         return None, "unknown: the events name no service and the file name is generic; set service: if you know it"
+    if kind == "metrics":  # a metrics file is named after its metric or query, not a service
+        return None, "unknown: no sample has one service or app label; set service: if the metric is one service's"
     return None, ""
 
 
