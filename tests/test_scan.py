@@ -189,3 +189,16 @@ def test_scan_real_files(real: Path, folder: str) -> None:
         else:
             assert want in skipped.get(name, ""), (name, skipped)
     assert all(reason for reason in skipped.values())
+
+
+def test_scan_says_what_the_load_assumed(real: Path, tmp_path: Path) -> None:
+    """A year-less syslog and naive times: commented `year:` and `timezone:` hints, nothing set."""
+    top = real / "loghub" / "OpenSSH"
+    if not top.is_dir():
+        pytest.skip(f"{top} is not in this copy of the third-party files")
+    assert cli.main(["new", "INC-SSH", "--scan", str(top), "--dir", str(tmp_path)]) == 0
+    text = (tmp_path / "INC-SSH" / "incident.yaml").read_text(encoding="utf-8")
+    assert "    # year: ...   # its times have no year" in text
+    assert "    # timezone: ...   # its times have no UTC offset" in text
+    src = yaml.safe_load(text)["sources"][0]
+    assert "year" not in src and "timezone" not in src

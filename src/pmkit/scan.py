@@ -255,6 +255,13 @@ def _counts(res: LoadResult) -> str:
     return said + (f" ({res.rejected:,} rejected)" if res.rejected else "")
 
 
+def _first_reject(res: LoadResult) -> str:
+    """``; first reject: <reason>`` (what the loader said of the file), or ''."""
+    if res.rejects.height == 0 or "reason" not in res.rejects.columns:
+        return ""
+    return f"; first reject: {_short(str(res.rejects.get_column('reason')[0]), 120)}"
+
+
 def _first_event(res: LoadResult) -> str:
     """The first parsed event or sample as evidence: its time and message (or metric)."""
     frame = res.frame
@@ -449,7 +456,7 @@ def _choose(path: Path, top: Path, cands: list[registry.LoaderInfo], head: str) 
                 unjoined = res.rejected
                 res, options = joined, {"multiline": "traceback"}
         if isinstance(res, str) or not _fits(res):
-            said = _short(res, 200) if isinstance(res, str) else _counts(res)
+            said = _short(res, 200) if isinstance(res, str) else _counts(res) + _first_reject(res)
             tried.append(f"{info.kind}/{info.format}: {said}")
             continue
         others = [f"{c.kind}/{c.format}" for c in cands if c is not info]
@@ -628,6 +635,8 @@ def render_yaml(incident_id: str, top: Path, result: ScanResult) -> str:
             out.append(
                 "    # timezone: ...   # its times have no UTC offset and are read as UTC; set the IANA zone they were written in"
             )
+        if any(any("times have no year" in n for n in m.seen.notes) for m in p.members):
+            out.append("    # year: ...   # its times have no year (read in 2000); set the year, or the window above")
         if p.options:
             out.append("    options:")
             out += [f"      {k}: {_q(str(v))}" for k, v in p.options.items()]
