@@ -162,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_portfolio_parser(sub)
 
+    from pmkit.report.cli_actions import add_actions_parser
+
+    add_actions_parser(sub)
+
     p = sub.add_parser(
         "comms", help="draft the internal status update, the status-page update and the resolution announcement"
     )
@@ -234,7 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    from pmkit.report.cli_actions import default_list
+
+    args = parser.parse_args(default_list(sys.argv[1:] if argv is None else argv))
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
