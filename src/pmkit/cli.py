@@ -63,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("new", help="scaffold an incident folder with a commented incident.yaml")
     p.add_argument("id", metavar="INC-ID", help="incident id, e.g. INC-2025-0142")
     p.add_argument("--dir", default=".", help="parent folder (default: current folder)")
+    p.add_argument(
+        "--scan",
+        metavar="DIR",
+        help="sniff every file under DIR (logs, exports, a Slack export zip, alert payloads), link them in and "
+        "propose the sources in incident.yaml, with why each was chosen and what was skipped",
+    )
     p.set_defaults(func=commands.cmd_new)
 
     p = sub.add_parser(

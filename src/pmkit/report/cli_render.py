@@ -98,6 +98,10 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from pmkit.report.render import render
 
     params = {"convention": args.convention} if args.convention else None
+    if getattr(args, "watch", False):
+        if "pdf" in args.to or tuple(args.audience) != ("internal",):
+            raise PmkitError("--watch re-renders the internal document (html, md): leave out --to pdf and --audience")
+        return _watch(args, params)
     if "pdf" in args.to:
         require_browser()  # before any work: one line saying how to get a browser
     for line in evidence_warnings(args.incidents):
@@ -123,6 +127,21 @@ def _cmd_render(args: argparse.Namespace) -> int:
     if "public" in args.audience:
         code |= render_public(args.incidents, out, to=args.to, convention=args.convention)
     return code
+
+
+def _watch(args: argparse.Namespace, params: dict[str, str] | None) -> int:
+    """``pmkit render --watch``: render each incident, then again on every change (:mod:`pmkit.report.watch`)."""
+    from pmkit.report.render import render_one
+    from pmkit.report.watch import watch
+
+    if args.jobs != 1:
+        raise PmkitError("--watch renders one incident at a time: leave out --jobs")
+    out = Path(args.output)
+
+    def one(incident_dir: Path) -> object:
+        return render_one(incident_dir, out, to=args.to, notebook=args.notebook, parameters=params)
+
+    return watch(args.incidents, out, one, echo=lambda line: print(line, flush=True))
 
 
 def sample_dirs() -> list[Path]:
@@ -195,6 +214,11 @@ def add_render_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     p.add_argument("--notebook", metavar="IPYNB", help="notebook to execute (default: pmkit's postmortem notebook)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep running: re-render when incident.yaml or an evidence file changes (one line per render; Ctrl-C stops)",
+    )
     p.set_defaults(func=_cmd_render)
     return p
 
