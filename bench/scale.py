@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/scale.py                       # 1,000,000 lines, 2 interleaved rounds, temp dir
     .venv/bin/python bench/scale.py --lines 10000000 --dir /tmp/scale --rounds 1
+    .venv/bin/python bench/scale.py --lake --dir /tmp/lakebench   # bench/lake.py: file scan vs lake (issue 16)
 
 Generates (never committed: into ``--dir`` or a temporary folder) an incident folder: ``access.log``,
 ``--lines`` combined-format lines spread evenly over 2025-06-15 (UTC), 5xx at 0.2% except from 14:10 to
@@ -41,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,41 +67,13 @@ slos:
 
 def generate(folder: Path, n: int, seed: int = 13, chunk: int = 1_000_000) -> Path:
     """Write the incident folder (``access.log`` with ``n`` lines and ``incident.yaml``), vectorised in chunks."""
-    import numpy as np
     import polars as pl
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "incident.yaml").write_text(YAML)
     path = folder / "access.log"
-    rng = np.random.default_rng(seed)
-    day0 = np.datetime64(f"{DAY}T00:00:00", "us")
-    bad0 = (np.datetime64(f"{DAY}T{INCIDENT[0]}", "us") - day0).astype(np.int64)
-    bad1 = (np.datetime64(f"{DAY}T{INCIDENT[1]}", "us") - day0).astype(np.int64)
-    day_us = 86_400 * 10**6
-    paths = ["/api/v1/payments", "/api/v1/payments/8812", "/api/v1/users/77/orders?page=2", "/healthz", "/checkout"]
-    methods = ["GET", "GET", "GET", "POST", "PUT"]
-    agents = ["Mozilla/5.0 (X11; Linux x86_64; rv:123.0) Gecko/20100101 Firefox/123.0", "curl/8.5.0", "okhttp/4.12.0"]
     with path.open("wb") as fh:
-        for lo in range(0, n, chunk):
-            m = min(chunk, n - lo)
-            offs = (np.arange(lo, lo + m, dtype=np.int64) * day_us) // n  # evenly over the day, in order
-            fail_p = np.where((offs >= bad0) & (offs < bad1), 0.40, 0.002)
-            status = np.where(
-                rng.random(m) < fail_p, rng.choice([500, 502, 503, 504], m), rng.choice([200, 201, 404], m)
-            )
-            frame = pl.DataFrame(
-                {
-                    "ts": (day0 + offs.astype("timedelta64[us]")),
-                    "ip": rng.integers(0, 2**24, m),
-                    "m": rng.integers(0, len(methods), m),
-                    "p": rng.integers(0, len(paths), m),
-                    "ua": rng.integers(0, len(agents), m),
-                    "status": status,
-                    "bytes": rng.integers(100, 50_000, m),
-                    "rt": rng.exponential(0.05, m).round(3),
-                    "uid": rng.integers(1, 50_000, m),
-                }
-            )
+        for frame in record_chunks(n, seed, chunk):
             line = frame.select(
                 pl.format(
                     '203.{}.{}.{} - - [{}] "{} {} HTTP/1.1" {} {} "-" "{}" rt={} uid=cus_{}',
@@ -108,17 +81,53 @@ def generate(folder: Path, n: int, seed: int = 13, chunk: int = 1_000_000) -> Pa
                     (pl.col("ip") // 256) % 256,
                     pl.col("ip") % 256,
                     pl.col("ts").dt.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-                    pl.col("m").replace_strict(dict(enumerate(methods)), return_dtype=pl.String),
-                    pl.col("p").replace_strict(dict(enumerate(paths)), return_dtype=pl.String),
+                    pl.col("m").replace_strict(dict(enumerate(METHODS)), return_dtype=pl.String),
+                    pl.col("p").replace_strict(dict(enumerate(PATHS)), return_dtype=pl.String),
                     pl.col("status"),
                     pl.col("bytes"),
-                    pl.col("ua").replace_strict(dict(enumerate(agents)), return_dtype=pl.String),
+                    pl.col("ua").replace_strict(dict(enumerate(AGENTS)), return_dtype=pl.String),
                     pl.col("rt"),
                     pl.col("uid"),
                 )
             ).to_series()
             fh.write(("\n".join(line.to_list()) + "\n").encode())
     return folder
+
+
+PATHS = ["/api/v1/payments", "/api/v1/payments/8812", "/api/v1/users/77/orders?page=2", "/healthz", "/checkout"]
+METHODS = ["GET", "GET", "GET", "POST", "PUT"]
+AGENTS = ["Mozilla/5.0 (X11; Linux x86_64; rv:123.0) Gecko/20100101 Firefox/123.0", "curl/8.5.0", "okhttp/4.12.0"]
+
+
+def record_chunks(n: int, seed: int = 13, chunk: int = 1_000_000) -> Iterator[Any]:
+    """The ``n`` requests of the day as polars frames of ``chunk`` rows, in time order (codes: ``m``, ``p``,
+    ``ua`` index METHODS, PATHS, AGENTS): the one source of both the access log and the lake (bench/lake.py)."""
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(seed)
+    day0 = np.datetime64(f"{DAY}T00:00:00", "us")
+    bad0 = (np.datetime64(f"{DAY}T{INCIDENT[0]}", "us") - day0).astype(np.int64)
+    bad1 = (np.datetime64(f"{DAY}T{INCIDENT[1]}", "us") - day0).astype(np.int64)
+    day_us = 86_400 * 10**6
+    for lo in range(0, n, chunk):
+        m = min(chunk, n - lo)
+        offs = (np.arange(lo, lo + m, dtype=np.int64) * day_us) // n  # evenly over the day, in order
+        fail_p = np.where((offs >= bad0) & (offs < bad1), 0.40, 0.002)
+        status = np.where(rng.random(m) < fail_p, rng.choice([500, 502, 503, 504], m), rng.choice([200, 201, 404], m))
+        yield pl.DataFrame(
+            {
+                "ts": (day0 + offs.astype("timedelta64[us]")),
+                "ip": rng.integers(0, 2**24, m),
+                "m": rng.integers(0, len(METHODS), m),
+                "p": rng.integers(0, len(PATHS), m),
+                "ua": rng.integers(0, len(AGENTS), m),
+                "status": status,
+                "bytes": rng.integers(100, 50_000, m),
+                "rt": rng.exponential(0.05, m).round(3),
+                "uid": rng.integers(1, 50_000, m),
+            }
+        )
 
 
 # ---------------------------------------------------------------------------- contenders (run in a child)
@@ -259,8 +268,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dir", help="where to generate the incident (default: a temporary folder, removed after)")
     ap.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2); medians are reported")
     ap.add_argument("--only", help="run only contenders whose name contains this text (the raw read always runs)")
+    ap.add_argument("--lake", action="store_true", help="run bench/lake.py (with its options) instead")
     ap.add_argument("--child", help=argparse.SUPPRESS)
-    args = ap.parse_args(argv)
+    given = sys.argv[1:] if argv is None else argv
+    if "--lake" in given:  # the lake figures (issue 16): the file scan, DuckDB pushdown and reading everything
+        import lake
+
+        return lake.main([a for a in given if a != "--lake"])
+    args = ap.parse_args(given)
     if args.child:
         child(args.child, Path(args.dir))
         return 0

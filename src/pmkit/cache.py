@@ -142,6 +142,7 @@ def read(key: str) -> LoadResult | None:
         outside=int(meta.get("outside", 0)),
         outside_parsed=int(meta.get("outside_parsed", 0)),
         requests=requests,
+        query=str(meta.get("query", "")),
     )
 
 
@@ -168,6 +169,7 @@ def write(key: str, res: LoadResult) -> None:
             "format": res.format,
             "outside": res.outside,
             "outside_parsed": res.outside_parsed,
+            "query": res.query,
         }
         (tmp / META).write_text(json.dumps(meta))
         final = root / key

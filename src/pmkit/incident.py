@@ -66,6 +66,7 @@ REPORT_SCHEMA = {
     "notes": pl.String,
     "outside": pl.Int64,
     "warning": pl.String,  # the mostly-rejected warning (pmkit.sources.verdict), "" when none
+    "query": pl.String,  # the query that produced the inputs (LoadResult.query), "" for files
 }
 
 
@@ -144,6 +145,7 @@ def report_row(req: LoadRequest, res: LoadResult) -> dict[str, object]:
         "notes": "; ".join(res.notes),
         "outside": res.outside,
         "warning": warning_of(res.notes),
+        "query": res.query,
     }
 
 

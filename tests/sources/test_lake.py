@@ -183,7 +183,9 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
         lake.lake_extra()
 
 
-def test_incident_loads_and_renders(lake_dir: tuple[Path, pl.DataFrame], tmp_path: Path) -> None:
+def test_incident_loads_and_renders(
+    lake_dir: tuple[Path, pl.DataFrame], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root, frame = lake_dir
     inc = tmp_path / "INC-LAKE-1"
     shutil.copytree(root / "lake", inc / "lake")
@@ -200,6 +202,13 @@ def test_incident_loads_and_renders(lake_dir: tuple[Path, pl.DataFrame], tmp_pat
     assert incident.events.height == inside(frame, ("payments", "checkout")).height
     row = incident.report.row(0, named=True)
     assert row["format"] == "sql" and row["unit"] == "rows" and "query ran on duckdb" in row["notes"]
+    assert row["query"].startswith("duckdb: SELECT") and "IN ('payments', 'checkout')" in row["query"]
+    # the query survives the load cache (a cached load states it too)
+    monkeypatch.setenv("PMKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("PMKIT_CACHE_MAX_BYTES", str(2**30))
+    first, again = (Incident.load(inc).report.row(0, named=True)["query"] for _ in range(2))
+    assert first == again == row["query"]
+    assert any((tmp_path / "cache").iterdir())
     pytest.importorskip("papermill", reason="rendering needs the render extra")
     from pmkit.report.render import render
 
@@ -208,6 +217,13 @@ def test_incident_loads_and_renders(lake_dir: tuple[Path, pl.DataFrame], tmp_pat
     md = (tmp_path / "out" / "INC-LAKE-1" / "postmortem.md").read_text(encoding="utf-8")
     n = inside(frame, ("payments", "checkout")).height
     assert f"| lake | logs | sql | {n:,} rows | 0 |" in md
+    # the evidence section states the query the engine ran (paths relative to the folder) and its rows
+    evidence = md.split("### Evidence loaded", 1)[1]
+    line = next(ln for ln in evidence.splitlines() if ln.startswith("Source lake:"))
+    assert f"what this query returned ({n:,} rows, {n:,} parsed): `duckdb: SELECT " in line
+    assert "READ_PARQUET([6 files: 'lake/date=2025-09-02/hour=13/part-0.parquet', ...]" in line
+    assert "MAKE_TIMESTAMPTZ(2025, 9, 2, 14, 0, 0.0, 'UTC')" in line and "IN ('payments', 'checkout')" in line
+    assert str(inc) not in md
 
 
 # ------------------------------------------------------------------------------------ Spark, local mode

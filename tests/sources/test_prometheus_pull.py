@@ -200,6 +200,10 @@ def test_pull_load_render_offline(prometheus: dict[str, Any], tmp_path: Path) ->
     # the pulled counter is the document's SLI, and the load table names its format
     assert "SLI: request-count metrics from source 'req_rate'" in md
     assert "| req_rate | metrics | prometheus-api | 642 records | 0 |" in md
+    # the evidence section states the query that produced the series, where and when, and what it returned
+    line = next(ln for ln in md.splitlines() if ln.startswith("Source req_rate:"))
+    assert "what this query returned (642 records, 642 parsed): `pulled from " + prometheus["url"] in line
+    assert f"query_range '{QUERY}' from 2025-09-02T13:30:00Z to 2025-09-02T14:50:00Z step 15s`" in line
 
 
 # ------------------------------------------------------------------ without the binary: a stdlib server

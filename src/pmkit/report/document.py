@@ -657,7 +657,25 @@ def _supporting(a: Analysis) -> str:
     parts.append("### Evidence loaded")
     parts += _mostly_rejected(a.incident.report)
     parts.append(table("evidence", rows=a.incident.report.iter_rows(named=True)))
+    parts += _queries(a)
     return "\n\n".join(parts)
+
+
+def _queries(a: Analysis) -> list[str]:
+    """A line per source pulled by a query (a lake's SQL, a Prometheus pull; ``LoadResult.query``): the query as
+    it ran, with the incident folder's path cut from the files it names, and how many inputs it returned."""
+    report = a.incident.report
+    if "query" not in report.columns:
+        return []
+    prefixes = {str(root).rstrip("/") + "/" for root in (a.incident.root, a.incident.root.resolve())}
+
+    def shown(query: str) -> str:
+        for prefix in sorted(prefixes, key=len, reverse=True):
+            query = query.replace(prefix, "")
+        return redact(query)
+
+    rows = [{**r, "query": shown(r["query"])} for r in report.iter_rows(named=True) if r["query"]]
+    return [table("evidence_queries", rows=rows)] if rows else []
 
 
 def _mostly_rejected(report: pl.DataFrame) -> list[str]:

@@ -148,6 +148,9 @@ class LoadResult:
     outside_parsed: int = 0
     # the typed requests frame of ``frame`` (:mod:`pmkit.sources.requests`), once the incident has built it
     requests: pl.DataFrame | None = None
+    # the query that produced the inputs, as it ran (a lake's SQL on its engine, a Prometheus pull's query_range);
+    # "" for files read as they are. The document states it with the inputs it returned (docs/lake.md).
+    query: str = ""
 
     @property
     def parsed(self) -> int:
@@ -366,14 +369,36 @@ def _redact(
     the load cache) can carry them, whatever path it takes. Returns the note of what was redacted."""
     if setting is False:
         return frame, rejects, ()
-    from pmkit.redaction import Rules, redact_counts
+    from pmkit.redaction import Rules
 
     rules = Rules.from_mapping(setting if isinstance(setting, dict) else None)
-    frame, counts = redact_counts(frame, list(_REDACTED_COLUMNS[table]), rules)
-    rejects, more = redact_counts(rejects, list(_REDACTED_COLUMNS["rejects"]), rules)
+    frame, counts = _redact_slices(frame, list(_REDACTED_COLUMNS[table]), rules)
+    rejects, more = _redact_slices(rejects, list(_REDACTED_COLUMNS["rejects"]), rules)
     total = {k: counts.get(k, 0) + more.get(k, 0) for k in {*counts, *more}}
     said = ", ".join(f"{k} {v:,}" for k, v in sorted(total.items()) if v)
     return frame, rejects, ((f"redacted: {said}",) if said else ())
+
+
+# Rows redacted at a time: redaction's working copies (a few KB a row of JSON text at its peak) follow a slice,
+# not the source, so a lake window of millions of rows stays within memory. Redaction is per value: the same
+# output and counts as one pass.
+REDACT_SLICE_ROWS = 200_000
+
+
+def _redact_slices(frame: pl.DataFrame, columns: list[str], rules: Any) -> tuple[pl.DataFrame, dict[str, int]]:
+    """:func:`pmkit.redaction.redact_counts` over ``frame`` a slice of :data:`REDACT_SLICE_ROWS` rows at a time."""
+    from pmkit.redaction import redact_counts
+
+    if frame.height <= REDACT_SLICE_ROWS:
+        return redact_counts(frame, columns, rules)
+    parts: list[pl.DataFrame] = []
+    total: dict[str, int] = {}
+    for lo in range(0, frame.height, REDACT_SLICE_ROWS):
+        part, counts = redact_counts(frame.slice(lo, REDACT_SLICE_ROWS), columns, rules)
+        parts.append(part)
+        for rule, n in counts.items():
+            total[rule] = total.get(rule, 0) + n
+    return pl.concat(parts), total
 
 
 def _size(path: Path) -> int:

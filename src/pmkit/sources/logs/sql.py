@@ -139,8 +139,9 @@ def load_sql(req: LoadRequest) -> LoadResult:
     frame = got.frame
     origin = _origins(frame, fallback) if frame.height else pl.Series("origin", [], dtype=pl.String)
     records = frame.drop([c for c in ("__pmkit_file", "__pmkit_row") if c in frame.columns])
+    query = f"{got.engine}: {_shown_sql(got.sql)}"
     notes = [
-        f"query ran on {got.engine}: {_shown_sql(got.sql)}",
+        f"query ran on {query}",
         f"the engine returned {frame.height:,} rows (window and services applied by the engine)",
     ]
     if not frame.height:
@@ -151,6 +152,7 @@ def load_sql(req: LoadRequest) -> LoadResult:
             parsed_inputs=0,
             unit="rows",
             notes=tuple(notes),
+            query=query,
         )
     mapped = map_records(records, req, notes)
     events = mapped.frame.with_columns(origin=origin, kind=pl.lit("log"))
@@ -166,4 +168,5 @@ def load_sql(req: LoadRequest) -> LoadResult:
         parsed_inputs=events.height,
         unit="rows",
         notes=tuple(dict.fromkeys(notes)),
+        query=query,
     )

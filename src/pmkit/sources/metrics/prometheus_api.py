@@ -54,4 +54,5 @@ def load_prometheus_api(req: LoadRequest) -> LoadResult:
         if isinstance(pull, dict):
             raise SourceError(f"{exc} (pulled by `pmkit pull prometheus`: {provenance(pull)}; pull it again)") from None
         raise
-    return replace(res, notes=(provenance(pull), *res.notes))
+    query = provenance(pull) if isinstance(pull, dict) else ""
+    return replace(res, notes=(provenance(pull), *res.notes), query=query)
