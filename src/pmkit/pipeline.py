@@ -23,6 +23,7 @@ from pmkit.analysis.baseline import Rule, incident_run
 from pmkit.analysis.curate import CuratedTimeline, curate, curation_gate
 from pmkit.analysis.milestones import Milestones, find_milestones, first_firing, first_notice
 from pmkit.analysis.mttx import mttx, mttx_seconds
+from pmkit.analysis.phases import Phases, find_phases
 from pmkit.analysis.sli import (
     DEFAULT_GOOD,
     MINUTES_SCHEMA,
@@ -289,6 +290,14 @@ class Analysis:
     def timeline(self) -> Timeline:
         """The incident's timeline, built on first use (the documents need it; ``pmkit analyze``/``check`` do not)."""
         return build_timeline(self.incident.events)
+
+    @functools.cached_property
+    def phases(self) -> Phases:
+        """The response phases (:mod:`pmkit.analysis.phases`: detection, diagnosis, repair, communication), built
+        on first use from the milestones, the rollback, the persons' words and ``phases:`` in incident.yaml."""
+        return find_phases(
+            self.incident.events, self.milestones, rollback=self.rollback, spec=self.incident.spec.phases
+        )
 
     @functools.cached_property
     def figures(self) -> claims.Reconciliation:
