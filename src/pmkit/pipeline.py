@@ -370,6 +370,7 @@ class Analysis:
             "rollback": _jsonable(self.rollback),
             "signatures": _jsonable(self.signatures.drop("origins", strict=False).to_dicts()),
             "cadence": self.cadence.to_dict(),
+            "phases": self.phases.to_dict(),
             "figures": self.figures.to_dict(),
         }
         return _jsonable(doc)
