@@ -237,3 +237,12 @@ def test_no_events_and_no_milestones() -> None:
     assert r.spans.get_column("phase").to_list() == list(ph.PHASES)
     assert r.spans.get_column("start").null_count() == 4 and r.tagged.is_empty()
     assert r.to_dict()["repair"]["seconds"] is None
+
+
+def test_without_detection_its_end_is_unknown_not_zero() -> None:
+    r = ph.find_phases(events([]), milestones(impact_start=3, mitigated=20))
+    det = r.span("detection")
+    assert det["start"] == _t(3) and det["end"] is None and det["duration"] is None
+    assert r.span("diagnosis")["end"] == _t(20) and r.span("repair")["end"] is None
+    r = ph.find_phases(events([]), milestones(impact_start=3, acknowledged=7, resolved=30))
+    assert r.span("detection")["end"] == _t(7) and "acknowledged" in r.span("detection")["end_basis"]

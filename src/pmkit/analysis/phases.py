@@ -7,7 +7,8 @@ Definitions (also in docs/analyses.md, "Response phases"), all times UTC:
 
   - *detection*: impact start to detected (the time nobody knew; the time *before* detection counts here,
     it is what detection took). Without an impact start it starts at detection and lasts zero; an alert that
-    fired before the first failing request (the milestones allow 10 min) makes it zero too.
+    fired before the first failing request (the milestones allow 10 min) makes it zero too. Without a
+    detection (nor an acknowledgement, which then stands in) its end and diagnosis' start are unknown.
   - *diagnosis*: detected to the start of repair.
   - *repair*: the first repair move to resolved. The first repair move is the earliest of the rollback's start
     (deploy evidence, :func:`pmkit.analysis.changes.find_rollback`), the first person's message after detection
@@ -266,7 +267,7 @@ def _bounds(
     elif ms.acknowledged is not None:
         b1 = Boundary(ms.acknowledged, "acknowledged (detection not found)")
     else:
-        b1 = Boundary(b0.ts, "detection not found")
+        b1 = Boundary(None, "detection not found")
     # repair end
     if sp.repair.end is not None:
         b3 = Boundary(sp.repair.end, "set in incident.yaml (phases.repair.end)")
