@@ -246,3 +246,19 @@ def test_without_detection_its_end_is_unknown_not_zero() -> None:
     assert r.span("diagnosis")["end"] == _t(20) and r.span("repair")["end"] is None
     r = ph.find_phases(events([]), milestones(impact_start=3, acknowledged=7, resolved=30))
     assert r.span("detection")["end"] == _t(7) and "acknowledged" in r.span("detection")["end_basis"]
+
+
+def test_a_status_update_announcing_the_repair_starts_it_but_stays_communication() -> None:
+    ev = events(
+        [
+            {"ts": 7, "actor": "bo", "message": "looking into it"},
+            {"ts": 9, "actor": "cy", "message": "Status update: cause found, rolling back the 2.2 deploy"},
+            {"ts": 12, "actor": "bo", "message": "let's roll back"},
+        ]
+    )
+    r = ph.find_phases(ev, MS)
+    assert r.span("repair")["start"] == _t(9) and _phase_of(r, 9) == ("communication", "words")
+    # the author's tag decides: a message they put in another phase is no repair move
+    spec = PhaseSpec.model_validate({"messages": [{"pattern": "cause found", "phase": "diagnosis"}]})
+    r = ph.find_phases(ev, MS, spec=spec)
+    assert r.span("repair")["start"] == _t(12) and _phase_of(r, 9) == ("diagnosis", "incident.yaml")

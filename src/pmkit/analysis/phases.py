@@ -14,7 +14,8 @@ Definitions (also in docs/analyses.md, "Response phases"), all times UTC:
     (deploy evidence, :func:`pmkit.analysis.changes.find_rollback`), the first person's message after detection
     that says a repair move (:data:`pmkit.vocab.PHASE_WORDS` ``repair``: roll back, revert, fail over, a fix
     deployed, restart/scale/drain/kill something; a question, a negation or a condition takes it back) or that
-    the author put in repair, and the mitigated milestone (after mitigation the team is repairing or checking
+    the author put in repair (a message the words put in communication, "update: rolling back now", counts
+    too; one the author put in another phase does not), and the mitigated milestone (after mitigation the team is repairing or checking
     the repair). Without any of these, repair starts at resolution and lasts zero.
   - **Monitoring after mitigation is part of repair**: the repair phase runs to resolution, and the span from
     mitigated to resolved is reported beside it (:attr:`Phases.monitoring`) as the time spent verifying.
@@ -167,17 +168,21 @@ class Phases:
 # --- the rules as expressions ------------------------------------------------------------------------------------
 
 
-def words_phase(text: pl.Expr | None = None) -> pl.Expr:
-    """The phase a message's words say (:data:`pmkit.vocab.PHASE_WORDS`, first in :data:`PHASE_WORD_ORDER`
-    whose words it says and does not take back), else null."""
+def says(phase: str, text: pl.Expr | None = None) -> pl.Expr:
+    """True where a message says ``phase``'s words (:data:`pmkit.vocab.PHASE_WORDS`) and takes none back."""
     msg = (pl.col("message") if text is None else text).fill_null("")
+    words, back = PHASE_WORDS[phase]
+    hit = msg.str.contains("(?im)" + "|".join(f"(?:{p})" for p in words))
+    if back:
+        hit = hit & ~msg.str.contains("(?im)" + "|".join(f"(?:{p})" for p in back))
+    return hit
+
+
+def words_phase(text: pl.Expr | None = None) -> pl.Expr:
+    """The phase a message's words say (the first of :data:`PHASE_WORD_ORDER` it :func:`says`), else null."""
     expr: pl.Expr = pl.lit(None, dtype=pl.String)
     for phase in reversed(PHASE_WORD_ORDER):  # built inside out: the first phase of the order is tested first
-        says, back = PHASE_WORDS[phase]
-        hit = msg.str.contains("(?im)" + "|".join(f"(?:{p})" for p in says))
-        if back:
-            hit = hit & ~msg.str.contains("(?im)" + "|".join(f"(?:{p})" for p in back))
-        expr = pl.when(hit).then(pl.lit(phase)).otherwise(expr)
+        expr = pl.when(says(phase, text)).then(pl.lit(phase)).otherwise(expr)
     return expr
 
 
@@ -296,7 +301,7 @@ def _repair_start(
     options: list[Boundary] = []
     if rollback and rollback.get("start") is not None:
         options.append(Boundary(rollback["start"], "rollback started (deploy evidence)"))
-    said = acts.filter(pl.col("phase") == "repair")
+    said = acts.filter(pl.col("_repair"))
     if after is not None:
         said = said.filter(pl.col("ts") >= after)
     if end is not None:
@@ -346,13 +351,15 @@ def find_phases(
     """Tag the persons' actions with phases and measure each phase (see the module docstring)."""
     acts = human_actions(events)
     # the words and the author's patterns do not depend on the boundaries: tag once without times to find repair
+    # a repair move said in a message tagged otherwise by its words (a status update "rolling back now") still
+    # starts repair; the author's tag decides for the messages it matches
     pre = (
-        acts.with_columns(_a=author_phase(spec), _w=pl.coalesce(_page_words(), words_phase()))
+        acts.with_columns(_a=author_phase(spec))
         .with_columns(
-            phase=pl.coalesce("_a", "_w"),
+            _repair=pl.when(pl.col("_a").is_not_null()).then(pl.col("_a") == "repair").otherwise(says("repair")),
             tagged_by=pl.when(pl.col("_a").is_not_null()).then(pl.lit(BY_AUTHOR)).otherwise(pl.lit(BY_WORDS)),
         )
-        .drop("_a", "_w")
+        .drop("_a")
     )
     bounds = _bounds(pre, ms, rollback, spec)
     start, end = bounds[0].ts, bounds[3].ts

@@ -84,7 +84,7 @@ def phases_markdown(a: Analysis) -> str:
     if ph.outside:
         lines.append(
             f"- {ph.outside} action{'s' * (ph.outside != 1)} after resolution in no phase "
-            "(closing words that are no communication)."
+            "(after resolution only communication words tag an action)."
         )
     parts = [head, lead, table("phases", rows=rows)]
     if lines:
