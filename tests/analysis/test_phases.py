@@ -9,6 +9,8 @@ import json
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pmkit import schema
 from pmkit.analysis import phases as ph
@@ -262,3 +264,45 @@ def test_a_status_update_announcing_the_repair_starts_it_but_stays_communication
     spec = PhaseSpec.model_validate({"messages": [{"pattern": "cause found", "phase": "diagnosis"}]})
     r = ph.find_phases(ev, MS, spec=spec)
     assert r.span("repair")["start"] == _t(12) and _phase_of(r, 9) == ("diagnosis", "incident.yaml")
+
+
+WORDS = [
+    "looking into it",
+    "should we roll back?",
+    "rolling back now",
+    "status update: investigating",
+    "we're getting tickets from customers",
+    "ok",
+    "not rolling back yet",
+    "restarted the pods",
+]
+
+
+@given(
+    marks=st.lists(st.integers(0, 120), min_size=5, max_size=5),
+    msgs=st.lists(
+        st.tuples(st.integers(0, 150), st.sampled_from(WORDS), st.sampled_from(["al", "Bo", "bo"])), max_size=25
+    ),
+    rollback=st.one_of(st.none(), st.integers(0, 150)),
+)
+def test_properties_of_the_phases(marks: list[int], msgs: list[tuple[int, str, str]], rollback: int | None) -> None:
+    """For any ordered milestones, messages and rollback: boundaries in order, the three spans add up to impact
+    start -> resolution, every tagged action counted once (or outside), repair starting within its bounds."""
+    impact, detected, mitigated, resolved = sorted(marks)[0], sorted(marks)[1], sorted(marks)[3], sorted(marks)[4]
+    ms = milestones(impact_start=impact, detected=detected, mitigated=mitigated, resolved=resolved)
+    ev = events([{"ts": t, "actor": who, "message": text} for t, text, who in msgs])
+    rb = {"start": _t(rollback)} if rollback is not None else None
+    r = ph.find_phases(ev, ms, rollback=rb)
+    times = [b.ts for b in r.bounds]
+    assert all(t is not None for t in times) and times == sorted(times)  # type: ignore[type-var]
+    assert times[0] == _t(impact) and times[1] == _t(detected) and times[3] == _t(resolved)
+    assert _t(detected) <= times[2] <= _t(mitigated)
+    total = sum((d for d in r.spans.head(3).get_column("duration").to_list()), dt.timedelta(0))
+    assert total == _t(resolved) - _t(impact)
+    counted = int(r.spans.get_column("messages").sum() + r.spans.get_column("actions").sum())
+    assert counted + r.outside == r.tagged.height
+    inside = ev.filter((pl.col("ts") >= _t(impact)) & (pl.col("ts") <= _t(resolved)))
+    assert r.tagged.filter(pl.col("ts") <= _t(resolved)).height == inside.height
+    assert r.tagged.filter(pl.col("ts") <= _t(resolved)).get_column("phase").null_count() == 0
+    for people in r.spans.get_column("people").to_list():
+        assert len({p.lower() for p in people}) == len(people)  # "Bo" and "bo" are one person
