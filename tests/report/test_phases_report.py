@@ -128,3 +128,17 @@ def test_explorer_phase_column_and_filter() -> None:
     assert ex.phases.value == () and ex.filters()["phases"] is None
     # without an analysis there is no phase to filter on
     assert Explorer(dataclasses.replace(inc)).phases is None
+
+
+def test_notebook_view_of_the_phases_escapes_and_states_the_spans(case) -> None:
+    from pmkit.report.notebook import to_html
+
+    a, _ = case
+    html = to_html(a.phases)
+    for r in a.phases.spans.iter_rows(named=True):
+        assert f"<td>{r['phase']}</td>" in html and f"<td>{fmt_duration(r['duration'], 'precise')}</td>" in html
+    assert "Monitoring after mitigation, inside repair" in html
+    evil = dataclasses.replace(
+        a.phases, spans=a.phases.spans.with_columns(pl.lit(["<script>x</script>"]).alias("people"))
+    )
+    assert "<script>" not in to_html(evil) and "&lt;script&gt;" in to_html(evil)
