@@ -251,7 +251,8 @@ PHASES = ("detection", "diagnosis", "repair", "communication")
 
 
 class PhaseMessage(_Strict):
-    """Messages whose text matches ``pattern`` (a regex, Rust syntax, case-insensitive) are in ``phase``."""
+    """Messages whose text matches ``pattern`` (a regex, Rust syntax, case-insensitive unless it starts with
+    ``(?-i)``) are in ``phase``."""
 
     pattern: str
     phase: Literal["detection", "diagnosis", "repair", "communication"]

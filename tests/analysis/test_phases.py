@@ -159,7 +159,8 @@ def test_author_overrides_messages_first_match_wins() -> None:
         {
             "messages": [
                 {"pattern": "pool is exhausted", "phase": "detection"},
-                {"pattern": "EXHAUSTED|falling", "phase": "repair"},
+                {"pattern": "(?:EXHAUSTED|falling)", "phase": "repair"},
+                {"pattern": "(?-i)WATCHING", "phase": "communication"},  # case-sensitive: "watching" stays
             ]
         }
     )
@@ -167,6 +168,7 @@ def test_author_overrides_messages_first_match_wins() -> None:
     assert _phase_of(r, 8) == ("detection", "incident.yaml")
     # "error rate falling" at 20 is put in repair by the author (the repair start stays at the decision)
     assert _phase_of(r, 20) == ("repair", "incident.yaml")
+    assert _phase_of(r, 30) == ("repair", "time")
     spec = PhaseSpec.model_validate({"messages": [{"pattern": "the pool", "phase": "repair"}]})
     r = ph.find_phases(EV, MS, spec=spec)
     assert r.span("repair")["start"] == _t(8)

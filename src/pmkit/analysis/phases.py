@@ -193,11 +193,12 @@ def _page_words() -> pl.Expr:
 
 
 def author_phase(spec: PhaseSpec | None) -> pl.Expr:
-    """The phase of the first ``phases.messages`` pattern a message matches (case-insensitive), else null."""
+    """The phase of the first ``phases.messages`` pattern a message matches, else null. Case-insensitive: a
+    pattern that starts with ``(?-i)`` matches case-sensitively."""
     expr: pl.Expr = pl.lit(None, dtype=pl.String)
     msg = pl.col("message").fill_null("")
     for rule in reversed(spec.messages if spec is not None else []):
-        pattern = rule.pattern if rule.pattern.startswith("(?") else f"(?i){rule.pattern}"
+        pattern = f"(?i){rule.pattern}"
         expr = pl.when(msg.str.contains(pattern)).then(pl.lit(rule.phase)).otherwise(expr)
     return expr
 
