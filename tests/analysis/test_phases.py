@@ -9,7 +9,7 @@ import json
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pmkit import schema
@@ -280,6 +280,7 @@ WORDS = [
 ]
 
 
+@settings(deadline=None, max_examples=60)  # polars per example: no per-example deadline on a shared machine
 @given(
     marks=st.lists(st.integers(0, 120), min_size=5, max_size=5),
     msgs=st.lists(
