@@ -142,3 +142,19 @@ def test_notebook_view_of_the_phases_escapes_and_states_the_spans(case) -> None:
         a.phases, spans=a.phases.spans.with_columns(pl.lit(["<script>x</script>"]).alias("people"))
     )
     assert "<script>" not in to_html(evil) and "&lt;script&gt;" in to_html(evil)
+
+
+def test_evidence_text_in_the_phases_is_escaped() -> None:
+    """A person's name comes from the evidence: in the table, the boundaries and the figure it is text."""
+    inc = pmkit.Incident.load(SAMPLES / "INC-2025-0311-checkout")
+    evil = "<img src=x onerror=alert(1)>"
+    events = inc.events.with_columns(
+        pl.when(pl.col("actor") == "bob-lee").then(pl.lit(evil)).otherwise(pl.col("actor")).alias("actor")
+    )
+    a = analyze(dataclasses.replace(inc, events=events))
+    md = document.build(a)["response"].markdown
+    phases = md[md.index("### Phases") :]
+    assert evil in a.phases.span("diagnosis")["end_basis"]  # the data keeps the text as it was
+    assert "<img" not in phases and "onerror" in phases
+    fig = figures.phases_figure(a.phases).to_plotly_json()
+    assert "<img" not in str(fig)
