@@ -264,3 +264,12 @@ PHASE_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
 }
 PHASE_WORD_ORDER = ("communication", "repair", "diagnosis", "detection")
+
+# An action item is done when its status is one of these words (case-insensitive); every other status is open.
+# One rule for the document's checklist, the portfolio's completion and `pmkit actions`.
+DONE_STATUSES = frozenset({"done", "closed", "complete", "completed", "resolved", "fixed"})
+
+
+def is_done(status: str | None) -> bool:
+    """Whether an action item's status says it is done (:data:`DONE_STATUSES`, case-insensitive)."""
+    return str(status or "").strip().lower() in DONE_STATUSES

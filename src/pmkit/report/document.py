@@ -35,6 +35,7 @@ from pmkit.report import sections
 from pmkit.report.phase_section import phases_markdown
 from pmkit.report.present import author_md, code, esc, table
 from pmkit.timeutil import fmt_duration, fmt_utc
+from pmkit.vocab import is_done
 
 if TYPE_CHECKING:
     from pmkit.analysis.claims import FigureCheck
@@ -765,7 +766,7 @@ def _services_down(a: Analysis) -> list[str]:
 def _action_items_md(a: Analysis) -> str:
     items = a.incident.spec.action_items
     checks = "\n".join(
-        f"- [{'x' if x.status.lower() in ('done', 'closed', 'complete', 'completed') else ' '}] {author_md(x.action, 500)} "
+        f"- [{'x' if is_done(x.status) else ' '}] {author_md(x.action, 500)} "
         f"({esc(x.owner) or 'owner TODO'}, due {x.due.isoformat() if x.due else 'TODO'})"
         for x in items
     )
