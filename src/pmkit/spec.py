@@ -267,7 +267,8 @@ class PhaseMessage(_Strict):
         try:
             pl.Series([""]).str.contains(v)
         except pl.exceptions.ComputeError as err:
-            raise ValueError(f"{v!r} is not a valid regular expression (Rust syntax): {err}") from None
+            why = " ".join(str(err).split("This error occurred")[0].split()).removeprefix("regex error: ")
+            raise ValueError(f"is not a valid regular expression (Rust syntax): {why}") from None
         return v
 
 
