@@ -290,3 +290,24 @@ def test_stated_figures_beside_the_ground_truth(case: tuple[Analysis, dict]) -> 
         elif r.quantity == "duration":
             assert r.measured == pytest.approx(imp["impact_minutes"], abs=0.01), r
             assert r.agrees == (abs(r.value - imp["impact_minutes"]) <= max(5, 0.2 * imp["impact_minutes"])), r
+
+
+def test_phase_boundaries_are_the_milestones(case: tuple[Analysis, dict]) -> None:
+    """The response phases defined by milestones start and end at them (docs/analyses.md, "Response phases"):
+    detection from impact start to detected, repair ends at resolution, monitoring from mitigated; repair starts
+    after detection and no later than the rollback's start or mitigation."""
+    result, expected = case
+    ms, want = result.milestones, expected["milestones"]
+    ph = result.phases
+    det, diag, rep = ph.span("detection"), ph.span("diagnosis"), ph.span("repair")
+    assert (det["start"], det["end"]) == (ms.impact_start, ms.detected)
+    assert diag["start"] == ms.detected and rep["end"] == ms.resolved and diag["end"] == rep["start"]
+    assert ph.monitoring == (ms.mitigated, ms.resolved)
+    for got, name in ((det["start"], "impact_start"), (det["end"], "detected"), (rep["end"], "resolved")):
+        assert abs((got - ts(want[name])).total_seconds()) <= 60, name
+    assert abs((ph.monitoring[0] - ts(want["mitigated"])).total_seconds()) <= 60
+    started = ts(expected["mitigation_action"]["started"])
+    assert ms.detected <= rep["start"] <= min(started + dt.timedelta(seconds=60), ms.mitigated)
+    # the sequential phases add up to impact start -> resolution
+    total = det["duration"] + diag["duration"] + rep["duration"]
+    assert total == ms.resolved - ms.impact_start

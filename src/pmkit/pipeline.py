@@ -23,6 +23,7 @@ from pmkit.analysis.baseline import Rule, incident_run
 from pmkit.analysis.curate import CuratedTimeline, curate, curation_gate
 from pmkit.analysis.milestones import Milestones, find_milestones, first_firing, first_notice
 from pmkit.analysis.mttx import mttx, mttx_seconds
+from pmkit.analysis.phases import Phases, find_phases
 from pmkit.analysis.sli import (
     DEFAULT_GOOD,
     MINUTES_SCHEMA,
@@ -317,6 +318,14 @@ class Analysis:
         return build_timeline(self.incident.events)
 
     @functools.cached_property
+    def phases(self) -> Phases:
+        """The response phases (:mod:`pmkit.analysis.phases`: detection, diagnosis, repair, communication), built
+        on first use from the milestones, the rollback, the persons' words and ``phases:`` in incident.yaml."""
+        return find_phases(
+            self.incident.events, self.milestones, rollback=self.rollback, spec=self.incident.spec.phases
+        )
+
+    @functools.cached_property
     def figures(self) -> claims.Reconciliation:
         """The figures stated in the narrative, the status updates and the declared severity, beside the
         measured ones (:mod:`pmkit.analysis.claims`)."""
@@ -387,6 +396,7 @@ class Analysis:
             "rollback": _jsonable(self.rollback),
             "signatures": _jsonable(self.signatures.drop("origins", strict=False).to_dicts()),
             "cadence": self.cadence.to_dict(),
+            "phases": self.phases.to_dict(),
             "figures": self.figures.to_dict(),
         }
         return _jsonable(doc)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import itertools
 import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
@@ -228,6 +229,88 @@ class Milestones(_Strict):
         return _aware(v)
 
 
+class PhaseSpan(_Strict):
+    """An author's boundary of one response phase (``phases.<phase>.start/end``); UTC, each optional."""
+
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+
+    @field_validator("start", "end")
+    @classmethod
+    def _utc(cls, v: dt.datetime | None) -> dt.datetime | None:
+        return _aware(v)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PhaseSpan:
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise ValueError(f"end {self.end.isoformat()} is before start {self.start.isoformat()}")
+        return self
+
+
+PHASES = ("detection", "diagnosis", "repair", "communication")
+
+
+class PhaseMessage(_Strict):
+    """Messages whose text matches ``pattern`` (a regex, Rust syntax, case-insensitive unless it starts with
+    ``(?-i)``) are in ``phase``."""
+
+    pattern: str
+    phase: Literal["detection", "diagnosis", "repair", "communication"]
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        import polars as pl  # the pattern runs in polars: its regex engine must accept it
+
+        if not v.strip():
+            raise ValueError("is empty; expected a regular expression such as '(?i)status page'")
+        try:
+            pl.Series([""]).str.contains(v)
+        except pl.exceptions.ComputeError as err:
+            why = " ".join(str(err).split("This error occurred")[0].split()).removeprefix("regex error: ")
+            raise ValueError(f"is not a valid regular expression (Rust syntax): {why}") from None
+        return v
+
+
+class Phases(_Strict):
+    """Author overrides of the response phases (docs/incident-yaml.md, ``phases:``; the rules are in
+    :mod:`pmkit.analysis.phases`): boundaries per phase, and messages put in a phase by pattern (first match wins).
+
+    Detection, diagnosis and repair follow one another, so a phase's end is the next one's start: setting both
+    ``detection.end`` and ``diagnosis.start`` (or ``diagnosis.end`` and ``repair.start``) to different times is
+    an error, and so is a boundary before an earlier one.
+    """
+
+    detection: PhaseSpan = Field(default_factory=PhaseSpan)
+    diagnosis: PhaseSpan = Field(default_factory=PhaseSpan)
+    repair: PhaseSpan = Field(default_factory=PhaseSpan)
+    communication: PhaseSpan = Field(default_factory=PhaseSpan)
+    messages: list[PhaseMessage] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _chain(self) -> Phases:
+        for (a, x), (b, y) in (
+            (("detection.end", self.detection.end), ("diagnosis.start", self.diagnosis.start)),
+            (("diagnosis.end", self.diagnosis.end), ("repair.start", self.repair.start)),
+        ):
+            if x is not None and y is not None and x != y:
+                raise ValueError(
+                    f"{a} ({x.isoformat()}) and {b} ({y.isoformat()}) differ; the phases follow one another, "
+                    "so set one of them"
+                )
+        chain = [
+            ("detection.start", self.detection.start),
+            ("diagnosis.start", self.diagnosis.start or self.detection.end),
+            ("repair.start", self.repair.start or self.diagnosis.end),
+            ("repair.end", self.repair.end),
+        ]
+        known = [(k, t) for k, t in chain if t is not None]
+        for (a, x), (b, y) in itertools.pairwise(known):
+            if y < x:
+                raise ValueError(f"{b} ({y.isoformat()}) is before {a} ({x.isoformat()}); expected them in order")
+        return self
+
+
 class Annotation(_Strict):
     """A note the author adds to one event of the timeline (``id``: the event's id, see :class:`TimelineCuration`)."""
 
@@ -406,6 +489,7 @@ class IncidentSpec(_Strict):
     sources: list[SourceSpec] = Field(default_factory=list)
     slos: list[SloSpec] = Field(default_factory=list)
     milestones: Milestones = Field(default_factory=Milestones)
+    phases: Phases = Field(default_factory=Phases)
     impact: ImpactSpec = Field(default_factory=ImpactSpec)
     timeline: TimelineCuration = Field(default_factory=TimelineCuration)
     narrative: Narrative = Field(default_factory=Narrative)

@@ -198,6 +198,72 @@ DECISION_TAKEN_BACK = (
 DECISION = _any(*DECISION_WORDS)
 DECISION_NOT = _any(*DECISION_TAKEN_BACK)
 
+# --- response phases: the words that say which phase a message belongs to -------------------------------------
+# analysis.phases tags each person's message with a phase (detection, diagnosis, repair, communication) from
+# these words, in the order of PHASE_WORD_ORDER (the first phase whose words a message says and does not take
+# back wins); a message with none of them takes the phase of its time (the milestones' boundaries).
+# Rust regex syntax (polars), matched case-insensitively; no look-around, so "says" and "taken back" are separate.
+_REPAIR_MOVE = (
+    r"(?:roll(?:ing|ed)?[\s-]*back|rollback|revert(?:ing|ed)?|rollout\s+undo|fail(?:ing|ed)?[\s-]*over|failover"
+    r"|hot-?fix\w*|(?:deploy\w*|ship\w*|push\w*|apply\w*|applied)\s+(?:the\s+|a\s+)?(?:fix|patch|mitigation)"
+    r"|scal(?:e|ing|ed)\s+(?:up|out)|terminat\w*\s+(?:its|the|that)\s+\w+|kill(?:ing|ed)?\s+(?:the|that|its)\s+\w+"
+    r"|(?:disabl|turn)\w*\s+(?:off\s+)?(?:the\s+)?(?:feature\s+)?flag|drain(?:ing|ed)?\s+(?:the\s+)?(?:node|traffic|pod)"
+    rf"|restart(?:ed)?\s+(?:the|all|each|every|its)\s+\w+|(?:i{_APOS}m|we{_APOS}re|i\s+am|we\s+are|now)\s+restarting)"
+)
+PHASE_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # status updates (the cadence's forms, UPDATE_FORMS) and words to or about the people outside the response
+    "communication": (
+        (
+            *(p for _, p in UPDATE_FORMS),
+            r"\bstatus\s*page\b",
+            r"\b(?:customer|stakeholder|exec\w*|leadership|support)\s+(?:comms|update|notice|notification|message)s?\b",
+            r"\b(?:notif(?:y|ied|ying)|updat(?:e|ed|ing)|inform(?:ed|ing)?|email(?:ed|ing)?)\s+(?:the\s+)?"
+            r"(?:customers|stakeholders|execs?|leadership|support|account\s+managers)\b",
+            r"\bexec\w*\s+notified\b",
+            r"\bnext\s+update\b",
+        ),
+        (),
+    ),
+    # a move that repairs: roll back, revert, fail over, a fix deployed, restart/scale/drain/kill by a person
+    "repair": (
+        (_REPAIR_MOVE,),
+        (
+            _REPAIR_MOVE + _QUESTION,
+            r"\b(?:should|shall|could|can|do|would|must)\s+(?:we|i)\b[^\n?]*\?",
+            _NOT + _FILLER + r"(?:\w+\s+){0,2}?" + _REPAIR_MOVE,
+            rf"\b(?:don{_APOS}t|do\s+not|won{_APOS}t|no\s+need\s+to|hold\s+off\s+on|hold\s+off)\s+(?:\w+\s+){{0,2}}?"
+            + _REPAIR_MOVE,
+            r"\b(?:if|unless|in\s+case|otherwise)\b[^.\n]*" + _REPAIR_MOVE,
+        ),
+    ),
+    # looking for the cause: investigating, reading logs/metrics/traces, a finding or a suspect
+    "diagnosis": (
+        (
+            r"\blooking\s+(?:into|at)\b",
+            r"\binvestigat\w*",
+            r"\b(?:checking|digging|debugging|triaging|bisecting)\b",
+            r"\b(?:logs?|traces?|metrics|dashboards?|graphs?|profiles?)\s+(?:show|shows|say|says|suggest\w*)\b",
+            r"\b(?:root\s+cause|correlat\w*|suspect\w*|hypothes\w*|culprit)\b",
+            r"\bfound\s+(?:it|the\s+(?:cause|issue|problem|bug))\b",
+            r"^\W*confirmed\b",
+            r"\b(?:kubectl|k)\s+(?:-n\s+\S+\s+)?(?:logs|describe|get|top)\b",
+            r"\bwhat\s+changed\b|\brecent\s+changes\b|\bwhy\s+(?:is|are|did|does)\b",
+        ),
+        (),
+    ),
+    # noticing: reports of a problem reaching the responders
+    "detection": (
+        (
+            r"\b(?:getting|got|seeing|receiving)\s+(?:\w+\s+)?(?:tickets|reports|complaints)\b",
+            r"\b(?:customers?|users?)\s+(?:are\s+)?(?:report\w*|complain\w*|seeing)\b",
+            r"\b(?:got\s+)?paged\s+(?:for|about)\b",
+            r"\balerts?\s+(?:fired|firing|went\s+off)\b",
+            r"\b(?:just\s+)?noticed\b",
+        ),
+        (),
+    ),
+}
+PHASE_WORD_ORDER = ("communication", "repair", "diagnosis", "detection")
 
 # An action item is done when its status is one of these words (case-insensitive); every other status is open.
 # One rule for the document's checklist, the portfolio's completion and `pmkit actions`.

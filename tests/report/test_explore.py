@@ -343,7 +343,7 @@ def test_filters_update_count_table_and_figure(sample) -> None:
     ex.sources.value = ()
     ex.levels.value = ("critical",)
     crit = in_window.filter(pl.col("level") == "critical")
-    assert ex.filtered.equals(crit)
+    assert ex.filtered.drop("phase").equals(crit)  # with an analysis the events also carry their response phase
 
     ex.levels.value = ()
     ex.search.value = "ROLLBACK"

@@ -73,6 +73,15 @@ EXPECTED = {
         "| Local time (Europe/Berlin) | impact 14:19 UTC (16:19 CEST) → 14:59 UTC (16:59 CEST); resolved 15:47 UTC "
         "(17:47 CEST) |",
         "**Authors:** @mei-chen, @jane-doe · **Date:** 2025-06-16",
+        # Response phases (docs/analyses.md): detection = expected.yaml's impact_start -> detected; repair from Mei
+        # Chen's page note "Rolling back to v2.14.2" (14:35:40) to resolved; monitoring = mitigated -> resolved
+        "| Detection | 14:19:23 UTC (16:19:23 CEST) | 14:23:01 UTC (16:23:01 CEST) | 3 min 39 s | impact start → "
+        "detected | 1 | 0 | Nina Kowalski (1) |",
+        "| Repair | 14:35:40 UTC (16:35:40 CEST) | 15:47:05 UTC (17:47:05 CEST) | 1 h 11 min | first page by Mei Chen "
+        "that says a repair move → resolved | 13 | 3 | Mei Chen, Jane Doe, Luis Garcia, Raj Patel (4) |",
+        "- Monitoring after mitigation, counted in repair: 14:59:57 UTC (16:59:57 CEST) (mitigated) to 15:47:05 UTC "
+        "(17:47:05 CEST) (resolved), 47 min 8 s.",
+        "- Detection, diagnosis and repair together: 1 h 28 min (impact start to resolved).",
     ],
     "INC-20250120-103000": [
         "| Severity | P0 |",
@@ -118,6 +127,13 @@ EXPECTED = {
         "- Mitigated at 10:45:00 UTC: last failing sample of the incident (SLI back to baseline and staying there "
         "after it); the SLI (request-count metrics 'requests'), last failing sample of requests, the minute ending "
         "10:45:00. Time to mitigate (from the impact start): 29 min 47 s.",
+        # Response phases: expected.yaml's impact_start -> detected, the chat decision to roll back (10:27:40) to
+        # resolved, mitigated (10:45:00) -> resolved inside repair
+        "| Detection | 10:15:13 UTC | 10:16:30 UTC | 1 min 18 s | impact start → detected | 0 | 0 | none |",
+        "| Repair | 10:27:40 UTC | 11:00:05 UTC | 32 min 25 s | first chat by priya that says a repair move → resolved "
+        "| 8 | 1 | Priya Nair, John Miller, Jane Park (3) |",
+        "- Monitoring after mitigation, counted in repair: 10:45:00 UTC (mitigated) to 11:00:05 UTC (resolved), "
+        "15 min 5 s.",
     ],
 }
 

@@ -30,6 +30,7 @@ def results(a: Analysis) -> dict[str, object]:
         "Timeline": a.timeline,
         "CuratedTimeline": a.curated,
         "Milestones": ms,
+        "Phases": a.phases,
         "Impact": a.impact,
         "SloResult": a.slos[0],
         "SeverityResult": a.severity,

@@ -177,6 +177,21 @@ def _human_actions(events: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([chat, pages]).filter(pl.col("actor").fill_null("").str.strip_chars() != "").sort("ts")
 
 
+def human_action() -> pl.Expr:
+    """True on a person's action, by the rule of the responders (see the module docstring): a human chat message
+    that is no Slack notice, or a page event a person made; with an actor. Evaluate it on chat and page rows only
+    (it reads their ``attrs``); :mod:`pmkit.analysis.phases` tags these rows."""
+    et = pl.coalesce(_attr("event_type"), pl.lit(""))
+    chat = (pl.col("kind") == "chat") & ~_is_bot() & ~_slack_notice()
+    page = (pl.col("kind") == "page") & et.str.contains(PAGE_BY_PERSON) & ~_is_bot()
+    return (chat | page).fill_null(False) & (pl.col("actor").fill_null("").str.strip_chars() != "")
+
+
+def person_name() -> pl.Expr:
+    """The name a person is shown and matched by: the chat's real name when it gives one, else the actor."""
+    return pl.coalesce(_attr("real_name"), pl.col("actor"))
+
+
 def response(events: pl.DataFrame, ms: Milestones) -> Response:
     """The Response facts: responders in [detection, resolution] and the escalations among their actions."""
     start, end = _window(ms, events)

@@ -32,6 +32,7 @@ from pmkit.analysis.milestones import evidence_label
 from pmkit.analysis.whys import CHECK_QUESTION, TODO, FiveWhys
 from pmkit.redaction import redact, redact_frame
 from pmkit.report import sections
+from pmkit.report.phase_section import phases_markdown
 from pmkit.report.present import author_md, code, esc, table
 from pmkit.timeutil import fmt_duration, fmt_utc
 from pmkit.vocab import is_done
@@ -706,7 +707,7 @@ _BUILDERS: dict[str, Callable[[Analysis], str]] = {
     "byline": sections.byline,
     "leadup": sections.leadup,
     "detection": sections.detection,
-    "response": sections.response,
+    "response": lambda a: sections.response(a) + "\n\n" + phases_markdown(a),
     "recovery": sections.recovery,
     "chat": sections.chat_appendix,
 }

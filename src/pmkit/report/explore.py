@@ -1,10 +1,12 @@
 """Interactive exploration of an incident's evidence: the widgets, on top of pure functions over the events.
 
 The filtering is plain polars (:func:`pmkit.report.explore_filters.filter_events`), so what the
-widgets show can be reproduced in code: ``filter_events(incident.events, **explorer.filters())``;
+widgets show can be reproduced in code: ``filter_events(explorer.events, **explorer.filters())`` (the
+incident's events, with their response ``phase`` when the explorer has an analysis);
 what they draw (the escaped HTML tables, the swimlane's traces) is :mod:`pmkit.report.explore_html`.
 The widgets (:class:`Explorer`) only collect filter values and draw the result: a UTC time-window
-slider, source/service/level multi-selects, a text search, the matching count, the first rows as an
+slider, source/service/level multi-selects (and with an analysis a response-phase multi-select: the events'
+``phase`` of :func:`pmkit.analysis.phases.tag_events`), a text search, the matching count, the first rows as an
 escaped HTML table, milestone buttons that show each milestone's evidence, and a plotly
 ``FigureWidget`` swimlane that follows the filters.
 
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from pmkit.analysis.milestones import evidence_label
+from pmkit.analysis.phases import PHASES, tag_events
 from pmkit.report.explore_filters import (
     MAX_POINTS,
     counts_by_source,
@@ -99,7 +102,13 @@ class Explorer:
 
         self.incident = incident
         self.analysis = analysis
-        self.events = incident.events
+        # with an analysis every event carries its response phase (persons' actions by the phases' rules, the rest
+        # by time): the table shows it and a multi-select filters on it
+        self.events = (
+            tag_events(incident.events, analysis.phases, incident.spec.phases)
+            if analysis is not None
+            else incident.events
+        )
         self.rows = rows
         self.max_points = max_points
         self.milestones: Milestones | None = analysis.milestones if analysis is not None else None
@@ -145,6 +154,9 @@ class Explorer:
         self.sources = self._multi("source", _options(ev.get_column("source").to_list()))
         self.services = self._multi("service", _options(ev.get_column("service").to_list()))
         self.levels = self._multi("level", _options(ev.get_column("level").to_list(), LEVELS))
+        self.phases: widgets.SelectMultiple | None = (
+            self._multi("phase", _options(ev.get_column("phase").to_list(), PHASES)) if "phase" in ev.columns else None
+        )
         self.search = widgets.Text(
             placeholder="search message and attrs (case-insensitive, literal)",
             description="search",
@@ -168,6 +180,8 @@ class Explorer:
 
         for w in (self.window, self.sources, self.services, self.levels, self.search, self.curated_only):
             w.observe(self._on_change, names="value")
+        if self.phases is not None:
+            self.phases.observe(self._on_change, names="value")
         self.whole.observe(self._on_whole, names="value")
         self.reset.on_click(self._on_reset)
 
@@ -177,6 +191,7 @@ class Explorer:
                 self.sources,
                 self.services,
                 self.levels,
+                *([self.phases] if self.phases is not None else []),
                 widgets.VBox([self.search, self.curated_only, self.reset, hint]),
             ],
             layout=widgets.Layout(flex_flow="row wrap"),
@@ -282,6 +297,7 @@ class Explorer:
             "levels": list(self.levels.value) or None,
             "text": self.search.value or None,
             "origins": self.curated_origins if self.curated_only.value else None,
+            "phases": (list(self.phases.value) or None) if self.phases is not None else None,
         }
 
     def update(self) -> None:
@@ -349,6 +365,8 @@ class Explorer:
             self.sources.value = ()
             self.services.value = ()
             self.levels.value = ()
+            if self.phases is not None:
+                self.phases.value = ()
             self.search.value = ""
             self.curated_only.value = False
         finally:

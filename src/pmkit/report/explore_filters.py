@@ -43,6 +43,7 @@ def filter_expr(
     levels: Collection[str | None] | None = None,
     text: str | None = None,
     origins: Collection[str] | None = None,
+    phases: Collection[str | None] | None = None,
 ) -> pl.Expr:
     """The predicate of :func:`filter_events` as one polars expression (see there for the rules)."""
     expr = pl.lit(True)
@@ -58,6 +59,8 @@ def filter_expr(
         expr = expr & _member("service", services)
     if levels is not None:
         expr = expr & _member("level", levels)
+    if phases is not None:
+        expr = expr & _member("phase", phases)
     if text:
         needle = text.lower()
         hit = pl.col("message").str.to_lowercase().str.contains(needle, literal=True).fill_null(False)
@@ -76,6 +79,7 @@ def filter_events(
     levels: Collection[str | None] | None = None,
     text: str | None = None,
     origins: Collection[str] | None = None,
+    phases: Collection[str | None] | None = None,
 ) -> pl.DataFrame:
     """The events that pass every filter given, in their original order.
 
@@ -85,10 +89,19 @@ def filter_events(
     ``None`` keeps everything; an empty collection keeps nothing. ``text`` keeps rows whose
     ``message`` or ``attrs`` contain it, case-insensitively and literally (no regex). ``origins`` keeps
     the events with one of these origins (the explorer's "curated timeline only": the kept events'
-    origins, :attr:`pmkit.pipeline.Analysis.curated`).
+    origins, :attr:`pmkit.pipeline.Analysis.curated`). ``phases`` keeps the events of these response phases
+    (``None`` in it: events in no phase); it needs the ``phase`` column of
+    :func:`pmkit.analysis.phases.tag_events` (the explorer's events carry it when it has an analysis).
     """
     pred = filter_expr(
-        start=start, end=end, sources=sources, services=services, levels=levels, text=text, origins=origins
+        start=start,
+        end=end,
+        sources=sources,
+        services=services,
+        levels=levels,
+        text=text,
+        origins=origins,
+        phases=phases,
     )
     return events.lazy().filter(pred).collect()
 

@@ -80,12 +80,16 @@ def events_table_html(
 
     Messages longer than ``width`` characters are cut (the full text stays in the frame). ``marks``
     (origin to text, :func:`pmkit.report.explore_filters.curation_marks`) adds a "timeline" column:
-    what the curated timeline and the author's ``timeline:`` did with each event.
+    what the curated timeline and the author's ``timeline:`` did with each event. A ``phase`` column
+    (:func:`pmkit.analysis.phases.tag_events`) is shown as "phase".
     """
     pattern = re.compile(re.escape(text), re.IGNORECASE) if text else None
     head: tuple[str, ...] = ("time (UTC)", "source", "kind", "service", "level", "message", "origin")
     if marks is not None:
         head = (*head, "timeline")
+    phased = "phase" in events.columns
+    if phased:
+        head = (*head, "phase")
     rows = []
     for r in events.head(limit).iter_rows(named=True):
         msg = r["message"] if len(r["message"]) <= width else r["message"][:width] + "…"
@@ -97,6 +101,7 @@ def events_table_html(
             f"<td>{html.escape(r['service'] or '')}</td><td>{html.escape(level)}</td>"
             f"<td>{_highlight(msg, pattern)}</td><td>{html.escape(r['origin'])}</td>"
             + (f"<td>{html.escape(marks.get(r['origin'], ''))}</td>" if marks is not None else "")
+            + (f"<td>{html.escape(r['phase'] or '')}</td>" if phased else "")
             + "</tr>"
         )
     if not rows:

@@ -27,9 +27,10 @@ import polars as pl
 
 from pmkit.analysis.changes import NON_PROD
 from pmkit.analysis.milestones import Milestones
+from pmkit.analysis.phases import Phases
 from pmkit.analysis.slo import SloResult
 from pmkit.report.present import plotly_text
-from pmkit.timeutil import fmt_utc
+from pmkit.timeutil import fmt_duration, fmt_utc
 
 if TYPE_CHECKING:
     from pmkit.pipeline import Analysis
@@ -75,6 +76,15 @@ SERIES_COLOR = OKABE_ITO["blue"]
 LATENCY_COLOR = "#999999"
 CHANGE_COLOR = "#555555"  # neutral: a change is context, the coloured lines are the incident's
 ROLLBACK_COLOR = OKABE_ITO["bluish_green"]
+# the response phases (analysis.phases): one Okabe-Ito colour each, the phase's own milestone colour where it has one
+# (detection ends at "detected", repair holds "mitigated"), communication the chat's colour
+PHASE_COLORS = {
+    "detection": OKABE_ITO["orange"],
+    "diagnosis": OKABE_ITO["sky_blue"],
+    "repair": OKABE_ITO["bluish_green"],
+    "communication": OKABE_ITO["reddish_purple"],
+}
+ACTION_COLOR = "#333333"  # the persons' actions on the phases figure: neutral marks over the coloured bars
 LEGEND_ROW = 24  # pixels per legend entry (font 12, with the gap between the trace and line groups), for figures sized to their legend
 _LAYOUT = {
     "template": "plotly_white",
@@ -435,6 +445,79 @@ def sli_ratio_name(a: Analysis) -> str:
     return f"share of requests {a.sli.bad_words}"
 
 
+def phases_figure(result: Phases) -> go.Figure:
+    """The response phases on the timeline axis (UTC): one horizontal bar per phase from its start to its end
+    (:mod:`pmkit.analysis.phases`), monitoring after mitigation hatched inside repair, and each person's action
+    as a tick on its phase's row (hover: when, who, what). A phase whose start or end is unknown has no bar."""
+    fig = go.Figure()
+    label = {p: p.capitalize() for p in PHASE_COLORS}
+    for r in result.spans.iter_rows(named=True):
+        phase = r["phase"]
+        if r["start"] is None or r["end"] is None:
+            continue
+        took = fmt_duration(r["duration"], "precise")
+        alongside = " (alongside)" if phase == "communication" else ""
+        fig.add_trace(
+            go.Bar(
+                y=[label[phase]],
+                x=[r["duration"] / dt.timedelta(milliseconds=1)],
+                base=[r["start"]],
+                orientation="h",
+                name=f"{phase} {fmt_utc(r['start'], 'hm')}-{fmt_utc(r['end'], 'hm')}, {took}{alongside}",
+                marker={"color": PHASE_COLORS[phase]},
+                textposition="none",  # the legend says the duration; text in a bar collides with the ticks
+                hovertemplate=plotly_text(
+                    f"{phase}: {fmt_utc(r['start'], 'hms')} to {fmt_utc(r['end'], 'hms')} UTC, {took}; "
+                    f"{r['messages']} messages, {r['actions']} page actions"
+                )
+                + "<extra></extra>",
+            )
+        )
+    mon_start, mon_end = result.monitoring
+    if mon_start is not None and mon_end is not None:
+        took = fmt_duration(mon_end - mon_start, "precise")
+        fig.add_trace(
+            go.Bar(
+                y=[label["repair"]],
+                x=[(mon_end - mon_start) / dt.timedelta(milliseconds=1)],
+                base=[mon_start],
+                orientation="h",
+                width=0.35,
+                name=f"monitoring (mitigated {fmt_utc(mon_start, 'hm')} to resolved), {took}",
+                marker={"color": "#ffffff", "pattern": {"shape": "/", "fgcolor": PHASE_COLORS["repair"]}},
+                hovertemplate=plotly_text(f"monitoring after mitigation, inside repair: {took}") + "<extra></extra>",
+            )
+        )
+    acts = result.tagged.filter(pl.col("phase").is_not_null())
+    if acts.height:
+        fig.add_trace(
+            go.Scatter(
+                x=acts["ts"].to_list(),
+                y=[label[p] for p in acts["phase"].to_list()],
+                mode="markers",
+                name=f"a person's action ({acts.height})",
+                marker={"color": ACTION_COLOR, "symbol": "line-ns-open", "size": 14, "line": {"width": 2}},
+                text=[
+                    plotly_text(f"{who}: {(msg or '')[:140]}")
+                    for who, msg in zip(acts["person"].to_list(), acts["message"].to_list(), strict=True)
+                ],
+                hovertemplate="%{x|%H:%M:%S} UTC<br>%{text}<extra>%{y}</extra>",
+            )
+        )
+    entries = len(fig.data)
+    fig.update_layout(
+        title="Response phases (UTC): time spent in each",
+        barmode="overlay",
+        height=max(260, 120 + LEGEND_ROW * entries),
+        **_LAYOUT,
+    )
+    fig.update_xaxes(type="date", title="UTC")
+    fig.update_yaxes(
+        type="category", categoryorder="array", categoryarray=[label[p] for p in PHASE_COLORS], autorange="reversed"
+    )
+    return fig
+
+
 def change_lines(suspects: pl.DataFrame, n: int = 3) -> pl.DataFrame:
     """The changes drawn as lines on the SLI figure: the top ``n`` suspects that went to production (or name
     no environment). A staging deploy at the same minute is context in the suspects table ("went to staging,
@@ -469,6 +552,8 @@ def incident_figures(analysis: Analysis) -> dict[str, go.Figure]:
     for slo in a.slos:
         if slo.burn.height:
             figs[f"slo_{slo.name}"] = slo_burn(slo, window=slo_window)
+    if a.phases.spans.get_column("start").is_not_null().any():
+        figs["phases"] = phases_figure(a.phases)
     figs["swimlane"] = swimlane(a.timeline.frame, ms)
     if a.signatures.height and ms.impact_start is not None:
         from pmkit.analysis.signatures import template_of

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from pmkit.analysis.gates import GateReport
     from pmkit.analysis.impact import Impact
     from pmkit.analysis.milestones import Milestones
+    from pmkit.analysis.phases import Phases
     from pmkit.analysis.severity import SeverityResult
     from pmkit.analysis.slo import SloResult
     from pmkit.analysis.whys import FiveWhys
@@ -57,6 +58,11 @@ def impact_html(impact: Impact) -> str:
 
 def milestones_html(milestones: Milestones) -> str:
     return view("milestones", milestones=milestones.items, label=evidence_label)
+
+
+def phases_html(result: Phases) -> str:
+    mon = result.monitoring if result.monitoring[0] is not None and result.monitoring[1] is not None else None
+    return view("phases", rows=result.spans.iter_rows(named=True), monitoring=mon, outside=result.outside)
 
 
 def severity_html(result: SeverityResult) -> str:
@@ -111,6 +117,7 @@ VIEWS: dict[tuple[str, str], Callable[[Any], str]] = {
     ("pmkit.analysis.gates", "GateReport"): gates_html,
     ("pmkit.analysis.impact", "Impact"): impact_html,
     ("pmkit.analysis.milestones", "Milestones"): milestones_html,
+    ("pmkit.analysis.phases", "Phases"): phases_html,
     ("pmkit.analysis.severity", "SeverityResult"): severity_html,
     ("pmkit.analysis.slo", "SloResult"): slo_html,
     ("pmkit.analysis.whys", "FiveWhys"): whys_html,
