@@ -253,6 +253,32 @@ def test_windowed_access_log_equals_full_load_filtered(tmp_path: Path, case: tup
     assert set(res.rejects.get_column("origin").to_list()) <= set(full.rejects.get_column("origin").to_list())
 
 
+def test_windowed_access_log_parsed_chunk_by_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window's lines are parsed chunk by chunk as they are read (small chunks here): the same rows,
+    rejects and counts as the full load filtered, also when a trailing key first appears in a late chunk (its
+    rows parsed again with it) and with a trace_id= key that changes how every row's trace is written."""
+    from pmkit.sources import linescan
+
+    monkeypatch.setattr(linescan, "WINDOW_CHUNK_BYTES", 64 << 10)
+    rnd = random.Random(7)
+    t0 = dt.datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
+    lines = []
+    for i in range(12_000):  # past the first 10,000 lines the keys are sampled from
+        t = t0 + dt.timedelta(seconds=i)
+        tail = f" rt=0.{i % 97:03d}" + (" trace_id=abc upstream=10.0.0.2:80" if i > 11_000 else "")
+        bad = rnd.random() < 0.01
+        lines.append(
+            f'10.0.0.{i % 7} - - [{t:%d/%b/%Y:%H:%M:%S} +0000] "GET /p{i % 5}?dd.trace_id={i} HTTP/1.1" '
+            + (f'{rnd.choice([200, 502])} 5 "-" "ua"{tail}' if not bad else '"cut short')
+        )
+    path = write(tmp_path, "access.log", "\n".join(lines) + "\n")
+    window = (t0 + dt.timedelta(seconds=500), t0 + dt.timedelta(seconds=11_900))
+    res = check(path, "combined", window)
+    assert res.outside == 12_000 - 11_401 and res.rejected > 50
+    attrs = res.frame.get_column("attrs")
+    assert attrs.str.contains('"upstream"').any() and attrs.str.contains('"trace_id":"abc"').any()
+
+
 # --- the incident: window from incident.yaml, Incident.load(window=...), the cache, the CLI --------
 
 YAML = """\

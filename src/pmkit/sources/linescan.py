@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -154,6 +155,46 @@ def windowed_lines(
     except pl.exceptions.PolarsError:  # a 0x1F byte: read the lines as textio does
         kept, total = kept_and_total(textio.read_lines(path).lazy())
     return kept, total - kept.height
+
+
+@dataclass
+class Outside:
+    """How many lines :func:`windowed_chunks` found outside the window (set when its iterator is exhausted)."""
+
+    lines: int = 0
+
+
+def windowed_chunks(
+    path: Path,
+    cheap_ts: pl.Expr,
+    window: tuple[dt.datetime, dt.datetime],
+    outside: Outside,
+    margin: dt.timedelta | None = None,
+) -> Iterator[pl.DataFrame]:
+    """:func:`windowed_lines` one chunk at a time: the kept lines of each :data:`WINDOW_CHUNK_BYTES` of a
+    plain file (chunks with none are skipped), so a caller that parses each before the next holds the parsed
+    rows and one chunk, never all the window's raw lines (at 10,000,000 lines: 625,116 kept lines, 94 MB of
+    text). ``outside.lines`` is added the lines dropped, counted as :func:`windowed_lines` counts them,
+    once the iterator is exhausted. Other files (gzip, lone CRs) come as one frame."""
+    from pmkit.sources.window import MARGIN, lazy_prefilter
+
+    n_lines, plain = (0, False) if is_gzip(path) or path.stat().st_size == 0 else textio.line_endings(path)
+    if not plain:
+        kept, n = windowed_lines(path, cheap_ts, window, margin)
+        outside.lines += n
+        if kept.height:
+            yield kept
+        return
+    pad = MARGIN if margin is None else margin
+    n_kept = 0
+    for chunk in _chunk_lines(path):
+        kept = (
+            lazy_prefilter(chunk.lazy(), cheap_ts, window, pad).filter(~pl.col("_outside")).drop("_outside").collect()
+        )
+        n_kept += kept.height
+        if kept.height:
+            yield kept
+    outside.lines += n_lines - n_kept
 
 
 def head_lines(path: Path, n: int) -> pl.DataFrame:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -41,7 +41,7 @@ from pmkit.errors import SourceError
 from pmkit.sources import textio
 from pmkit.sources.base import LoadRequest, LoadResult, origin_expr, rejects_frame
 from pmkit.sources.jsonattrs import CTRL_CHARS, CTRL_ESCAPES, Member, json_str, members_json_object, unescape_log
-from pmkit.sources.linescan import collect_lines, head_lines, share, stream_lines, windowed_lines
+from pmkit.sources.linescan import Outside, collect_lines, head_lines, share, stream_lines, windowed_chunks
 from pmkit.sources.registry import register
 
 
@@ -401,6 +401,11 @@ def _naive_brackets(path: Path) -> bool:
     return bool(_NAIVE_BRACKET.search(textio.head(path, 5)))
 
 
+def _given(lines: pl.DataFrame) -> Callable[[Path], pl.LazyFrame]:
+    """``collect_lines``' ``lines_of`` for lines read already."""
+    return lambda _path: lines.lazy()
+
+
 def _load_access(req: LoadRequest, fmt: str) -> LoadResult:
     trailing_time = req.options.get("trailing_time")
     if trailing_time is not None and trailing_time not in _TRAILING_TIME:
@@ -410,41 +415,57 @@ def _load_access(req: LoadRequest, fmt: str) -> LoadResult:
         )
     files = req.files()
     keys = _sample_keys(files, fmt)
-    kept: dict[Path, pl.DataFrame] = {}
-    outside = 0
-    if req.window is not None:
-        for f in files:
-            cheap = access_cheap_ts(req.ts_format, req.timezone, naive=_naive_brackets(f))
-            kept[f], n = windowed_lines(f, cheap, req.window, margin=dt.timedelta(0))  # the loader's own time
-            outside += n
+    outside = Outside()
+
+    def plan(keys: Sequence[str]) -> Callable[[pl.LazyFrame, Path], pl.LazyFrame]:
+        return lambda lines, path: access_plan(
+            lines,
+            path,
+            fmt,
+            keys,
+            ts_format=req.ts_format,
+            timezone=req.timezone,
+            check_keys=True,
+            trailing_time=trailing_time,
+        )
 
     def run_with(keys: Sequence[str]) -> pl.DataFrame:
-        return collect_lines(
-            files,
-            lambda lines, path: access_plan(
-                lines,
-                path,
-                fmt,
-                keys,
-                ts_format=req.ts_format,
-                timezone=req.timezone,
-                check_keys=True,
-                trailing_time=trailing_time,
-            ),
-            lines_of=(lambda f: kept[f].lazy()) if kept else None,
-        )
+        if req.window is None:
+            return collect_lines(files, plan(keys))
+        # the window's lines parsed chunk by chunk as they are read: memory holds the parsed rows and one
+        # chunk, not every kept raw line until the end
+        outside.lines = 0
+        parts = [
+            collect_lines([f], plan(keys), lines_of=_given(kept))
+            for f in files
+            for kept in windowed_chunks(
+                f,
+                access_cheap_ts(req.ts_format, req.timezone, naive=_naive_brackets(f)),
+                req.window,
+                outside,
+                margin=dt.timedelta(0),  # the loader's own time
+            )
+        ]
+        if not parts:
+            return collect_lines(files[:1], plan(keys), lines_of=_given(textio.lines_frame(b"")))
+        return pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
 
     df = run_with(keys)
     tails = df.get_column("unknown_tail").drop_nulls()
     if tails.len() and _keys_in_tails(tails) - set(keys):  # keys first seen after the sample: parse again
+        # (a windowed load reads the window again: its raw lines were not kept)
         df = run_with(sorted(set(keys) | _keys_in_tails(tails)))
-    kept.clear()  # the window's raw lines, parsed now: their memory goes before the events are redacted
     events, rejects = _split_result(df, _EVENT_COLS)
     notes: list[str] = []
     if req.ts_format and not timeutil.is_aware(req.ts_format) and req.timezone is None:
         notes.append(f"ts_format {req.ts_format!r} has no UTC offset; times read as UTC (set timezone)")
     return LoadResult(
-        events, rejects, inputs=df.height + outside, parsed_inputs=events.height, notes=tuple(notes), outside=outside
+        events,
+        rejects,
+        inputs=df.height + outside.lines,
+        parsed_inputs=events.height,
+        notes=tuple(notes),
+        outside=outside.lines,
     )
 
 
