@@ -170,6 +170,7 @@ def access_plan(
     timezone: str | None = None,
     check_keys: bool = False,
     trailing_time: str | None = None,
+    typed: bool = False,
 ) -> pl.LazyFrame:
     """The lazy query turning ``line_no``/``line`` into event columns plus ``reason`` and ``raw``.
 
@@ -177,6 +178,7 @@ def access_plan(
     ``keys`` are the trailing ``key=value`` keys to expect (see :func:`access_keys`);
     ``check_keys`` adds ``unknown_tail``, the trailing text of lines that may hold others.
     ``trailing_time`` (``s``, ``ms``, ``us``) reads an unnamed number in the trailing text as the request time.
+    ``typed`` adds the request fields as typed columns (:func:`_typed_request_columns`).
     Every step is a column expression; per-row work that only a few lines need (control
     characters, forwarded chains, odd requests, escapes) runs on those lines only.
     """
@@ -326,6 +328,8 @@ def access_plan(
         .then(pl.concat_str(pl.lit("unreadable timestamp '"), col("_ts"), pl.lit(f"' (expected {expected})")))
     )
     extra = {}
+    if typed:
+        extra.update(_typed_request_columns(user, duration, tval))
     if check_keys:
         known = pl.sum_horizontal([v.is_not_null().cast(pl.UInt32) for v in tval.values()]) if tval else pl.lit(0)
         extra["unknown_tail"] = pl.when(col("_tail").str.count_matches("=", literal=True) > known).then(col("_tail"))
@@ -343,6 +347,39 @@ def access_plan(
     )
 
 
+def _typed_request_columns(user: pl.Expr, duration: pl.Expr, tval: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
+    """The requests frame's fields (:mod:`pmkit.sources.requests`) straight from the parsed fields, as
+    :func:`pmkit.sources.requests.typed_requests` would decode them from the ``attrs`` written here (no JSON
+    written and read again): a string member decodes to its log-unescaped text, a number to itself, and the
+    requests frame's first-found rules run over the members this loader writes (``user``, then trailing
+    ``user_id``/``customer_id``/``uid``..., then the path's query string). ``tests/sources/test_requests_frame.py``
+    checks them against the decoded ``attrs``."""
+    from pmkit.sources import requests as rq
+
+    col = pl.col
+    members: dict[str, pl.Expr] = {"user": unescape_log(user)}
+    for key, value in tval.items():  # the trailing keys, under the member names written to attrs
+        members.setdefault(f"trailing_{key}" if key in _ACCESS_STD_KEYS else key, unescape_log(value))
+    path = unescape_log(col("_path"))
+
+    def first(fields: Sequence[str]) -> pl.Expr:
+        found = [rq.id_value(members[k]) for k in fields if k in members]
+        return pl.coalesce(*found, *(rq.query_value(path, k) for k in fields))
+
+    durations = [duration] + [
+        members[k].cast(pl.Float64, strict=False) * factor for k, factor in rq.DURATION_FIELDS[1:] if k in members
+    ]
+    return {
+        "_rq_status": col("_status_i").cast(pl.Int64),
+        "_rq_method": unescape_log(col("_method")),
+        "_rq_path": path,
+        "_rq_user": first(rq.USER_FIELDS),
+        "_rq_tenant": first(rq.TENANT_FIELDS),
+        "_rq_bytes": col("_bytes_i").cast(pl.Int64),
+        "_rq_duration_s": pl.coalesce(durations),
+    }
+
+
 def _split_result(df: pl.DataFrame, cols: Sequence[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Events (rows without a reason) and rejects (the others) of a parsed frame."""
     bad = df.get_column("reason").is_not_null()
@@ -355,6 +392,7 @@ def _split_result(df: pl.DataFrame, cols: Sequence[str]) -> tuple[pl.DataFrame, 
 
 
 _EVENT_COLS = ("ts", "kind", "level", "actor", "message", "attrs", "origin")
+_TYPED_COLS = ("_rq_status", "_rq_method", "_rq_path", "_rq_user", "_rq_tenant", "_rq_bytes", "_rq_duration_s")
 
 
 def _keys_in_tails(tails: pl.Series) -> set[str]:
@@ -427,6 +465,7 @@ def _load_access(req: LoadRequest, fmt: str) -> LoadResult:
             timezone=req.timezone,
             check_keys=True,
             trailing_time=trailing_time,
+            typed=True,
         )
 
     def run_with(keys: Sequence[str]) -> pl.DataFrame:
@@ -455,7 +494,9 @@ def _load_access(req: LoadRequest, fmt: str) -> LoadResult:
     if tails.len() and _keys_in_tails(tails) - set(keys):  # keys first seen after the sample: parse again
         # (a windowed load reads the window again: its raw lines were not kept)
         df = run_with(sorted(set(keys) | _keys_in_tails(tails)))
-    events, rejects = _split_result(df, _EVENT_COLS)
+    events, rejects = _split_result(df, (*_EVENT_COLS, *_TYPED_COLS))
+    typed = events.select("origin", *(pl.col(c).alias(c.removeprefix("_rq_")) for c in _TYPED_COLS))
+    events = events.select(_EVENT_COLS)
     notes: list[str] = []
     if req.ts_format and not timeutil.is_aware(req.ts_format) and req.timezone is None:
         notes.append(f"ts_format {req.ts_format!r} has no UTC offset; times read as UTC (set timezone)")
@@ -466,6 +507,7 @@ def _load_access(req: LoadRequest, fmt: str) -> LoadResult:
         parsed_inputs=events.height,
         notes=tuple(notes),
         outside=outside.lines,
+        requests=typed,
     )
 
 
