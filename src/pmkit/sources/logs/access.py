@@ -361,10 +361,11 @@ def _typed_request_columns(user: pl.Expr, duration: pl.Expr, tval: dict[str, pl.
     for key, value in tval.items():  # the trailing keys, under the member names written to attrs
         members.setdefault(f"trailing_{key}" if key in _ACCESS_STD_KEYS else key, unescape_log(value))
     path = unescape_log(col("_path"))
+    query = pl.when(path.str.contains("?", literal=True)).then(path)  # the regexes run on paths with a query only
 
     def first(fields: Sequence[str]) -> pl.Expr:
         found = [rq.id_value(members[k]) for k in fields if k in members]
-        return pl.coalesce(*found, *(rq.query_value(path, k) for k in fields))
+        return pl.coalesce(*found, *(rq.query_value(query, k) for k in fields))
 
     durations = [duration] + [
         members[k].cast(pl.Float64, strict=False) * factor for k, factor in rq.DURATION_FIELDS[1:] if k in members
