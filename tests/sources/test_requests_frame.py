@@ -136,3 +136,19 @@ def test_access_log_typed_fields_equal_the_decoded_attrs(tmp_path: Path, redacti
     expected = typed_requests(res.frame)
     assert res.requests.equals(expected), (res.requests, expected)
     assert expected.get_column("user").to_list()[:3] == ["alice", "c_7", "c_9"]
+
+
+def test_loader_fields_follow_rows_dropped_after_the_loader(tmp_path: Path) -> None:
+    """Rows dropped between the loader and the requests frame (the exact window, times out of range) are
+    matched by origin: the requests frame is that of the rows kept."""
+    from pmkit.sources.base import LoadRequest, run
+    from pmkit.sources.requests import from_loader
+
+    path = tmp_path / "access.log"
+    path.write_text(_ODD_ACCESS_LINES)
+    res = run(LoadRequest(kind="logs", format="combined", path=str(path), name="web", redaction=False))
+    assert res.requests is not None
+    typed = res.requests.select("origin", "status", "method", "path", "user", "tenant", "bytes", "duration_s")
+    kept = res.frame.gather([0, 2, 5, 7])
+    got = from_loader(kept, typed, kept.get_column("attrs"))
+    assert got.equals(typed_requests(kept)) and got.height == 4
