@@ -362,3 +362,18 @@ def test_known_false_claims_name_real_samples_and_kinds() -> None:
     assert {s for _, s in KNOWN_FALSE} <= set(SAMPLES)
     assert {k for k, _ in KNOWN_FALSE} <= set(KINDS)
     assert all("issue 11 item" in reason for reason in KNOWN_FALSE.values())
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_timeline_intro_counts_the_rows_it_shows(sample: str) -> None:
+    """The timeline's intro says how many rows follow, how many are milestones, and how many key events are
+    listed: each must be what the table shows (an intro said "12 of 17 key events listed" over 14 rows)."""
+    body = section(document(sample), "## Timeline")
+    got = re.search(r"(\d+) of (\d+) listed.*?(\d+) rows: the (\d+) milestones in bold .*? and (\d+) other key", body)
+    assert got, body[:600]
+    listed, key, rows, n_ms, others = map(int, got.groups())
+    table = re.findall(r"^\| \d\d:\d\d(?::\d\d)? \| (.*?) \|", body, re.M)
+    assert len(table) == rows and rows == n_ms + others
+    assert sum(1 for what in table if what.startswith("**")) == n_ms
+    assert others <= listed <= key
+    assert listed - others <= n_ms  # the listed key events not shown apart are milestones' evidence

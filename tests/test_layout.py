@@ -28,7 +28,15 @@ LAYERS: list[tuple[str, ...]] = [
     ("pmkit.pipeline",),
     ("pmkit.portfolio",),
     ("pmkit.report",),
-    ("pmkit", "pmkit.cli", "pmkit.cli_commands", "pmkit.scaffold", "pmkit.samplegen", "pmkit.pull"),  # the face
+    (
+        "pmkit",
+        "pmkit.cli",
+        "pmkit.cli_commands",
+        "pmkit.scaffold",
+        "pmkit.scan",
+        "pmkit.samplegen",
+        "pmkit.pull",
+    ),  # the face
 ]
 
 

@@ -136,10 +136,6 @@ def test_samples_fit_the_size_budget() -> None:
             assert path.suffix == ".gz", f"{path} is over 1 MB and not gzipped"
 
 
-def test_generation_is_fast(two_runs: tuple[Path, Path, float]) -> None:
-    assert two_runs[2] < 20  # about 3-5 s here; the target is < 10 s, with room for slow CI machines
-
-
 # ----------------------------------------------------------------------------- incident.yaml
 
 

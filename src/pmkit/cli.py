@@ -63,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("new", help="scaffold an incident folder with a commented incident.yaml")
     p.add_argument("id", metavar="INC-ID", help="incident id, e.g. INC-2025-0142")
     p.add_argument("--dir", default=".", help="parent folder (default: current folder)")
+    p.add_argument(
+        "--scan",
+        metavar="DIR",
+        help="sniff every file under DIR (logs, exports, a Slack export zip, alert payloads), link them in and "
+        "propose the sources in incident.yaml, with why each was chosen and what was skipped",
+    )
     p.set_defaults(func=commands.cmd_new)
 
     p = sub.add_parser(
@@ -156,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_portfolio_parser(sub)
 
+    from pmkit.report.cli_actions import add_actions_parser
+
+    add_actions_parser(sub)
+
     p = sub.add_parser(
         "comms", help="draft the internal status update, the status-page update and the resolution announcement"
     )
@@ -228,7 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    from pmkit.report.cli_actions import default_list
+
+    args = parser.parse_args(default_list(sys.argv[1:] if argv is None else argv))
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -61,9 +61,26 @@ def format_table(df: pl.DataFrame, columns: Sequence[str]) -> str:
 def cmd_new(args: argparse.Namespace) -> int:
     from pmkit.scaffold import new_incident
 
+    if getattr(args, "scan", None):
+        return _new_scanned(args)
     root = new_incident(args.id, args.dir)
     print(f"created {root}/incident.yaml and folders logs/ metrics/ deploys/ chat/ alerts/")
     print(f"next: copy the evidence in, list it under sources:, then `pmkit load {root}`")
+    return 0
+
+
+def _new_scanned(args: argparse.Namespace) -> int:
+    """``pmkit new ID --scan DIR``: the incident folder with the evidence found under DIR (:mod:`pmkit.scan`)."""
+    from pmkit.scaffold import check_new
+    from pmkit.scan import scan_incident, summary
+
+    root = check_new(args.id, args.dir)
+    result, placed = scan_incident(args.id, Path(args.scan), root)
+    print(f"scanned {args.scan}: {len(result.proposals)} sources proposed, {len(result.skipped)} files skipped")
+    for line in summary(result):
+        print(line)
+    print(f"created {root}/incident.yaml ({placed} evidence files linked in; each source's comment says why)")
+    print(f"next: check the sources and the suggested times in incident.yaml, then `pmkit load {root}`")
     return 0
 
 

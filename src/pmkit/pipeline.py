@@ -180,8 +180,12 @@ def _choose_sli(inc: Incident, slo_spec: SloSpec | None = None) -> Sli:
     if wanted is not None:
         logs = logs.filter(pl.col("source") == wanted)
     req = request_frame(logs, good=good, source=wanted, requests=inc.requests)  # typed columns, no attrs decode
+    skipped: tuple[str, ...] = ()
     if req.height:
         req = req.join(logs.select("origin", "source"), on="origin", how="left")
+        if wanted is None:
+            req, skipped = _drop_failure_only_logs(req)
+    if req.height:
         src = wanted or req.get_column("source").mode()[0]
         n_logs = req.get_column("source").n_unique()
         req = req.filter(pl.col("source") == src)
@@ -204,6 +208,8 @@ def _choose_sli(inc: Incident, slo_spec: SloSpec | None = None) -> Sli:
         m = minutes_from_series(inc.series, source=src, good=good)
         if m.height:
             why = f"there are no request logs and source {src!r} holds request counts by status code"
+            if skipped:
+                why = f"source {src!r} holds request counts by status code; {'; '.join(skipped)}"
             return Sli(m, None, src, f"request-count metrics from source {src!r}", (why,))
     if lat is not None:  # a latency SLO without a source: the first series source with a latency series
         assert slo_spec is not None
@@ -213,8 +219,28 @@ def _choose_sli(inc: Incident, slo_spec: SloSpec | None = None) -> Sli:
                 return _series(ss, f"the SLO {slo_spec.name!r} asks for latency and names no source")
     auto = auto_series_sli(inc.series)
     if auto is not None:
-        return _series(auto, "there are no request logs or request-count metrics")
-    return Sli(pl.DataFrame(schema=MINUTES_SCHEMA), None, None, "no request logs or request-count metrics")
+        return _series(auto, "there are no request logs or request-count metrics", *skipped)
+    none = "no request logs or request-count metrics"
+    return Sli(pl.DataFrame(schema=MINUTES_SCHEMA), None, None, f"{none} ({'; '.join(skipped)})" if skipped else none)
+
+
+def _drop_failure_only_logs(req: pl.DataFrame) -> tuple[pl.DataFrame, tuple[str, ...]]:
+    """The request rows without those of logs that hold no good request at all, and why each was left out.
+
+    A log whose every request failed, from its first line to its last, is an error log (the application
+    logs its failures only) or an outage longer than the evidence: either way its error ratio is 100% in
+    every minute, so it cannot say when the impact started or ended, and the SLI is read elsewhere
+    (request-count metrics, series). An SLO that names the source keeps it: the author chose it."""
+    per = req.group_by("source").agg(pl.len().alias("n"), pl.col("ok").sum().alias("good")).sort("source")
+    bad = per.filter(pl.col("good") == 0)
+    if bad.height == 0:
+        return req, ()
+    why = tuple(
+        f"log {r['source']!r} was not used: none of its {r['n']:,} requests succeeded (a log of failures only "
+        "gives no error ratio)"
+        for r in bad.iter_rows(named=True)
+    )
+    return req.filter(~pl.col("source").is_in(bad.get_column("source").to_list())), why
 
 
 def impact_window(sli: Sli) -> ImpactWindow:

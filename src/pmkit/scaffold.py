@@ -75,13 +75,19 @@ action_items: []              # - action: "..."\\n    owner: "@team"\\n    due: 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-def new_incident(incident_id: str, parent: str | Path = ".") -> Path:
-    """Create ``parent/incident_id/`` with ``incident.yaml`` and one folder per kind of evidence."""
+def check_new(incident_id: str, parent: str | Path = ".") -> Path:
+    """The new incident's folder ``parent/incident_id``; an error when the id is not a name or it exists."""
     if not _ID.match(incident_id):
         raise PmkitError(f"incident id {incident_id!r} must be letters, digits, '.', '_' or '-' (e.g. INC-2025-0142)")
     root = Path(parent) / incident_id
     if (root / "incident.yaml").exists():
         raise PmkitError(f"{root / 'incident.yaml'} already exists; choose another id or --dir")
+    return root
+
+
+def new_incident(incident_id: str, parent: str | Path = ".") -> Path:
+    """Create ``parent/incident_id/`` with ``incident.yaml`` and one folder per kind of evidence."""
+    root = check_new(incident_id, parent)
     root.mkdir(parents=True, exist_ok=True)
     for name in FOLDERS:
         (root / name).mkdir(exist_ok=True)

@@ -307,6 +307,15 @@ class ActionItem(_Strict):
     due: dt.date | None = None
     priority: str | None = None
     status: str = "open"
+    # the item's part of its tracker key (``<incident id>#<id>``; default its 1-based position) and the issue that
+    # tracks it (a URL or a tracker key, written by ``pmkit actions sync``): docs/actions.md
+    id: str | None = Field(default=None, min_length=1, pattern=r"^\S+$")
+    tracker: str | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v  # ``id: 3`` is the id "3"
 
 
 class Why(_Strict):

@@ -197,3 +197,13 @@ DECISION_TAKEN_BACK = (
 )
 DECISION = _any(*DECISION_WORDS)
 DECISION_NOT = _any(*DECISION_TAKEN_BACK)
+
+
+# An action item is done when its status is one of these words (case-insensitive); every other status is open.
+# One rule for the document's checklist, the portfolio's completion and `pmkit actions`.
+DONE_STATUSES = frozenset({"done", "closed", "complete", "completed", "resolved", "fixed"})
+
+
+def is_done(status: str | None) -> bool:
+    """Whether an action item's status says it is done (:data:`DONE_STATUSES`, case-insensitive)."""
+    return str(status or "").strip().lower() in DONE_STATUSES

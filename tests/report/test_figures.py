@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
+import polars as pl
 import pytest
 
 import pmkit
@@ -250,3 +251,31 @@ def test_png_snapshot_size_and_colours(payments) -> None:
     # kaleido's own layout of the error-ratio figure: the latency axis it computed starts at 0
     full = fs["error_ratio"].full_figure_for_development(warn=False)
     assert full.layout.yaxis2.range[0] == 0 and full.layout.yaxis.range[0] == 0
+
+
+def test_non_production_changes_are_not_drawn_as_change_lines() -> None:
+    """A staging deploy beside the production error ratio reads as a cause: the figure draws the top
+    suspects that went to production (or say no environment); the staging one stays in the suspects table."""
+    ts = dt.datetime(2025, 3, 11, 10, 0, tzinfo=dt.UTC)
+    suspects = pl.DataFrame(
+        {
+            "ts": [ts, ts, ts, ts],
+            "service": ["checkout", "checkout", "cart", "search"],
+            "environment": ["staging", "production", None, "prod"],
+        }
+    )
+    got = figures.change_lines(suspects)
+    assert got.get_column("environment").to_list() == ["production", None, "prod"]
+    assert figures.change_lines(suspects.drop("environment")).height == 3
+
+
+def test_checkout_sample_draws_no_staging_line() -> None:
+    a = analyze(pmkit.Incident.load(SAMPLES / "INC-2025-0311-checkout"))
+    staging = a.suspects.filter(pl.col("environment").str.contains("(?i)stag").fill_null(False))
+    assert staging.height, "the checkout sample plants a staging deploy at the same time"
+    fig = figures.incident_figures(a)["error_ratio"]
+    names = " ".join(str(s.get("name") or "") for s in _lines(fig))
+    for r in staging.iter_rows(named=True):
+        assert r["version"] and r["version"] not in names, names
+    prod = a.suspects.filter(pl.col("environment") == "production").row(0, named=True)
+    assert prod["version"] in names, names  # the production suspect is still drawn

@@ -28,6 +28,7 @@ import yaml
 
 from pmkit.errors import SpecError
 from pmkit.spec import MILESTONES
+from pmkit.vocab import DONE_STATUSES, is_done
 
 CONFIG = "portfolio.yaml"
 UTC_US = pl.Datetime("us", "UTC")
@@ -76,8 +77,20 @@ ACTION_SCHEMA: dict[str, Any] = {
     "status": pl.String,
     "done": pl.Boolean,
 }
-# An action item is done when its status is one of these words (case-insensitive); every other status is open.
-DONE_STATUSES = frozenset({"done", "closed", "complete", "completed", "resolved", "fixed"})
+
+
+def action_record(incident_id: str, item: dict[str, Any]) -> dict[str, Any]:
+    """One row of :data:`ACTION_SCHEMA` from a row's action item (``action``, ``owner``, ``due`` as ISO text,
+    ``status``): the status defaults to ``open``; ``done`` by :func:`is_done`."""
+    due = item.get("due")
+    return {
+        "id": incident_id,
+        "action": item.get("action"),
+        "owner": item.get("owner"),
+        "due": dt.date.fromisoformat(due) if isinstance(due, str) and due else (due or None),
+        "status": item.get("status") or "open",
+        "done": is_done(item.get("status")),
+    }
 
 
 def severity_key(declared: str | None, classified: str | None) -> str:
@@ -125,7 +138,7 @@ def _incident_record(row: dict[str, Any]) -> dict[str, Any]:
         "gates_failed": list(row.get("gates_failed") or []),
         "complete": not row.get("gates_failed"),
         "action_items": len(items),
-        "action_items_done": sum(1 for a in items if str(a.get("status") or "").lower() in DONE_STATUSES),
+        "action_items_done": sum(1 for a in items if is_done(a.get("status"))),
     }
 
 
@@ -242,19 +255,7 @@ class Portfolio:
             schema=SLO_SCHEMA,
         )
         actions = pl.DataFrame(
-            [
-                {
-                    "id": r["id"],
-                    "action": a.get("action"),
-                    "owner": a.get("owner"),
-                    "due": dt.date.fromisoformat(a["due"]) if a.get("due") else None,
-                    "status": a.get("status") or "open",
-                    "done": str(a.get("status") or "").lower() in DONE_STATUSES,
-                }
-                for r in rows
-                for a in r.get("action_items") or []
-            ],
-            schema=ACTION_SCHEMA,
+            [action_record(r["id"], a) for r in rows for a in r.get("action_items") or []], schema=ACTION_SCHEMA
         )
         return cls(
             root=root,
@@ -379,4 +380,14 @@ def _bar(total: int, progress: bool) -> Any:
     return tqdm(total=total, unit="incident", desc="portfolio", file=sys.stderr, leave=True)
 
 
-__all__ = ["ACTION_SCHEMA", "DONE_STATUSES", "INCIDENT_SCHEMA", "SLO_SCHEMA", "Portfolio", "discover", "severity_key"]
+__all__ = [
+    "ACTION_SCHEMA",
+    "DONE_STATUSES",
+    "INCIDENT_SCHEMA",
+    "SLO_SCHEMA",
+    "Portfolio",
+    "action_record",
+    "discover",
+    "is_done",
+    "severity_key",
+]

@@ -99,6 +99,13 @@ class DocActionItem(_Strict):
     due: dt.date | None = None
     priority: str | None = None
     status: str = "open"
+    id: str | None = Field(default=None, min_length=1, pattern=r"^\S+$")  # as incident.yaml's (docs/actions.md)
+    tracker: str | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v  # ``id: 3`` is the id "3"
 
     @field_validator("due", mode="before")
     @classmethod

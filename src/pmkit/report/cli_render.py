@@ -95,6 +95,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
     from pmkit.report.render import render
 
     params = {"convention": args.convention} if args.convention else None
+    if getattr(args, "watch", False):
+        return _watch(args, params)
     for line in evidence_warnings(args.incidents):
         print(line, file=sys.stderr)
     out = Path(args.output)
@@ -108,6 +110,21 @@ def _cmd_render(args: argparse.Namespace) -> int:
         parameters=params,
     )
     return _report(results, out)
+
+
+def _watch(args: argparse.Namespace, params: dict[str, str] | None) -> int:
+    """``pmkit render --watch``: render each incident, then again on every change (:mod:`pmkit.report.watch`)."""
+    from pmkit.report.render import render_one
+    from pmkit.report.watch import watch
+
+    if args.jobs != 1:
+        raise PmkitError("--watch renders one incident at a time: leave out --jobs")
+    out = Path(args.output)
+
+    def one(incident_dir: Path) -> object:
+        return render_one(incident_dir, out, to=args.to, notebook=args.notebook, parameters=params)
+
+    return watch(args.incidents, out, one, echo=lambda line: print(line, flush=True))
 
 
 def sample_dirs() -> list[Path]:
@@ -166,6 +183,11 @@ def add_render_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     p.add_argument("--notebook", metavar="IPYNB", help="notebook to execute (default: pmkit's postmortem notebook)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep running: re-render when incident.yaml or an evidence file changes (one line per render; Ctrl-C stops)",
+    )
     p.set_defaults(func=_cmd_render)
     return p
 

@@ -34,6 +34,7 @@ from pmkit.redaction import redact, redact_frame
 from pmkit.report import sections
 from pmkit.report.present import author_md, code, esc, table
 from pmkit.timeutil import fmt_duration, fmt_utc
+from pmkit.vocab import is_done
 
 if TYPE_CHECKING:
     from pmkit.analysis.claims import FigureCheck
@@ -249,8 +250,9 @@ def impact_lines(a: Analysis) -> list[str]:
     )
     lines = [
         f"- Duration: {fmt_duration(imp.end - imp.start, 'human') if imp.end else 'ongoing'} ({span}, {how}), "
-        f"{imp.impact_minutes} minutes above the "
-        + ("error threshold" if a.sli.kind == "requests" else "SLI's threshold"),
+        f"{imp.impact_minutes} clock minutes (UTC) with the per-minute "
+        + ("error ratio" if a.sli.indicator == "errors" else "bad ratio")
+        + " above the impact threshold",
         _bad_line(a)
         if a.sli.kind == "series"
         else f"- Requests {a.sli.bad_words}: {_num(imp.failed_requests)} of {_num(imp.total_requests)} "
@@ -475,9 +477,12 @@ def _timeline(a: Analysis) -> str:
     other = [e for e, p in cur.environments.items() if not p]
     envs = f", deploys to production only ({esc(', '.join(other))} left out)" if other else ""
     listed, key = cur.kept().height, cur.candidates().height
+    n_ms = rows.filter(pl.col("what").str.starts_with("**")).height
+    rule = 'the others left out by the rules in docs/analyses.md ("Curated timeline")'
     intro = (
-        f"All times UTC{when}. Milestones in bold. Key events from {esc(cur.window_text())}{envs}: {listed} of "
-        f'{key} key events listed, the others left out by the rules in docs/analyses.md ("Curated timeline"). '
+        f"All times UTC{when}. Key events from {esc(cur.window_text())}{envs}: {listed} of {key} listed, {rule}. "
+        f"{rows.height} rows: the {n_ms} milestones in bold (a key event that is a milestone's evidence is listed "
+        f"once, as the milestone) and {rows.height - n_ms} other key events. "
         "The swimlane figure shows every key event of each source, the explorer every event."
     )
     problems = "".join(f"\n\n{todo(esc(p, 400))}" for p in cur.problems)
@@ -760,7 +765,7 @@ def _services_down(a: Analysis) -> list[str]:
 def _action_items_md(a: Analysis) -> str:
     items = a.incident.spec.action_items
     checks = "\n".join(
-        f"- [{'x' if x.status.lower() in ('done', 'closed', 'complete', 'completed') else ' '}] {author_md(x.action, 500)} "
+        f"- [{'x' if is_done(x.status) else ' '}] {author_md(x.action, 500)} "
         f"({esc(x.owner) or 'owner TODO'}, due {x.due.isoformat() if x.due else 'TODO'})"
         for x in items
     )

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import plotly.graph_objects as go
 import polars as pl
 
+from pmkit.analysis.changes import NON_PROD
 from pmkit.analysis.milestones import Milestones
 from pmkit.analysis.slo import SloResult
 from pmkit.report.present import plotly_text
@@ -434,6 +435,15 @@ def sli_ratio_name(a: Analysis) -> str:
     return f"share of requests {a.sli.bad_words}"
 
 
+def change_lines(suspects: pl.DataFrame, n: int = 3) -> pl.DataFrame:
+    """The changes drawn as lines on the SLI figure: the top ``n`` suspects that went to production (or name
+    no environment). A staging deploy at the same minute is context in the suspects table ("went to staging,
+    not production"), not a line beside the production error ratio, where it reads as a cause."""
+    if "environment" in suspects.columns:
+        suspects = suspects.filter(~pl.col("environment").str.contains(NON_PROD).fill_null(False))
+    return suspects.head(n)
+
+
 def incident_figures(analysis: Analysis) -> dict[str, go.Figure]:
     """The document's figures for an :class:`~pmkit.pipeline.Analysis`, in reading order."""
     a = analysis
@@ -441,7 +451,7 @@ def incident_figures(analysis: Analysis) -> dict[str, go.Figure]:
     figs: dict[str, go.Figure] = {}
     window = (ms.impact_start, ms.mitigated)
     marks = []
-    for r in a.suspects.head(3).iter_rows(named=True):
+    for r in change_lines(a.suspects).iter_rows(named=True):
         marks.append({"ts": r["ts"], "label": f"{r['service']} {r['version'] or ''}".strip()})
     if a.rollback and a.rollback.get("start"):
         marks.append({"ts": a.rollback["start"], "label": f"rollback {a.rollback.get('version') or ''}".strip()})
