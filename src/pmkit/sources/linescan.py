@@ -209,14 +209,24 @@ def _plain_lines(path: Path) -> tuple[int | None, bool]:
     return textio.line_endings(path)
 
 
+_MAP_BYTES = 64 << 20  # a multiple of every platform's mmap granularity
+
+
 def _holds_cr(path: Path) -> bool:
-    """Whether the file holds a CR byte: one memchr over the mapped file (0.15 CPU-s for 1.4 GiB, where
-    :func:`textio.line_endings`' count of every line end took 1.1 s); True when it cannot be mapped."""
+    """Whether the file holds a CR byte: a memchr over the file mapped 64 MiB at a time (0.16 CPU-s for
+    1.4 GiB, where :func:`textio.line_endings`' count of every line end took 1.1 s; mapped whole, the file's
+    pages counted in the peak RSS); True when it cannot be mapped."""
     import mmap
 
     try:
-        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            return mm.find(b"\r") >= 0
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            for offset in range(0, size, _MAP_BYTES):
+                length = min(_MAP_BYTES, size - offset)
+                with mmap.mmap(fh.fileno(), length, offset=offset, access=mmap.ACCESS_READ) as mm:
+                    if mm.find(b"\r") >= 0:
+                        return True
+        return False
     except (OSError, ValueError):
         return True
 
