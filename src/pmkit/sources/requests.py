@@ -8,7 +8,9 @@ signatures read them directly instead of decoding the ``attrs`` JSON of every re
 
 They are decoded from the *redacted* ``attrs`` (:func:`pmkit.sources.base.run` redacts where evidence
 enters), once (``Incident.requests``: per source into the load cache, else on first use): redaction keeps
-its one place, and a typed value never differs from the one the events frame shows. Definitions (the first field found wins):
+its one place, and a typed value never differs from the one the events frame shows. A loader that parses
+the fields itself (access logs) hands them over typed, as they would decode from the ``attrs`` it writes
+(:func:`from_loader`: only rows the redaction changed are decoded). Definitions (the first field found wins):
 
 - ``status``: ``status`` read as an integer (a request event without one is not a request);
 - ``user``: the first of :data:`USER_FIELDS`, else the first of them in the path's query string
