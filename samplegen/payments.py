@@ -2100,6 +2100,14 @@ def incident_yaml(b: Build, exp: dict[str, Any], large_lines: int | None) -> byt
                 "status": "open",
             },
         ],
+        # the customer-facing version (pmkit render --audience public): the name customers know, and the
+        # action items above in their words
+        "public": {
+            "services": {"payments-api": "the Payments API"},
+            "what_we_are_doing": "We are adding an automatic check of payment success rates to every release, "
+            "a test of the database connection settings under load before each release, and a review step for "
+            "configuration changes.",
+        },
     }
     header = (
         f"{ID}: payments-api v2.14.3 cut the DB connection pool from 50 to 5 (seeds/004).\n"

@@ -311,11 +311,32 @@ class ActionItem(_Strict):
     # tracks it (a URL or a tracker key, written by ``pmkit actions sync``): docs/actions.md
     id: str | None = Field(default=None, min_length=1, pattern=r"^\S+$")
     tracker: str | None = None
+    # shown in the customer-facing postmortem (render --audience public): true = the action's text,
+    # a string = that customer wording; false (default) = internal only
+    public: bool | str = False
 
     @field_validator("id", mode="before")
     @classmethod
     def _id_text(cls, v: Any) -> Any:
         return str(v) if isinstance(v, int) and not isinstance(v, bool) else v  # ``id: 3`` is the id "3"
+
+
+class PublicSpec(_Strict):
+    """``public:``: what the customer-facing postmortem (``pmkit render --audience public``) may name and say.
+
+    ``allow``: names that may appear although the incident knows them as internal (a product name);
+    ``services``: internal service id -> the name customers know it by (those names are allowed too);
+    ``title``, ``summary``, ``cause``, ``what_we_did``, ``what_we_are_doing``: the author's customer text,
+    each replacing the generated one. Author text here is checked like generated text: a leak is an error.
+    """
+
+    allow: list[str] = Field(default_factory=list)
+    services: dict[str, str] = Field(default_factory=dict)
+    title: str | None = None
+    summary: str | None = None
+    cause: str | None = None
+    what_we_did: str | None = None
+    what_we_are_doing: str | None = None
 
 
 class Why(_Strict):
@@ -391,6 +412,7 @@ class IncidentSpec(_Strict):
     five_whys: list[Why] = Field(default_factory=list)
     action_items: list[ActionItem] = Field(default_factory=list)
     redaction: Redaction = Field(default_factory=Redaction)
+    public: PublicSpec = Field(default_factory=PublicSpec)  # the customer-facing version's allow-list and text
     # the document's header (seeds/000 "Authors", "Date"); tags for filing and search
     authors: list[str] = Field(default_factory=list)
     date: dt.date | None = None  # the day the postmortem was written (its draft)

@@ -300,8 +300,8 @@ def test_duplicate_incident_ids_are_refused(tmp_path: Path) -> None:
 
 def test_bad_arguments_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as e:
-        pmkit_main(["render", str(SAMPLE), "--to", "pdf"])
-    assert e.value.code == 2 and "expected a comma-separated list of html, md" in capsys.readouterr().err
+        pmkit_main(["render", str(SAMPLE), "--to", "docx"])  # pdf is a format since --to pdf (report/pdf.py)
+    assert e.value.code == 2 and "expected a comma-separated list of html, md, pdf" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
         pmkit_main(["render", str(SAMPLE), "--jobs", "0"])
     assert e.value.code == 2

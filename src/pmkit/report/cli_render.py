@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from pmkit.errors import PmkitError
+from pmkit.report.cli_public import audiences
 from pmkit.report.extras import MissingExtraError, require
 from pmkit.report.run import skip_slow_imports
 
@@ -22,9 +23,9 @@ def _formats(value: str) -> tuple[str, ...]:
     from pmkit.report.export import FORMATS
 
     items = tuple(dict.fromkeys(v.strip().lower() for v in value.split(",") if v.strip()))
-    bad = [v for v in items if v not in FORMATS]
+    bad = [v for v in items if v not in (*FORMATS, "pdf")]  # pdf: printed from the HTML (report/pdf.py)
     if bad or not items:
-        raise argparse.ArgumentTypeError(f"{value!r}: expected a comma-separated list of {', '.join(FORMATS)}")
+        raise argparse.ArgumentTypeError(f"{value!r}: expected a comma-separated list of {', '.join(FORMATS)}, pdf")
     return items
 
 
@@ -92,24 +93,40 @@ def _cmd_render(args: argparse.Namespace) -> int:
     except MissingExtraError as exc:
         return _missing_extra(exc)
     skip_slow_imports()
+    from pmkit.report.cli_public import print_internal_pdfs, render_public
+    from pmkit.report.pdf import require_browser
     from pmkit.report.render import render
 
     params = {"convention": args.convention} if args.convention else None
     if getattr(args, "watch", False):
+        if "pdf" in args.to or tuple(args.audience) != ("internal",):
+            raise PmkitError("--watch re-renders the internal document (html, md): leave out --to pdf and --audience")
         return _watch(args, params)
+    if "pdf" in args.to:
+        require_browser()  # before any work: one line saying how to get a browser
     for line in evidence_warnings(args.incidents):
         print(line, file=sys.stderr)
     out = Path(args.output)
-    results = render(
-        args.incidents,
-        out,
-        to=args.to,
-        jobs=args.jobs,
-        progress=not args.no_progress,
-        notebook=args.notebook,
-        parameters=params,
-    )
-    return _report(results, out)
+    code = 0
+    if "internal" in args.audience:
+        to = tuple(f for f in args.to if f != "pdf") or ("html",)  # --to pdf alone: print from the HTML
+        if "pdf" in args.to and "html" not in to:
+            to = (*to, "html")
+        results = render(
+            args.incidents,
+            out,
+            to=to,
+            jobs=args.jobs,
+            progress=not args.no_progress,
+            notebook=args.notebook,
+            parameters=params,
+        )
+        if "pdf" in args.to:
+            code, results = print_internal_pdfs(results, keep_html="html" in args.to)
+        code |= _report(results, out)
+    if "public" in args.audience:
+        code |= render_public(args.incidents, out, to=args.to, convention=args.convention)
+    return code
 
 
 def _watch(args: argparse.Namespace, params: dict[str, str] | None) -> int:
@@ -172,7 +189,21 @@ def add_render_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument(
         "-o", "--output", default=DEFAULT_OUT, metavar="OUTDIR", help=f"output folder (default {DEFAULT_OUT}/)"
     )
-    p.add_argument("--to", type=_formats, default=("html", "md"), metavar="html,md", help="formats (default html,md)")
+    p.add_argument(
+        "--to",
+        type=_formats,
+        default=("html", "md"),
+        metavar="html,md,pdf",
+        help="formats (default html,md); pdf is printed by the local headless Chromium",
+    )
+    p.add_argument(
+        "--audience",
+        type=audiences,
+        default=("internal",),
+        metavar="internal,public",
+        help="internal (default: the postmortem), public (the customer-facing postmortem.public.*, "
+        "no internal names), or both",
+    )
     p.add_argument(
         "-j", "--jobs", type=_jobs, default=1, metavar="N", help="incidents rendered side by side (default 1)"
     )
