@@ -73,6 +73,7 @@ def test_the_env_variable_moves_the_cache(store: Path, req: LoadRequest) -> None
         "frame.parquet",
         "meta.json",
         "rejects.parquet",
+        "requests.parquet",  # an access log's typed request fields come with its load (run())
     ]
     hit = cache.read(key)
     assert hit is not None and hit.frame.equals(res.frame) and hit.notes == res.notes

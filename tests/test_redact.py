@@ -1049,3 +1049,18 @@ def test_the_union_prefilter_changes_nothing(monkeypatch: pytest.MonkeyPatch) ->
     slow, slow_counts = redaction.redact_counts(texts, ["t"])
     assert fast.equals(slow) and fast_counts == slow_counts
     assert sum(fast_counts.values()) > 100  # the corpus holds secrets: the prefilter had rows to keep
+
+
+def test_a_repeating_column_is_redacted_once_per_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A column whose values repeat (an access log's messages) is redacted per distinct value and mapped
+    back: the same text and the same counts as redacting every row, secrets, look-alikes, nulls and marks."""
+    from pmkit import redaction
+
+    texts = [*[r["text"] for r in _corpus()][:300], None, "plain \ufdd1 text", "GET /checkout 200"]
+    rows = [texts[(i * 7) % len(texts)] for i in range(5000)]  # every value many times, not in runs
+    df = pl.DataFrame({"t": rows}, schema={"t": pl.String})
+    fast, fast_counts = redaction.redact_counts(df, ["t"])
+    monkeypatch.setattr(redaction, "_DISTINCT_MIN_ROWS", 10**9)  # every row on its own
+    slow, slow_counts = redaction.redact_counts(df, ["t"])
+    assert fast.equals(slow) and fast_counts == slow_counts
+    assert sum(fast_counts.values()) > 1000  # each secret counted once per row it is on

@@ -221,8 +221,10 @@ class Incident:
             rejects=_concat(rejects, "rejects"),
             report=pl.DataFrame(rows, schema=REPORT_SCHEMA),
         )
-        if all(r is not None for r in requests):  # every source's from the cache: in the events' order
-            typed = [r for r in requests if r is not None and r.height]
+        if any(r is not None for r in requests):  # from the cache or the loaders: in the events' order
+            frames = [res.frame for res in results if res.table != "series"]
+            typed = [r if r is not None else typed_requests(f) for r, f in zip(requests, frames, strict=True)]
+            typed = [r for r in typed if r.height]
             object.__setattr__(inc, "_requests", _by_time(pl.concat(typed)) if typed else empty_requests())
         return inc
 

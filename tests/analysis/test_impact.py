@@ -317,3 +317,31 @@ def test_endpoint_masks_random_tokens_but_keeps_words() -> None:
         "GET /orders/{id}/items/{id}",
         "GET /users/{id}",
     ]
+
+
+def test_a_grouping_key_is_computed_once_per_distinct_path() -> None:
+    """compare_groups computes a row-wise key (an endpoint) per distinct path and joins it back: the same
+    groups, figures and order as the key evaluated on every row, nulls and odd paths included."""
+    import random
+
+    from pmkit.analysis import baseline
+
+    rnd = random.Random(13)
+    paths = ["/api/v1/payments/8812", "/api/v1/users/77/orders?page=2", "/healthz", None, "", "/pay/cus_1234abcd"]
+    t0 = dt.datetime(2025, 6, 15, 13, 0, tzinfo=dt.UTC)
+    n = 20_000
+    requests = pl.DataFrame(
+        {
+            "ts": [t0 + dt.timedelta(seconds=i * 7200 / n) for i in range(n)],
+            "method": [rnd.choice(["GET", "POST", None]) for _ in range(n)],
+            "path": [rnd.choice(paths) for _ in range(n)],
+            "ok": [rnd.random() > (0.4 if i > n // 2 else 0.01) for i in range(n)],
+        }
+    )
+    start, end = t0 + dt.timedelta(hours=1), t0 + dt.timedelta(minutes=100)
+    fast = compare_groups(requests, endpoint_expr(), start=start, end=end)
+    every_row = requests.with_columns(endpoint_expr().alias("_ep"))
+    slow = compare_groups(every_row, pl.col("_ep"), start=start, end=end)  # a plain column: no join
+    assert fast.equals(slow) and fast.height >= 5
+    keyed = baseline.with_key(requests, endpoint_expr())
+    assert keyed.get_column("group").to_list() == every_row.get_column("_ep").to_list()  # rows kept in order

@@ -109,3 +109,46 @@ def test_without_the_cache_the_requests_are_built_on_first_use(samples: Path, mo
     inc = Incident.load(samples / "INC-20250120-103000")
     assert decoded == []  # a bare load decodes nothing
     assert inc.requests.height and decoded == [inc.events.height]
+
+
+_ODD_ACCESS_LINES = r"""203.0.113.9 - alice [15/Jun/2025:14:00:00 +0000] "GET /pay?uid=u_42&tenant=t9 HTTP/1.1" 502 173 "-" "curl/8.5.0" rt=0.085 uid=cus_1
+203.0.113.9 - - [15/Jun/2025:14:00:01 +0000] "POST /a\"b\x22c\\d HTTP/1.1" 200 - "-" "ua" request_time=0.5 user_id=- customer_id=c_7
+10.0.0.1 - - [15/Jun/2025:14:00:02 +0000] "GET /x?user=-&customer_id=c_9 HTTP/1.1" 404 12 "-" "ua" urt="0.050, 0.020" tenant_id=t1 rt=inf
+vhost.example 198.51.100.7, 10.0.0.1 - - [15/Jun/2025:14:00:03 +0000] "GET /search?q=1 HTTP/1.1" 200 5 "-" "ua" duration_ms=12 tenant=
+203.0.113.9 - - [15/Jun/2025:14:00:04 +0000] "" 400 0 "-" "-" latency_ms=abc user=bob status=7 path=/p
+203.0.113.9 - - [15/Jun/2025:14:00:05 +0000] "GET /p?password=hunter2&uid=u_1 HTTP/1.1" 500 1 "https://u:pw@example.com/" "ua" rt=1e-3 token=Zx8Kq2LmN4pR7sT1vW3yB5dF
+203.0.113.9 - - [15/Jun/2025:14:00:06 +0000] "GARBLED" 200 1 "-" "ua" elapsed_ms=7 response_time_s=2
+203.0.113.9 - - [15/Jun/2025:14:00:07 +0000] "GET /cut HTTP/1.1" 200 1 "-" "cut short
+"""
+
+
+@pytest.mark.parametrize("redaction", [None, False])
+def test_access_log_typed_fields_equal_the_decoded_attrs(tmp_path: Path, redaction: bool | None) -> None:
+    """The access-log loader hands over its request fields typed (no JSON written and decoded again): they
+    equal what typed_requests decodes from the events' attrs, escapes, query strings, "-", trailing ids and
+    durations, redacted rows (decoded from their redacted attrs) included."""
+    from pmkit.sources.base import LoadRequest, run
+
+    path = tmp_path / "access.log"
+    path.write_text(_ODD_ACCESS_LINES)
+    res = run(LoadRequest(kind="logs", format="combined", path=str(path), name="web", redaction=redaction))
+    assert res.requests is not None and res.frame.height == 8
+    expected = typed_requests(res.frame)
+    assert res.requests.equals(expected), (res.requests, expected)
+    assert expected.get_column("user").to_list()[:3] == ["alice", "c_7", "c_9"]
+
+
+def test_loader_fields_follow_rows_dropped_after_the_loader(tmp_path: Path) -> None:
+    """Rows dropped between the loader and the requests frame (the exact window, times out of range) are
+    matched by origin: the requests frame is that of the rows kept."""
+    from pmkit.sources.base import LoadRequest, run
+    from pmkit.sources.requests import from_loader
+
+    path = tmp_path / "access.log"
+    path.write_text(_ODD_ACCESS_LINES)
+    res = run(LoadRequest(kind="logs", format="combined", path=str(path), name="web", redaction=False))
+    assert res.requests is not None
+    typed = res.requests.select("origin", "status", "method", "path", "user", "tenant", "bytes", "duration_s")
+    kept = res.frame.gather([0, 2, 5, 7])
+    got = from_loader(kept, typed, kept.get_column("attrs"))
+    assert got.equals(typed_requests(kept)) and got.height == 4

@@ -253,6 +253,76 @@ def test_windowed_access_log_equals_full_load_filtered(tmp_path: Path, case: tup
     assert set(res.rejects.get_column("origin").to_list()) <= set(full.rejects.get_column("origin").to_list())
 
 
+def test_windowed_access_log_parsed_chunk_by_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window's lines are parsed chunk by chunk as they are read (small chunks here): the same rows,
+    rejects and counts as the full load filtered, also when a trailing key first appears in a late chunk (its
+    rows parsed again with it) and with a trace_id= key that changes how every row's trace is written."""
+    from pmkit.sources import linescan
+
+    monkeypatch.setattr(linescan, "WINDOW_CHUNK_BYTES", 64 << 10)
+    rnd = random.Random(7)
+    t0 = dt.datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
+    lines = []
+    for i in range(12_000):  # past the first 10,000 lines the keys are sampled from
+        t = t0 + dt.timedelta(seconds=i)
+        tail = f" rt=0.{i % 97:03d}" + (" trace_id=abc upstream=10.0.0.2:80" if i > 11_000 else "")
+        bad = rnd.random() < 0.01
+        lines.append(
+            f'10.0.0.{i % 7} - - [{t:%d/%b/%Y:%H:%M:%S} +0000] "GET /p{i % 5}?dd.trace_id={i} HTTP/1.1" '
+            + (f'{rnd.choice([200, 502])} 5 "-" "ua"{tail}' if not bad else '"cut short')
+        )
+    path = write(tmp_path, "access.log", "\n".join(lines) + "\n")
+    window = (t0 + dt.timedelta(seconds=500), t0 + dt.timedelta(seconds=11_900))
+    res = check(path, "combined", window)
+    assert res.outside == 12_000 - 11_401 and res.rejected > 50
+    attrs = res.frame.get_column("attrs")
+    assert attrs.str.contains('"upstream"').any() and attrs.str.contains('"trace_id":"abc"').any()
+
+
+@settings(max_examples=scaled(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    text=st.lists(
+        st.sampled_from(
+            [
+                "10.0.0.1 - - [15/Jun/2025:14:00:00 +0000] x",
+                "10.0.0.1 - - [15/Jun/2025:09:00:00 +0000] y",
+                "",
+                "   ",
+                "\ufeffbom inside",
+                "no time",
+                "\x1f unit separator",
+                "\r",
+                "crlf\r",
+            ]
+        ),
+        max_size=40,
+    ).map("\n".join),
+    bom=st.booleans(),
+    newline_at_end=st.booleans(),
+)
+def test_windowed_reads_count_every_physical_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, bom: bool, newline_at_end: bool
+) -> None:
+    """The chunked window readers count lines from the chunks when the file has no CR (no pass of their own):
+    kept + outside = the physical lines, kept lines numbered as textio numbers them, both readers alike."""
+    from pmkit.sources import linescan, textio
+    from pmkit.sources.logs.access import access_cheap_ts
+
+    monkeypatch.setattr(linescan, "WINDOW_CHUNK_BYTES", 64)
+    body = ("\ufeff" if bom else "") + text + ("\n" if newline_at_end and text else "")
+    path = tmp_path / "w.log"
+    path.write_bytes(body.encode())
+    cheap = access_cheap_ts()
+    kept, outside = linescan.windowed_lines(path, cheap, W, dt.timedelta(0))
+    box = linescan.Outside()
+    parts = list(linescan.windowed_chunks(path, cheap, W, box, dt.timedelta(0)))
+    chunked = pl.concat(parts) if parts else textio.lines_frame(b"")
+    assert kept.height + outside == box.lines + chunked.height == textio.read_lines(path).height
+    assert chunked.equals(kept)
+    expected = textio.read_lines(path).filter(pl.col("line_no").is_in(kept.get_column("line_no").implode()))
+    assert kept.equals(expected)
+
+
 # --- the incident: window from incident.yaml, Incident.load(window=...), the cache, the CLI --------
 
 YAML = """\

@@ -139,7 +139,7 @@ def compare_groups(
     during = (pl.col("ts") >= start) & before_end
     base = (pl.col("ts") >= start - rule.lookback) & (pl.col("ts") < start)
     bad = ~pl.col("ok")
-    r = requests.filter(during | base).with_columns(key.alias("group"), during.alias("_d"), base.alias("_b"))
+    r = with_key(requests.filter(during | base), key).with_columns(during.alias("_d"), base.alias("_b"))
     pooled = r.filter(pl.col("_b"))
     rate_all = (float((~pooled.get_column("ok")).sum()) + PRIOR_FAILED) / (pooled.height + 1.0)
     g = (
@@ -164,6 +164,20 @@ def compare_groups(
         )
     )
     return g.select(list(GROUP_SCHEMA)).sort(["failing", "failed", "group"], descending=[True, True, False])
+
+
+def with_key(frame: pl.DataFrame, key: pl.Expr, name: str = "group") -> pl.DataFrame:
+    """``frame`` with the row-wise ``key`` as column ``name``, computed once per distinct combination of the
+    columns it reads and joined back: an endpoint (:func:`pmkit.analysis.impact.endpoint_expr`, regexes over
+    each path segment) is the same for every request to one path, and a window holds few distinct paths
+    (the four groupings of 625,116 requests over 15 paths: 0.65 s instead of 2.6 s). A plain column is taken as it is."""
+    if key.meta.is_column() or frame.height < 4096:
+        return frame.with_columns(key.alias(name))
+    cols = key.meta.root_names()
+    if not cols or name in frame.columns:
+        return frame.with_columns(key.alias(name))
+    keys = frame.select(cols).unique().with_columns(key.alias(name))
+    return frame.join(keys, on=cols, how="left", nulls_equal=True, maintain_order="left")
 
 
 @dataclass(frozen=True)

@@ -146,7 +146,8 @@ class LoadResult:
     outside: int = 0
     # of ``outside``, the inputs the loader parsed before its own exact window filter dropped them
     outside_parsed: int = 0
-    # the typed requests frame of ``frame`` (:mod:`pmkit.sources.requests`), once the incident has built it
+    # the typed requests frame of ``frame`` (:mod:`pmkit.sources.requests`), once the incident has built it;
+    # from a loader: ``origin`` and the typed request fields of its events, which :func:`run` turns into that
     requests: pl.DataFrame | None = None
     # the query that produced the inputs, as it ran (a lake's SQL on its engine, a Prometheus pull's query_range);
     # "" for files read as they are. The document states it with the inputs it returned (docs/lake.md).
@@ -274,7 +275,13 @@ def run(req: LoadRequest) -> LoadResult:
     frame, parsed, outside, window_notes = _exact_window(
         req, frame, parsed, result.outside, result.unit, result.outside_parsed
     )
+    attrs_before = frame.get_column("attrs") if result.requests is not None and table == "events" else None
     frame, rejects, redacted = _redact(frame, rejects, table, req.redaction)
+    requests = None
+    if attrs_before is not None and result.requests is not None:  # the loader's typed request fields
+        from pmkit.sources.requests import from_loader
+
+        requests = from_loader(frame, result.requests, attrs_before)
     where = f"loader {req.kind}/{req.format} on {req.path}"
     schema.validate(frame, table, where=where)
     schema.validate(rejects, "rejects", where=where)
@@ -294,6 +301,7 @@ def run(req: LoadRequest) -> LoadResult:
         notes=((loud,) if loud else ()) + sniffed + time_notes + tuple(result.notes) + window_notes + redacted,
         outside=outside,
         outside_parsed=outside - result.outside + result.outside_parsed,
+        requests=requests,
     )
 
 

