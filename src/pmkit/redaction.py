@@ -828,16 +828,19 @@ def _maybe_rows(s: pl.Series) -> pl.Series:
     one ``/`` segment; both are found here with the same path test, and checked for shape and
     entropy but not context, so a row with no such token can be skipped.
     """
-    frame = pl.DataFrame({"s": s}).with_row_index("row").filter(pl.col("s").str.contains(_RUN).fill_null(False))
-    if frame.height == 0:
-        return pl.Series("row", [], dtype=pl.UInt32)
+    # one scan extracting the runs of every row (a row without one gets an empty list): cheaper than a
+    # scan for the rows holding one and a second extracting them there
     runs = (
-        frame.lazy()
+        pl.DataFrame({"s": s})
+        .lazy()
+        .with_row_index("row")
         .select("row", pl.col("s").str.extract_all(_RUN).alias("run"))
         .explode("run")
         .filter(pl.col("run").is_not_null())
         .collect()
     )
+    if runs.height == 0:
+        return pl.Series("row", [], dtype=pl.UInt32)
     # the tokens of a run follow from its text alone: judged once per distinct run (an access log's
     # paths and user agents repeat), then the rows holding a flagged run are found by a join
     segments = pl.col("run").str.strip_chars_end("=").str.split("/")
