@@ -1428,7 +1428,7 @@ def _redact_distinct(s: pl.Series, cfg: Rules, counts: dict[str, int] | None) ->
     changed = (red != values).fill_null(False)
     if not changed.any():
         return s
-    rows = s.is_in(values.filter(changed)).fill_null(False).arg_true()
+    rows = s.is_in(values.filter(changed).implode()).fill_null(False).arg_true()
     return s.clone().scatter(rows, _redact_series(s.gather(rows), cfg, counts))
 
 

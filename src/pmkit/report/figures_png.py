@@ -8,6 +8,7 @@ nothing is drawn and the Markdown names each figure instead, pointing to the int
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import os
@@ -42,7 +43,21 @@ def _start_kaleido() -> None:
 
     use_keep_page()  # no page reload after every figure, where this kaleido allows it (kaleido_compat)
     kaleido.start_sync_server(silence_warnings=True)
-    atexit.register(kaleido.stop_sync_server)
+    atexit.register(stop_browser)
+
+
+def stop_browser() -> None:
+    """Close kaleido's browser now, if this process started one (idempotent). Called at exit, and by
+    ``pmkit render --watch`` on Ctrl-C before it returns: left to the interpreter's exit, the browser's
+    profile folder could be removed while Chromium still wrote to it, a traceback after "stopped watching"."""
+    with _KALEIDO_LOCK:
+        if not _start_kaleido.cache_info().currsize:
+            return
+        import kaleido
+
+        with contextlib.suppress(Exception):  # closing a browser that is already gone is not an error
+            kaleido.stop_sync_server(silence_warnings=True)
+        _start_kaleido.cache_clear()
 
 
 def _kaleido_server() -> None:

@@ -118,6 +118,9 @@ def watch(
                 what = changes(item.state, settled, item.incident_dir)
                 _render(item, out, render_one, f"{_said(what)} changed", echo)
     except KeyboardInterrupt:
+        from pmkit.report.figures_png import stop_browser
+
+        stop_browser()
         echo("stopped watching")
         return 0
 
