@@ -1064,3 +1064,24 @@ def test_a_repeating_column_is_redacted_once_per_value(monkeypatch: pytest.Monke
     slow, slow_counts = redaction.redact_counts(df, ["t"])
     assert fast.equals(slow) and fast_counts == slow_counts
     assert sum(fast_counts.values()) > 1000  # each secret counted once per row it is on
+
+
+def test_fused_scan_and_distinct_runs_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A column whose rule blocks are prefiltered by one fused scan gives the text and counts of the block by
+    block path (the fused scan off), on the corpus's lines and the same wrapped in JSON as an ``attrs`` holds
+    them; the entropy rule, judging each distinct candidate run once, still redacts every row holding one."""
+    texts = [str(r["text"]) for r in _corpus()]
+    token = "Zx8Kq2LmN4pR7sT1vW3yB5dF9hJ0"
+    rows: list[str | None] = [*texts, *(json.dumps({"msg": t, "n": i}) for i, t in enumerate(texts))]
+    rows += [f'{{"path":"/api/v1/users/{i}/orders","ua":"curl/8.5.0","t":"{token}"}}' for i in range(80)]
+    rows += [None, ""]
+    frame = pl.DataFrame({"attrs": rows}, schema={"attrs": pl.String})
+    cfg = R.Rules(ips=True)
+    assert frame.height > R._FUSE_MIN_ROWS
+    fused, fused_counts = R.redact_counts(frame, ["attrs"], cfg)
+    monkeypatch.setattr(R, "_FUSE_MIN_ROWS", frame.height)
+    blocks, block_counts = R.redact_counts(frame, ["attrs"], cfg)
+    assert fused.get_column("attrs").to_list() == blocks.get_column("attrs").to_list()
+    assert fused_counts == block_counts
+    tokens = fused.get_column("attrs").to_list()[-82:-2]
+    assert all(t is not None and token not in t and REDACTED in t for t in tokens)
