@@ -5,44 +5,20 @@ the overrides of ``phases:`` in incident.yaml, with their errors."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pmkit import schema
 from pmkit.analysis import phases as ph
 from pmkit.analysis import response as resp
 from pmkit.analysis.milestones import Milestone, Milestones
 from pmkit.errors import MilestoneOrderError, SpecError
 from pmkit.spec import Phases as PhaseSpec
 from pmkit.spec import parse_spec
-
-T0 = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
-
-
-def _t(minutes: float) -> dt.datetime:
-    return T0 + dt.timedelta(minutes=minutes)
-
-
-def events(rows: list[dict]) -> pl.DataFrame:
-    full = [
-        {
-            "ts": _t(r["ts"]),
-            "source": r.get("source", "slack"),
-            "kind": r.get("kind", "chat"),
-            "service": None,
-            "level": None,
-            "actor": r.get("actor"),
-            "message": r.get("message", ""),
-            "attrs": json.dumps(r["attrs"]) if "attrs" in r else None,
-            "origin": f"x:{i}",
-        }
-        for i, r in enumerate(rows)
-    ]
-    return schema.validate(pl.DataFrame(full, schema=schema.EVENTS_SCHEMA), "events")
+from tests.frames import at as _t
+from tests.frames import events
 
 
 def milestones(**kw: float | None) -> Milestones:

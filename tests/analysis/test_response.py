@@ -4,38 +4,14 @@ decision, the incident channel and its window; and a folder-free incident with n
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import polars as pl
 import pytest
 
-from pmkit import schema
 from pmkit.analysis import response as resp
 from pmkit.analysis.milestones import Milestone, Milestones
-
-T0 = dt.datetime(2025, 3, 1, 9, 0, tzinfo=dt.UTC)
-
-
-def _t(minutes: float) -> dt.datetime:
-    return T0 + dt.timedelta(minutes=minutes)
-
-
-def events(rows: list[dict]) -> pl.DataFrame:
-    full = [
-        {
-            "ts": _t(r["ts"]),
-            "source": r.get("source", "slack"),
-            "kind": r.get("kind", "chat"),
-            "service": None,
-            "level": None,
-            "actor": r.get("actor"),
-            "message": r.get("message", ""),
-            "attrs": json.dumps(r["attrs"]) if "attrs" in r else None,
-            "origin": f"x:{i}",
-        }
-        for i, r in enumerate(rows)
-    ]
-    return schema.validate(pl.DataFrame(full, schema=schema.EVENTS_SCHEMA), "events")
+from tests.frames import at as _t
+from tests.frames import events
 
 
 def milestones(**kw: tuple[float, dict] | None) -> Milestones:
