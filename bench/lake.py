@@ -46,10 +46,8 @@ import io
 import json
 import os
 import re
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -58,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale import AGENTS, DAY, INCIDENT, METHODS, PATHS, generate, peak_rss, record_chunks
+from scale import AGENTS, DAY, INCIDENT, METHODS, PATHS, generate, measure_child, peak_rss, record_chunks
 
 CHUNK = 1_000_000
 RSS_BOUND = 4 * 2**30
@@ -328,24 +326,8 @@ def child(name: str, folder: Path) -> None:
 
 
 def run_once(name: str, folder: Path, cache_dir: Path) -> dict[str, Any]:
-    """One run of ``name`` in a fresh process: wall, CPU (user + system of the child), peak RSS, rows."""
-    env = {**os.environ, "PMKIT_CACHE_MAX_BYTES": "0", "PMKIT_CACHE_DIR": str(cache_dir)}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--child", name, "--folder", str(folder)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if out.returncode:
-        raise SystemExit(f"{name} failed:\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}")
-    got = json.loads(out.stdout.strip().splitlines()[-1])
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall": wall, "cpu": cpu, **got}
+    """One run of ``name`` in a fresh process: wall, CPU, peak RSS, rows (:func:`scale.measure_child`)."""
+    return measure_child(str(Path(__file__).resolve()), ["--folder", str(folder)], name, cache_dir)
 
 
 def rounds(chosen: dict[str, Path], n_rounds: int, cache_dir: Path) -> dict[str, dict[str, Any]]:

@@ -241,13 +241,14 @@ def child(name: str, folder: Path) -> None:
 # ---------------------------------------------------------------------------- parent
 
 
-def run_once(name: str, folder: Path, cache_dir: Path) -> dict[str, Any]:
-    """One run of ``name`` in a fresh process: wall, CPU (user + system of the child) and its peak RSS."""
+def measure_child(script: str, args: list[str], name: str, cache_dir: Path) -> dict[str, Any]:
+    """Run ``script --child NAME ARGS`` in a fresh process with the load cache off: wall, CPU (user + system
+    of the child) and the JSON the child prints last (its peak RSS, what it did...). bench/lake.py uses it too."""
     env = {**os.environ, "PMKIT_CACHE_MAX_BYTES": "0", "PMKIT_CACHE_DIR": str(cache_dir)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, __file__, "--child", name, "--dir", str(folder)],
+        [sys.executable, script, "--child", name, *args],
         capture_output=True,
         text=True,
         env=env,
@@ -256,10 +257,16 @@ def run_once(name: str, folder: Path, cache_dir: Path) -> dict[str, Any]:
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode:
-        raise SystemExit(f"{name} failed:\n{out.stderr[-3000:]}")
+        raise SystemExit(f"{name} failed:\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}")
     got = json.loads(out.stdout.strip().splitlines()[-1])
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall": wall, "cpu": cpu, "rss": got["rss"], "what": got["what"], "frame": got.get("frame")}
+    return {"wall": wall, "cpu": cpu, **got}
+
+
+def run_once(name: str, folder: Path, cache_dir: Path) -> dict[str, Any]:
+    """One run of ``name`` in a fresh process: wall, CPU and its peak RSS (:func:`measure_child`)."""
+    got = measure_child(__file__, ["--dir", str(folder)], name, cache_dir)
+    return {k: got.get(k) for k in ("wall", "cpu", "rss", "what", "frame")}
 
 
 def main(argv: list[str] | None = None) -> int:
