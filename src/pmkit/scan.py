@@ -168,22 +168,14 @@ class ScanResult:
 
 def candidates(head: str) -> list[registry.LoaderInfo]:
     """Every loader whose sniffer accepts ``head``, in the order the scan tries them (see the module doc)."""
-    infos = [i for i in registry.formats() if i.sniff is not None and _sniffs(i, head)]
     return sorted(
-        infos,
+        registry.accepting(head),
         key=lambda i: (
             i.format in GENERIC,
             i.sniff_order,
             KIND_ORDER.index(i.kind) if i.kind in KIND_ORDER else len(KIND_ORDER),
         ),
     )
-
-
-def _sniffs(info: registry.LoaderInfo, head: str) -> bool:
-    try:
-        return bool(info.sniff and info.sniff(head))
-    except Exception:  # a plug-in's sniffer that fails on odd input does not end the scan
-        return False
 
 
 def _short(text: str, limit: int = _SAMPLE_CHARS) -> str:

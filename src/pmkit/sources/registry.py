@@ -144,12 +144,23 @@ def get(kind: str, format: str) -> LoaderInfo:
     return info
 
 
+def accepting(head: str, kind: str | None = None) -> list[LoaderInfo]:
+    """Every loader (of ``kind``, else of every kind) whose sniffer accepts ``head``, in sniff order. A
+    plug-in's sniffer that raises on odd input counts as not accepting: it does not end a load or a scan."""
+    got = []
+    for info in sorted(formats(kind), key=lambda i: i.sniff_order):
+        try:
+            if info.sniff is not None and info.sniff(head):
+                got.append(info)
+        except Exception:
+            continue
+    return got
+
+
 def sniff(kind: str, head: str) -> str | None:
     """The first format of ``kind`` (in sniff order) whose sniffer accepts ``head``."""
-    for info in sorted(formats(kind), key=lambda i: i.sniff_order):
-        if info.sniff is not None and info.sniff(head):
-            return info.format
-    return None
+    got = accepting(head, kind)
+    return got[0].format if got else None
 
 
 def unknown_options(info: LoaderInfo, given: Iterable[str], key: str) -> str | None:
