@@ -200,7 +200,8 @@ def parse_ts(values: pl.Series, fmt: str | None = None, tz: str | None = None) -
     """
     if values.dtype.is_numeric():
         unit = EPOCH_UNITS.get(fmt or "")
-        return values.to_frame("v").select(_epoch_expr(pl.col("v"), unit)).to_series().alias(values.name), None
+        parsed = values.to_frame("v").lazy().select(_epoch_expr(pl.col("v"), unit)).collect()
+        return parsed.to_series().alias(values.name), None
     if isinstance(values.dtype, pl.Datetime):
         out = values.cast(pl.Datetime("us", values.dtype.time_zone))
         if values.dtype.time_zone is None:
@@ -213,17 +214,19 @@ def parse_ts(values: pl.Series, fmt: str | None = None, tz: str | None = None) -
         if guess is None:
             return pl.Series(values.name, [None] * values.len(), dtype=UTC_TS), None
         fmt = guess.fmt
-    frame = values.to_frame("v")
+    # lazy selects: polars evaluates a subexpression used twice (``bounded``'s range check and value) once
+    # only in a lazy query, so each parse runs once (an eager select parsed every value twice)
+    frame = values.to_frame("v").lazy()
     if fmt == "epoch_auto":
         expr = _epoch_expr(pl.col("v"), None)
     else:
         # strptime straight away; only the values that fail it go through normalise()
         expr = ts_expr(pl.col("v"), fmt, tz, normalised=False)
-        first = frame.select(expr).to_series()
+        first = frame.select(expr).collect().to_series()
         failed = first.is_null() & values.is_not_null()
         if not failed.any():
             return first.alias(values.name), guess
-        redo = frame.filter(failed).select(ts_expr(pl.col("v"), fmt, tz)).to_series()
+        redo = values.filter(failed).to_frame("v").lazy().select(ts_expr(pl.col("v"), fmt, tz)).collect().to_series()
         first = first.scatter(failed.arg_true(), redo)
         still = first.is_null() & values.is_not_null()
         if guess is None or not still.any():
@@ -231,9 +234,9 @@ def parse_ts(values: pl.Series, fmt: str | None = None, tz: str | None = None) -
         # mixed formats in one column (in the sample, or first seen after it): the values the guess could
         # not read are tried with the other candidates
         others = [ts_expr(pl.col("v"), f, tz) for f in CANDIDATE_FORMATS if f != fmt]
-        rest = frame.filter(still).select(pl.coalesce(others)).to_series()
+        rest = values.filter(still).to_frame("v").lazy().select(pl.coalesce(others)).collect().to_series()
         return first.scatter(still.arg_true(), rest).alias(values.name), guess
-    return frame.select(expr).to_series().alias(values.name), guess
+    return frame.select(expr).collect().to_series().alias(values.name), guess
 
 
 # --- formatting ---------------------------------------------------------------------------------

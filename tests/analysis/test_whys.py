@@ -6,7 +6,14 @@ import json
 
 import pytest
 
-from pmkit.analysis.whys import ROOT_CAUSE_CATEGORIES, Category, FiveWhys, category_scores, suggest_category
+from pmkit.analysis.whys import (
+    CHECK_QUESTION,
+    ROOT_CAUSE_CATEGORIES,
+    Category,
+    FiveWhys,
+    category_scores,
+    suggest_category,
+)
 from pmkit.report.document import whys_markdown
 from pmkit.report.notebook import to_html
 from pmkit.spec import parse_spec
@@ -122,10 +129,10 @@ def test_empty_scaffold_prefills_only_the_first_question() -> None:
     assert (whys.answered, whys.root_cause, whys.dig_deeper, whys.category) == (0, None, False, None)
     assert whys.todo[:4] == [
         "level 1: answer",
-        "level 1: would it still have happened?",
         "level 2: question",
         "level 2: answer",
-    ]
+        "level 3: question",
+    ]  # no check to answer before an answer to check
     md = whys_markdown(whys)
     assert md.count("→ TODO") == 5
     assert "Root cause category" not in md
@@ -234,9 +241,41 @@ def test_placeholder_answers_are_not_answers(answer: str) -> None:
     whys = FiveWhys.scaffold("x", authored=[{"why": "Why?", "answer": answer}] * 5)
     assert whys.answered == 0
     assert whys.root_cause is None
-    assert len(whys.todo) == 10  # an answer and the check per level
+    assert len(whys.todo) == 5  # an answer per level (the check waits for an answer)
 
 
 @pytest.mark.parametrize("answer", ["Todos were lost from the queue", "N/A values overflowed the parser", "TBDs"])
 def test_real_answers_that_start_like_a_placeholder(answer: str) -> None:
     assert FiveWhys.scaffold("x", authored=[{"why": "Why?", "answer": answer}]).answered == 1
+
+
+def test_the_check_is_asked_on_the_root_cause_candidate_and_where_answered() -> None:
+    """seeds/001's check decides whether to dig deeper: asked on the last answered level (TODO until
+    answered) and wherever the author answered it; never a row of identical TODO prompts."""
+    plain = FiveWhys.scaffold(
+        "payments fail",
+        authored=[
+            {"answer": "Pool exhausted."},
+            {"why": "Why?", "answer": "Max 5."},
+            {"why": "Why 5?", "answer": "Typo."},
+        ],
+    )
+    md = whys_markdown(plain, hints=False, category=False)
+    assert md.count(CHECK_QUESTION) == 1
+    assert f"   → Typo.\n   - _{CHECK_QUESTION}_ TODO" in md
+    assert [t for t in plain.todo if "would it" in t] == ["level 3: would it still have happened?"]
+    answered = FiveWhys.scaffold(
+        "payments fail",
+        authored=[
+            {"answer": "Pool exhausted.", "would_still_happen": True},
+            {"why": "Why?", "answer": "Max 5."},
+            {"why": "Why 5?", "answer": "Typo.", "would_still_happen": False},
+            {"why": "Why not caught?"},
+        ],
+    )
+    md = whys_markdown(answered, hints=False, category=False)
+    assert md.count(CHECK_QUESTION) == 2
+    assert f"   → Pool exhausted.\n   - _{CHECK_QUESTION}_ yes: dig deeper" in md
+    assert f"   → Typo.\n   - _{CHECK_QUESTION}_ no" in md
+    assert not [t for t in answered.todo if "would it" in t]
+    assert md.count("TODO") == 1  # level 4's answer

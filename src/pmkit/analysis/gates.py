@@ -19,7 +19,8 @@ Gates and their definitions (also in docs/analyses.md, where a table gives each 
 - ``five_whys``: the policy asks for ``MIN_WHYS`` (3) levels: at least that many levels
   answered, every written level answered (an empty or placeholder answer, ``TODO``, ``TBD``,
   ``?``, is no answer: :func:`pmkit.analysis.whys.is_placeholder`), and the last answered level
-  not marked ``would_still_happen: true`` (that says: dig deeper). Fewer levels than the policy
+  not marked ``would_still_happen: true`` (that says: dig deeper; a pass says when that check is not
+  answered yet, as the document shows it as TODO). Fewer levels than the policy
   asks is said with how many are missing. Three, because fewer rarely gets past the symptom
   (seeds/002: "don't stop at the first why").
 - ``cadence``: the status-update cadence the severity requires was kept (see
@@ -277,7 +278,9 @@ def _five_whys_gate(whys: FiveWhys, authored: int, min_whys: int = MIN_WHYS) -> 
     if problems:
         return _gate("five_whys", False, "; ".join(problems))
     assert last is not None
-    return _gate("five_whys", True, f"{answered} levels answered; root cause at level {last.number}")
+    unchecked = " (its check, would the incident still have happened?, not answered yet)"
+    said = unchecked if last.would_still_happen is None else ""
+    return _gate("five_whys", True, f"{answered} levels answered; root cause at level {last.number}{said}")
 
 
 def _cadence_gate(spec: Any, cadence: CadenceResult | None, times: dict[str, Any], events: pl.DataFrame | None) -> Gate:

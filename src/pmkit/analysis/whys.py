@@ -13,10 +13,14 @@ Definitions (also in docs/analyses.md):
 - **Evidence hints**: the top three log signatures (new or surging during the impact) are
   attached to level 1, where the first answer usually lies; the top change suspect to level 2
   (what changed). Hints are evidence to weigh, not answers.
-- **The check** on each level: "If we fix this, would the incident still have happened?"
-  is the author's ``would_still_happen``; unanswered is ``TODO``. ``True`` says "yes: dig
-  deeper", so on the last answered level it means the chain stopped at a symptom
-  (``dig_deeper`` is true and the rendering says so) (seeds/002, Step 3).
+- **The check**: "If we fix this, would the incident still have happened?" (seeds/001, Step 3: "if
+  yes, dig deeper") is the author's ``would_still_happen``. It is asked where it decides something
+  (:meth:`FiveWhys.asks_check`): on the last answered level, the root cause candidate, where an
+  unanswered check is ``TODO``, and on every level where the author answered it. A level above the
+  last was dug past already, and a level not yet answered has nothing to check: neither carries a
+  ``TODO`` for it (five identical prompts would pad the document). ``True`` says "yes: dig deeper",
+  so on the last answered level it means the chain stopped at a symptom (``dig_deeper`` is true
+  and the rendering says so).
 - **Root cause** = the answer of the last answered level.
 - **Categories** (seeds/002): Code bug, Configuration, Infrastructure, Data, Deployment, each
   with its examples. ``suggest_category`` counts keyword hits per category (whole words,
@@ -264,6 +268,11 @@ class FiveWhys:
         done = [lv for lv in self.levels if lv.answered]
         return done[-1] if done else None
 
+    def asks_check(self, level: WhyLevel) -> bool:
+        """Whether the check question is shown on ``level``: the author answered it there, or ``level``
+        is the last answered one (the root cause candidate, where the check decides whether to dig deeper)."""
+        return level.would_still_happen is not None or level is self.last_answered
+
     @property
     def root_cause(self) -> str | None:
         """The answer of the last answered level."""
@@ -285,7 +294,7 @@ class FiveWhys:
                 out.append(f"level {lv.number}: question")
             if not lv.answered:
                 out.append(f"level {lv.number}: answer")
-            if lv.would_still_happen is None:
+            if lv.would_still_happen is None and self.asks_check(lv):
                 out.append(f"level {lv.number}: would it still have happened?")
         return out
 

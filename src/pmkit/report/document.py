@@ -547,7 +547,7 @@ def whys_markdown(
         ask = text if lv.prefilled else prose
         q = ask(lv.question) if lv.question else f"{TODO}: ask why the answer above happened"
         lines = [f"{lv.number}. **{q}**", f"   → {_indent(prose(lv.answer)) if lv.answer else TODO}"]
-        if checks:
+        if checks and whys.asks_check(lv):
             lines.append(f"   - _{CHECK_QUESTION}_ {lv.check_text(last is lv)}")
         if hints:
             lines += [f"   - _Evidence:_ {text(h)}" for h in lv.hints]

@@ -75,7 +75,7 @@ def slo_html(result: SloResult) -> str:
 
 def whys_html(whys: FiveWhys) -> str:
     last = whys.last_answered
-    levels = [(lv, lv.check_text(last is lv)) for lv in whys.levels]
+    levels = [(lv, lv.check_text(last is lv) if whys.asks_check(lv) else None) for lv in whys.levels]
     return view("whys", whys=whys, levels=levels, category=whys.category, question=CHECK_QUESTION, todo=TODO)
 
 
