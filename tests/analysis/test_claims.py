@@ -138,7 +138,7 @@ IMPACT = Impact(
     duration_minutes=30.0,
     affected_users=1000,
     affected_tenants=None,
-    basis="error-level log events: distinct ids (no request logs)",
+    basis="error-level log events: distinct ids (the SLI reads no request log)",
 )
 
 

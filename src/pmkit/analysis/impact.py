@@ -352,5 +352,5 @@ def _affected(
         got = errs.select(pl.coalesce(user, actor, said).alias("u"), tenant.alias("t"))
         users = got.get_column("u").drop_nulls().n_unique() or None
         tenants = got.get_column("t").drop_nulls().n_unique() or None
-        return users, tenants, endpoints, "error-level log events: distinct ids (no request logs)"
+        return users, tenants, endpoints, "error-level log events: distinct ids (the SLI reads no request log)"
     return None, None, endpoints, "no per-request evidence"
