@@ -77,7 +77,7 @@ EXPECTED = {
         # Chen's page note "Rolling back to v2.14.2" (14:35:40) to resolved; monitoring = mitigated -> resolved
         "| Detection | 14:19:23 UTC (16:19:23 CEST) | 14:23:01 UTC (16:23:01 CEST) | 3 min 39 s | impact start → "
         "detected | 1 | 0 | Nina Kowalski (1) |",
-        "| Repair | 14:35:40 UTC (16:35:40 CEST) | 15:47:05 UTC (17:47:05 CEST) | 1 h 11 min | first page by Mei Chen "
+        "| Repair | 14:35:40 UTC (16:35:40 CEST) | 15:47:05 UTC (17:47:05 CEST) | 1 h 11 min | first page action by Mei Chen "
         "that says a repair move → resolved | 13 | 3 | Mei Chen, Jane Doe, Luis Garcia, Raj Patel (4) |",
         "- Monitoring after mitigation, counted in repair: 14:59:57 UTC (16:59:57 CEST) (mitigated) to 15:47:05 UTC "
         "(17:47:05 CEST) (resolved), 47 min 8 s.",
@@ -130,7 +130,7 @@ EXPECTED = {
         # Response phases: expected.yaml's impact_start -> detected, the chat decision to roll back (10:27:40) to
         # resolved, mitigated (10:45:00) -> resolved inside repair
         "| Detection | 10:15:13 UTC | 10:16:30 UTC | 1 min 18 s | impact start → detected | 0 | 0 | none |",
-        "| Repair | 10:27:40 UTC | 11:00:05 UTC | 32 min 25 s | first chat by priya that says a repair move → resolved "
+        "| Repair | 10:27:40 UTC | 11:00:05 UTC | 32 min 25 s | first chat message by Priya Nair that says a repair move → resolved "
         "| 8 | 1 | Priya Nair, John Miller, Jane Park (3) |",
         "- Monitoring after mitigation, counted in repair: 10:45:00 UTC (mitigated) to 11:00:05 UTC (resolved), "
         "15 min 5 s.",

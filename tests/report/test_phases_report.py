@@ -60,7 +60,7 @@ def test_payments_phases_read_as_the_evidence() -> None:
     # the ground truth's milestones (expected.yaml) bound detection; Mei Chen's page note "Rolling back to
     # v2.14.2" (14:35:40) is the first repair move, 10 s before the decision in chat and before the rollback
     assert _row(md, "Detection")[1:4] == ["14:19:23 UTC (16:19:23 CEST)", "14:23:01 UTC (16:23:01 CEST)", "3 min 39 s"]
-    assert _row(md, "Diagnosis")[4] == "detected → first page by Mei Chen that says a repair move"
+    assert _row(md, "Diagnosis")[4] == "detected → first page action by Mei Chen that says a repair move"
     assert _row(md, "Repair")[2] == "15:47:05 UTC (17:47:05 CEST)"
     assert "Tom Becker" in _row(md, "Communication")[7] and "Tom Becker" not in _row(md, "Diagnosis")[7]
     assert "- 1 action after resolution in no phase" in md
@@ -148,9 +148,12 @@ def test_evidence_text_in_the_phases_is_escaped() -> None:
     """A person's name comes from the evidence: in the table, the boundaries and the figure it is text."""
     inc = pmkit.Incident.load(SAMPLES / "INC-2025-0311-checkout")
     evil = "<img src=x onerror=alert(1)>"
-    events = inc.events.with_columns(
-        pl.when(pl.col("actor") == "bob-lee").then(pl.lit(evil)).otherwise(pl.col("actor")).alias("actor")
+    bob = pl.col("actor") == "bob-lee"
+    events = inc.events.with_columns(  # the handle and the chat's real name (the name the phases show)
+        pl.when(bob).then(pl.lit(evil)).otherwise(pl.col("actor")).alias("actor"),
+        pl.when(bob).then(pl.col("attrs").str.replace("Bob Lee", evil, literal=True)).otherwise(pl.col("attrs")),
     )
+    assert events.filter(pl.col("attrs").str.contains(evil, literal=True)).height
     a = analyze(dataclasses.replace(inc, events=events))
     md = document.build(a)["response"].markdown
     phases = md[md.index("### Phases") :]

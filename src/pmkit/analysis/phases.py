@@ -246,8 +246,13 @@ def _tag(
 # --- boundaries ----------------------------------------------------------------------------------------------------
 
 
+_ACTION_WORDS = {"page": "page action", "chat": "chat message"}  # as the phases table names its counts
+
+
 def _who(row: dict[str, Any]) -> str:
-    return f"{row.get('kind') or 'message'} by {row.get('actor') or 'someone'}"
+    """``page action by Mei Chen``: the action's kind and its person, named as in the table's People column."""
+    what = _ACTION_WORDS.get(row.get("kind") or "", row.get("kind") or "message")
+    return f"{what} by {row.get('person') or row.get('actor') or 'someone'}"
 
 
 def _bounds(
