@@ -153,6 +153,20 @@ def test_real_day_file_as_a_channel_file(real: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.real
+def test_real_day_file_copied_flat_beside_users_json(real: Path, tmp_path: Path) -> None:
+    """A day file keeping its ``<date>.json`` name, copied into a flat folder beside the export's users.json (as an
+    author gathering evidence does): the names come from that users.json, as in the export."""
+    root = real / "slack" / "houstondatavis_export"
+    day = root / "general" / "2015-07-10.json"
+    shutil.copy(day, tmp_path / day.name)
+    shutil.copy(root / "users.json", tmp_path / "users.json")
+    flat, whole = slack(tmp_path / day.name), slack(day)
+    assert (flat.inputs, flat.rejected) == (whole.inputs, 0)
+    assert flat.frame.get_column("actor").equals(whole.frame.get_column("actor"))
+    assert flat.frame.get_column("message").equals(whole.frame.get_column("message"))
+
+
+@pytest.mark.real
 def test_real_export_as_loose_channel_files(real: Path, tmp_path: Path) -> None:
     """Every day file of the real export, flattened into one folder as channel files (``<channel>_<date>.json``,
     no users.json): every message loads, none is lost, the times are the export's."""

@@ -70,9 +70,10 @@ class SlackExport:
                 for n in self._zip.namelist()
                 if not n.endswith("/") and not n.startswith("__MACOSX/") and not n.rsplit("/", 1)[-1].startswith(".")
             ]
-        elif path.is_file() and path.suffix.lower() == ".json" and not _DAY_NAME.match(path.name):
+        elif path.is_file() and path.suffix.lower() == ".json" and not _day_file_in_export(path):
             # one channel file outside the export layout (slackdump's channel.json, a thread, a list of
-            # messages): users.json / channels.json are looked for beside it
+            # messages, or a day file copied flat beside the export's users.json): users.json / channels.json
+            # are looked for beside it
             base = path.parent
             self.path = base
             self.single = path.name
@@ -156,6 +157,16 @@ class SlackChannel:
     topic: str | None
     purpose: str | None
     archived: bool
+
+
+def _day_file_in_export(path: Path) -> bool:
+    """A ``<date>.json`` day file in the export's layout (``<channel>/<date>.json``, the lists two folders up);
+    a day file with the lists beside it and none two folders up was copied flat: read as one channel file."""
+    if not _DAY_NAME.match(path.name):
+        return False
+    beside = any((path.parent / m).is_file() for m in META_FILES)
+    above = any((path.parent.parent / m).is_file() for m in META_FILES)
+    return above or not beside
 
 
 def _epoch_seconds(value: Any) -> int | None:
