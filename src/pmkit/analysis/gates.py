@@ -278,7 +278,7 @@ def _five_whys_gate(whys: FiveWhys, authored: int, min_whys: int = MIN_WHYS) -> 
     if problems:
         return _gate("five_whys", False, "; ".join(problems))
     assert last is not None
-    unchecked = " (its check, would the incident still have happened?, not answered yet)"
+    unchecked = "; its check, 'would the incident still have happened?', is not answered yet"
     said = unchecked if last.would_still_happen is None else ""
     return _gate("five_whys", True, f"{answered} levels answered; root cause at level {last.number}{said}")
 
