@@ -530,3 +530,15 @@ def test_figures_agree_passes_and_counts() -> None:
         "nothing to compare: 1 stated figure, none measurable from the evidence"
     )
     assert run(figures=None)["figures_agree"].passed is False
+
+
+def test_five_whys_pass_says_when_the_root_cause_check_is_unanswered() -> None:
+    """The document shows that check as TODO on the last level: the pass must not read as if it were answered."""
+    whys = copy.deepcopy(GOOD["five_whys"])
+    del whys[-1]["would_still_happen"]
+    report = run(spec_with({"five_whys": whys}))
+    assert report.ok
+    assert report["five_whys"].why == (
+        "4 levels answered; root cause at level 4; its check, 'would the incident still have happened?', "
+        "is not answered yet"
+    )
