@@ -154,4 +154,4 @@ def from_loader(frame: pl.DataFrame, typed: pl.DataFrame, attrs_before: pl.Serie
 
 def id_value(expr: pl.Expr) -> pl.Expr:
     """An id field, with the log formats' "no value" markers ("-", "") as null."""
-    return expr.replace(["-", ""], None)  # one evaluation of ``expr`` (a when/then evaluated it twice)
+    return pl.when(expr.is_in(["-", ""])).then(None).otherwise(expr)
