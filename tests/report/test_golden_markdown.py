@@ -122,7 +122,7 @@ EXPECTED = {
         "- Detected at 10:16:30 UTC by alert APIHighErrorRate (alertmanager), 1 min 18 s after the impact start at "
         "10:15:13 UTC.",
         "- Declared at 10:20:05 UTC by priya (chat #incident-inc-20250120-103000), 3 min 34 s after detection.",
-        "- Decision to roll back: 10:27:40 UTC, priya (slack): Decision: roll back v2.3.0 now (kubectl rollout undo), "
+        "- Decision to roll back: 10:27:40 UTC, Priya Nair (slack): Decision: roll back v2.3.0 now (kubectl rollout undo), "
         "then deal with the migration",
         "- Mitigated at 10:45:00 UTC: last failing sample of the incident (SLI back to baseline and staying there "
         "after it); the SLI (request-count metrics 'requests'), last failing sample of requests, the minute ending "

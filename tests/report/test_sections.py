@@ -141,7 +141,7 @@ def test_recovery_payments(payments) -> None:
         "rollback of payments-api to v2.14.2 (Rollback to v2.14.2), started 14:38:10 UTC (16:38:10 CEST) by raj-patel, "
         "completed 14:42:05 UTC (16:42:05 CEST) after 3 min 55 s; it undid payments-api v2.14.3 (change suspect #1)"
     ) in md
-    assert "Decision to roll back: 14:35:50 UTC (16:35:50 CEST), jane-doe (slack): Decision: roll back to v2.14.2" in md
+    assert "Decision to roll back: 14:35:50 UTC (16:35:50 CEST), Jane Doe (slack): Decision: roll back to v2.14.2" in md
     mitigated = dt.datetime.fromisoformat(exp["milestones"]["mitigated"])
     assert (
         f"- Mitigated at {mitigated:%H:%M:%S} UTC" in md
@@ -154,7 +154,7 @@ def test_recovery_migration(migration) -> None:
     _, doc = migration
     md = doc["recovery"].markdown
     assert "rollback of api to v2.2.4" in md and "it undid api v2.3.0 (change suspect #1)" in md
-    assert "Decision to roll back: 10:27:40 UTC, priya (slack)" in md
+    assert "Decision to roll back: 10:27:40 UTC, Priya Nair (slack)" in md
 
 
 def test_leadup_author_text_and_suspect(payments, migration) -> None:

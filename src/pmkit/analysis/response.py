@@ -237,7 +237,8 @@ def recovery(events: pl.DataFrame, ms: Milestones, rollback: dict[str, Any] | No
         said = _in(_human_actions(events), start, rollback["start"]).filter(
             (pl.col("kind") == "chat") & pl.col("message").fill_null("").str.contains(ROLLBACK_WORDS)
         )
-        decision = said.row(0, named=True) if said.height else None
+        # ``person``: the name the responders list shows (the chat's real name when it gives one)
+        decision = said.with_columns(person_name().alias("person")).row(0, named=True) if said.height else None
     return Recovery(
         ms["mitigated"],
         ms["resolved"],
