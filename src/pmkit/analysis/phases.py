@@ -252,7 +252,7 @@ _ACTION_WORDS = {"page": "page action", "chat": "chat message"}  # as the phases
 def _who(row: dict[str, Any]) -> str:
     """``page action by Mei Chen``: the action's kind and its person, named as in the table's People column."""
     what = _ACTION_WORDS.get(row.get("kind") or "", row.get("kind") or "message")
-    return f"{what} by {row.get('person') or row.get('actor') or 'someone'}"
+    return f"{what} by {row.get('person') or 'someone'}"
 
 
 def _bounds(

@@ -304,7 +304,7 @@ def recovery(a: Analysis) -> str:
         if r.decision is not None:
             dec = r.decision
             lines.append(
-                f"- Decision to roll back: {clock(dec['ts'], zone, style='hms')}, {esc(redact(dec.get('person') or dec.get('actor') or ''))} "
+                f"- Decision to roll back: {clock(dec['ts'], zone, style='hms')}, {esc(redact(dec.get('person') or ''))} "
                 f"({esc(dec.get('source'))}): {esc(clean_line(redact(dec.get('message') or '')), 200)}"
             )
         else:

@@ -13,7 +13,7 @@ import difflib
 import importlib
 import pkgutil
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
@@ -144,23 +144,22 @@ def get(kind: str, format: str) -> LoaderInfo:
     return info
 
 
-def accepting(head: str, kind: str | None = None) -> list[LoaderInfo]:
-    """Every loader (of ``kind``, else of every kind) whose sniffer accepts ``head``, in sniff order. A
-    plug-in's sniffer that raises on odd input counts as not accepting: it does not end a load or a scan."""
-    got = []
+def accepting(head: str, kind: str | None = None) -> Iterator[LoaderInfo]:
+    """Every loader (of ``kind``, else of every kind) whose sniffer accepts ``head``, in sniff order, lazily (a
+    load stops at the first). A plug-in's sniffer that raises on odd input counts as not accepting: it does not
+    end a load or a scan."""
     for info in sorted(formats(kind), key=lambda i: i.sniff_order):
         try:
             if info.sniff is not None and info.sniff(head):
-                got.append(info)
+                yield info
         except Exception:
             continue
-    return got
 
 
 def sniff(kind: str, head: str) -> str | None:
     """The first format of ``kind`` (in sniff order) whose sniffer accepts ``head``."""
-    got = accepting(head, kind)
-    return got[0].format if got else None
+    first = next(accepting(head, kind), None)
+    return first.format if first else None
 
 
 def unknown_options(info: LoaderInfo, given: Iterable[str], key: str) -> str | None:
